@@ -1,0 +1,180 @@
+"""Input layer: turn what the caller passed into one validated float batch, and back.
+
+Everything the user hands to the engine passes through :func:`as_paths` exactly once. It
+accepts a single path ``(length, channels)``, a batch ``(n_paths, length, channels)`` or a
+list of paths of different lengths, as numpy arrays or torch tensors, and returns a
+:class:`Paths`: a C-contiguous float32/float64 array ``(n_paths, max_length, channels)``
+whose shorter paths are padded by repeating their last point (which leaves every
+signature kernel unchanged), plus what is needed to hand results back in the caller's form.
+"""
+from dataclasses import dataclass
+import os
+
+import numpy as np
+
+__all__ = ["Paths", "as_paths", "n_threads", "parse_dyadic_order"]
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is optional
+        return None
+    return torch
+
+
+def _is_tensor(obj):
+    torch = _torch()
+    return torch is not None and isinstance(obj, torch.Tensor)
+
+
+@dataclass
+class Paths:
+    """A validated batch of paths.
+
+    Attributes
+    ----------
+    data : ndarray of shape (n_paths, length, channels)
+        Float32 or float64, C-contiguous; ragged paths padded with their last point.
+    lengths : ndarray of int or None
+        The true length of each path when the input was a list, else None.
+    single : bool
+        True when the input was one path ``(length, channels)``.
+    tensor : torch.Tensor or None
+        A tensor of the caller's when the input was torch (for dtype and device of results).
+    """
+
+    data: np.ndarray
+    lengths: np.ndarray | None
+    single: bool
+    tensor: object = None
+
+    @property
+    def n(self):
+        return self.data.shape[0]
+
+    @property
+    def batch_shape(self):
+        return () if self.single else (self.n,)
+
+    def wrap(self, array):
+        """Return ``array`` (numpy) as the caller's type: numpy, or torch on its device."""
+        if self.tensor is None:
+            return array
+        torch = _torch()
+        return torch.from_numpy(np.ascontiguousarray(array)).to(device=self.tensor.device)
+
+    def unpad(self, grads):
+        """Gradients with respect to the padded batch -> the caller's shapes.
+
+        Padding copies the last point, so the gradient of every copy belongs to that point.
+        """
+        if self.lengths is None:
+            out = grads[0] if self.single else grads
+            return self.wrap(out)
+        result = []
+        for full, L in zip(grads, self.lengths):
+            g = full[:L].copy()
+            g[L - 1] += full[L:].sum(axis=0)
+            result.append(self.wrap(g))
+        return result
+
+
+def _to_numpy(obj, name):
+    if _is_tensor(obj):
+        if obj.device.type != "cpu":
+            raise ValueError(
+                f"{name} is a tensor on device '{obj.device}': sksigkernel runs on the CPU "
+                f"for now (the CUDA extension is not built yet); pass {name}.cpu()")
+        return obj.detach().numpy(), obj
+    if isinstance(obj, np.ndarray):
+        return obj, None
+    raise TypeError(f"{name} must be a numpy array, a torch tensor or a list of them, "
+                    f"got {type(obj).__name__}")
+
+
+def _float_array(arr, name):
+    if arr.dtype == np.float32 or arr.dtype == np.float64:
+        return arr
+    if arr.dtype.kind in "iub":
+        return arr.astype(np.float64)
+    raise TypeError(f"{name} must hold float32, float64 or integer values, got dtype {arr.dtype}")
+
+
+def _check_finite(arr, name):
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+
+
+def as_paths(obj, name):
+    """Validate ``obj`` (argument ``name``) and return it as :class:`Paths`."""
+    if isinstance(obj, (list, tuple)):
+        return _as_ragged(obj, name)
+    arr, tensor = _to_numpy(obj, name)
+    arr = _float_array(arr, name)
+    if arr.ndim not in (2, 3):
+        raise ValueError(f"{name} must have shape (length, channels) or (n_paths, length, "
+                         f"channels), got an array with {arr.ndim} dimension(s) {arr.shape}")
+    single = arr.ndim == 2
+    data = np.ascontiguousarray(arr[None] if single else arr)
+    if data.shape[1] == 0:
+        raise ValueError(f"{name} has paths of length 0; a path needs at least one point")
+    if data.shape[2] == 0:
+        raise ValueError(f"{name} has 0 channels")
+    _check_finite(data, name)
+    return Paths(data, None, single, tensor)
+
+
+def _as_ragged(items, name):
+    if len(items) == 0:
+        raise ValueError(f"{name} is an empty list; pass an array of shape (0, length, "
+                         f"channels) for an empty batch")
+    arrays, tensors = [], []
+    for i, item in enumerate(items):
+        arr, tensor = _to_numpy(item, f"{name}[{i}]")
+        arr = _float_array(arr, f"{name}[{i}]")
+        if arr.ndim != 2:
+            raise ValueError(f"{name}[{i}] must have shape (length, channels), got {arr.shape}")
+        if arr.shape[0] == 0:
+            raise ValueError(f"{name}[{i}] has length 0; a path needs at least one point")
+        arrays.append(arr)
+        tensors.append(tensor)
+    channels = {a.shape[1] for a in arrays}
+    if len(channels) > 1:
+        raise ValueError(f"the paths in {name} have different numbers of channels: "
+                         f"{sorted(channels)}")
+    if len({t is None for t in tensors}) > 1:
+        raise TypeError(f"{name} mixes numpy arrays and torch tensors")
+    dtype = np.result_type(*arrays)
+    lengths = np.array([a.shape[0] for a in arrays])
+    data = np.empty((len(arrays), lengths.max(), arrays[0].shape[1]), dtype=dtype)
+    for row, a in zip(data, arrays):
+        row[:len(a)] = a
+        row[len(a):] = a[-1]
+    _check_finite(data, name)
+    return Paths(data, lengths, False, tensors[0])
+
+
+def n_threads(n_jobs):
+    """pysiglib's convention: 1 serial, -1 all threads, -2 all but one, ..."""
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
+        raise ValueError(f"n_jobs must be a non-zero integer (-1 for all threads), got {n_jobs!r}")
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return int(n_jobs) if n_jobs > 0 else max(1, available + 1 + int(n_jobs))
+
+
+def parse_dyadic_order(dyadic_order):
+    """An int or a pair of ints >= 0 -> (d1, d2)."""
+    pair = dyadic_order if isinstance(dyadic_order, (tuple, list)) else (dyadic_order, dyadic_order)
+    if len(pair) != 2 or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v <= 16
+            for v in pair):
+        raise ValueError(f"dyadic_order must be an integer between 0 and 16 or a pair of them, "
+                         f"got {dyadic_order!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def check_flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)

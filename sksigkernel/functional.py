@@ -1,0 +1,384 @@
+"""The functional API: signature kernels, gram matrices and their exact gradients.
+
+Names and parameters follow pysiglib (``sig_kernel``, ``sig_kernel_gram``,
+``sig_kernel_backprop``, ``sig_kernel_gram_backprop``), so switching is a change of import.
+numpy in gives numpy out; torch in gives torch out (same dtype, same device); float32 is
+computed in float32, integers in float64. A list of paths of different lengths is accepted
+wherever a batch is, and gradients come back as a list of the same shapes.
+"""
+import math
+
+import numpy as np
+
+from . import _solver, transforms
+from ._input import as_paths, check_flag, n_threads, parse_dyadic_order
+from .static_kernels import check_static_kernel
+
+__all__ = ["sig_kernel", "sig_kernel_gram", "sig_kernel_backprop", "sig_kernel_gram_backprop"]
+
+# Pairs handed to the solver per call: bounds the index arrays, not the speed.
+_PAIRS_PER_CALL = 1 << 16
+# Memory for the forward rows that one thread keeps during the adjoint; longer grids are
+# recomputed from checkpoints.
+_ADJOINT_ROW_BYTES = 32 << 20
+
+
+class _Problem:
+    """Both sides of a kernel computation, validated and transformed, ready for the solver."""
+
+    def __init__(self, path1, path2, dyadic_order, static_kernel, time_aug, lead_lag,
+                 end_time, n_jobs):
+        self.d1, self.d2 = parse_dyadic_order(dyadic_order)
+        self.static = check_static_kernel(static_kernel)
+        self.time_aug = check_flag(time_aug, "time_aug")
+        self.lead_lag = check_flag(lead_lag, "lead_lag")
+        if not isinstance(end_time, (int, float, np.number)) or not math.isfinite(end_time):
+            raise ValueError(f"end_time must be a finite number, got {end_time!r}")
+        self.nthreads = n_threads(n_jobs)
+        self.p1 = as_paths(path1, "path1")
+        self.p2 = self.p1 if path2 is path1 else as_paths(path2, "path2")
+        if self.p1.data.shape[2] != self.p2.data.shape[2]:
+            raise ValueError(f"path1 and path2 must have the same number of channels, got "
+                             f"{self.p1.data.shape[2]} and {self.p2.data.shape[2]}")
+        if (self.p1.tensor is None) != (self.p2.tensor is None):
+            raise TypeError("path1 and path2 must both be numpy arrays or both torch tensors")
+        dtype = np.result_type(self.p1.data, self.p2.data)
+        self.X1 = self._transform(self.p1, dtype, float(end_time))
+        self.X2 = self.X1 if self.p2 is self.p1 else self._transform(self.p2, dtype, end_time)
+        self.dtype = dtype
+
+    def _transform(self, paths, dtype, end_time):
+        X, _ = transforms.apply(paths.data.astype(dtype, copy=False), paths.lengths,
+                                self.time_aug, self.lead_lag, end_time)
+        return X
+
+    @property
+    def grid_shape(self):
+        """Rows and columns of the fine PDE grid of one pair."""
+        return ((self.X1.shape[1] - 1 << self.d1) + 1, (self.X2.shape[1] - 1 << self.d2) + 1)
+
+    def forward(self, pa, pb, grid=None):
+        out = np.empty(len(pa), dtype=self.dtype)
+        if len(pa):
+            _solver.forward(self.X1, self.X2, pa, pb, self.static._code, *self.static._params(),
+                            self.d1, self.d2, out, grid, self.nthreads)
+        return out
+
+    def backward(self, pa, pb, seeds, dX, dY, grid=None):
+        rows, cols = self.grid_shape
+        row_bytes = cols * _solver.LANES * self.dtype.itemsize
+        budget = max(1, _ADJOINT_ROW_BYTES // row_bytes - 1)
+        seg_rows = 0 if budget >= rows - 1 else max(budget, math.isqrt(rows - 1) + 1)
+        if len(pa):
+            _solver.backward(self.X1, self.X2, pa, pb, np.ascontiguousarray(seeds, self.dtype),
+                             self.static._code, *self.static._params(), self.d1, self.d2,
+                             dX, dY, grid, seg_rows, self.nthreads)
+
+    def accumulators(self, left, right):
+        def acc(X):
+            return np.zeros((self.nthreads,) + X.shape, dtype=self.dtype)
+        return (acc(self.X1) if left else None), (acc(self.X2) if right else None)
+
+    def gradients(self, dX, dY):
+        """Summed per-thread accumulators -> gradients in the caller's form."""
+        def back(acc, paths):
+            if acc is None:
+                return None
+            g = transforms.adjoint(acc.sum(axis=0), self.time_aug, self.lead_lag)
+            return paths.unpad(g)
+        return back(dX, self.p1), back(dY, self.p2)
+
+
+def _check_max_batch(max_batch):
+    if isinstance(max_batch, bool) or not isinstance(max_batch, (int, np.integer)) \
+            or max_batch == 0 or max_batch < -1:
+        raise ValueError(f"max_batch must be a positive integer or -1, got {max_batch!r}")
+    return _PAIRS_PER_CALL if max_batch == -1 else max(1, min(_PAIRS_PER_CALL, max_batch ** 2))
+
+
+def _paired_chunks(n, max_batch):
+    step = _check_max_batch(max_batch)
+    for start in range(0, n, step):
+        idx = np.arange(start, min(n, start + step), dtype=np.intp)
+        yield idx, idx
+
+
+def _gram_chunks(B1, B2, symmetric, max_batch):
+    """Pairs (a, b) of a gram in row order, b >= a when symmetric, a few rows at a time."""
+    step = _check_max_batch(max_batch)
+    rows = max(1, step // max(B2, 1))
+    for a0 in range(0, B1, rows):
+        a = np.arange(a0, min(B1, a0 + rows), dtype=np.intp)
+        pa = np.repeat(a, B2)
+        pb = np.tile(np.arange(B2, dtype=np.intp), len(a))
+        if symmetric:
+            keep = pb >= pa
+            pa, pb = pa[keep], pb[keep]
+        yield pa, pb
+
+
+def _paired_size(prob):
+    n1, n2 = prob.p1.n, prob.p2.n
+    if prob.p1.single != prob.p2.single or n1 != n2:
+        raise ValueError(f"sig_kernel pairs path1[i] with path2[i]: both must be single paths or "
+                         f"batches of the same size, got batch shapes {prob.p1.batch_shape} and "
+                         f"{prob.p2.batch_shape} (use sig_kernel_gram for all pairs)")
+    return n1
+
+
+def _check_derivs(derivs, shape, dtype):
+    arr = derivs.detach().cpu().numpy() if hasattr(derivs, "detach") else np.asarray(derivs)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"derivs must hold numbers, got dtype {arr.dtype}")
+    if arr.shape != tuple(shape):
+        raise ValueError(f"derivs must have shape {tuple(shape)} (the shape of the kernel "
+                         f"output), got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError("derivs contains NaN or infinite values")
+    return arr.astype(dtype, copy=False)
+
+
+def _check_grid(k_grid, shape, dtype):
+    if k_grid is None:
+        return None
+    arr = k_grid.detach().cpu().numpy() if hasattr(k_grid, "detach") else np.asarray(k_grid)
+    if arr.shape != tuple(shape):
+        raise ValueError(f"k_grid must have shape {tuple(shape)} (from return_grid=True with the "
+                         f"same paths and options), got {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=dtype).reshape((-1,) + arr.shape[-2:])
+
+
+def _sides(left_deriv, right_deriv):
+    left = check_flag(left_deriv, "left_deriv")
+    right = check_flag(right_deriv, "right_deriv")
+    if not (left or right):
+        raise ValueError("at least one of left_deriv and right_deriv must be True")
+    return left, right
+
+
+def _normalise(values, diag1, diag2):
+    for name, diag in (("path1", diag1), ("path2", diag2)):
+        if np.any(diag <= 0):
+            raise ValueError(f"normalize=True needs k(x, x) > 0 for every path, but some paths of "
+                             f"{name} give k(x, x) <= 0: the PDE scheme is unstable for them; "
+                             f"raise dyadic_order or scale the paths down")
+    return values / np.sqrt(diag1 * diag2)
+
+
+def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
+               lead_lag=False, end_time=1.0, n_jobs=1, max_batch=-1, return_grid=False,
+               normalize=False):
+    """Signature kernels of paired paths: ``k(path1[i], path2[i])``.
+
+    Parameters
+    ----------
+    path1, path2 : array or tensor of shape (length, channels) or (n_paths, length, channels), or list
+        Two single paths, or two batches of the same size (a list holds paths of different
+        lengths).
+    dyadic_order : int or (int, int)
+        Each coarse cell of the PDE grid is split into ``2**d1 x 2**d2`` fine cells; the error
+        falls about 4x per level.
+    static_kernel : StaticKernel, optional
+        Kernel on points; ``None`` is the linear kernel ``<x, y>``.
+    time_aug : bool
+        Append time ``t_i = end_time * i / (L - 1)`` as the last channel.
+    lead_lag : bool
+        Apply the lead-lag transform (before time augmentation).
+    end_time : float
+        The final time of time augmentation.
+    n_jobs : int
+        Threads: 1 serial, -1 all, -2 all but one, ...
+    max_batch : int
+        At most ``max_batch**2`` pairs per solver call (-1: no limit beyond an internal one).
+    return_grid : bool
+        Return the fine PDE grid of each pair, shape ``(..., rows, cols)``, instead of the
+        kernels (the kernel is its last entry). Pass it as ``k_grid`` to the backprop.
+    normalize : bool
+        Divide by ``sqrt(k(x, x) k(y, y))``.
+
+    Returns
+    -------
+    ndarray or tensor of shape (n_paths,), or a scalar for two single paths.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksigkernel import sig_kernel
+    >>> x = np.array([[0., 0.], [1., 1.]])         # a straight line, increment (1, 1)
+    >>> float(sig_kernel(x, x, dyadic_order=0))    # 1 + c + c**2 / 4 with c = <dx, dx> = 2
+    4.0
+    """
+    prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs)
+    if check_flag(normalize, "normalize") and check_flag(return_grid, "return_grid"):
+        raise ValueError("normalize=True cannot be combined with return_grid=True")
+    n = _paired_size(prob)
+    shape = prob.p1.batch_shape
+    if return_grid:
+        grid = np.empty((n,) + prob.grid_shape, dtype=prob.dtype)
+        for pa, pb in _paired_chunks(n, max_batch):
+            prob.forward(pa, pb, grid[pa[0]:pa[-1] + 1])
+        return prob.p1.wrap(grid.reshape(shape + prob.grid_shape))
+    out = np.empty(n, dtype=prob.dtype)
+    for pa, pb in _paired_chunks(n, max_batch):
+        out[pa] = prob.forward(pa, pb)
+    if normalize:
+        diag1 = _diagonal(prob.X1, prob.d1, prob, max_batch)
+        diag2 = _diagonal(prob.X2, prob.d2, prob, max_batch)
+        out = _normalise(out, diag1, diag2)
+    return prob.p1.wrap(out.reshape(shape))
+
+
+def _diagonal(X, order, prob, max_batch):
+    """k(x, x) for every path of X at dyadic order (order, order), with the options of prob."""
+    out = np.empty(X.shape[0], dtype=prob.dtype)
+    for pa, pb in _paired_chunks(X.shape[0], max_batch):
+        if len(pa):
+            _solver.forward(X, X, pa, pb, prob.static._code, *prob.static._params(),
+                            order, order, out[pa[0]:pa[-1] + 1], None, prob.nthreads)
+    return out
+
+
+def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
+                    lead_lag=False, end_time=1.0, n_jobs=1, max_batch=-1, return_grid=False,
+                    normalize=False):
+    """The gram matrix ``K[i, j] = k(path1[i], path2[j])`` of signature kernels.
+
+    When ``path2`` is ``None`` or holds the same data as ``path1``, only one triangle is
+    computed. Parameters are those of :func:`sig_kernel`; memory stays bounded by a
+    workspace per thread (no ``B1 x B2 x L1 x L2`` intermediate).
+
+    Returns
+    -------
+    ndarray or tensor of shape (n_paths_1, n_paths_2)
+        A single path on either side drops that axis. With ``return_grid=True``, the fine
+        PDE grids, shape ``(n_paths_1, n_paths_2, rows, cols)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksigkernel import sig_kernel_gram
+    >>> X = np.random.default_rng(0).normal(size=(5, 20, 3)).cumsum(axis=1) / 10
+    >>> K = sig_kernel_gram(X, None, dyadic_order=1)
+    >>> K.shape, bool(np.allclose(K, K.T))
+    ((5, 5), True)
+    """
+    if path2 is None:
+        path2 = path1
+    prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs)
+    if check_flag(normalize, "normalize") and check_flag(return_grid, "return_grid"):
+        raise ValueError("normalize=True cannot be combined with return_grid=True")
+    B1, B2 = prob.p1.n, prob.p2.n
+    shape = prob.p1.batch_shape + prob.p2.batch_shape
+    symmetric = (prob.d1 == prob.d2 and prob.X1.shape == prob.X2.shape
+                 and (prob.X1 is prob.X2 or np.array_equal(prob.X1, prob.X2)))
+    if return_grid:
+        grid = np.empty((B1 * B2,) + prob.grid_shape, dtype=prob.dtype)
+        for pa, pb in _gram_chunks(B1, B2, False, max_batch):
+            prob.forward(pa, pb, grid[pa[0] * B2:(pa[-1] + 1) * B2])
+        return prob.p1.wrap(grid.reshape(shape + prob.grid_shape))
+    out = np.empty((B1, B2), dtype=prob.dtype)
+    for pa, pb in _gram_chunks(B1, B2, symmetric, max_batch):
+        out[pa, pb] = values = prob.forward(pa, pb)
+        if symmetric:
+            out[pb, pa] = values
+    if normalize:
+        diag1 = np.diag(out).copy() if symmetric else _diagonal(prob.X1, prob.d1, prob, max_batch)
+        diag2 = diag1 if symmetric else _diagonal(prob.X2, prob.d2, prob, max_batch)
+        out = _normalise(out, diag1[:, None], diag2[None, :])
+    return prob.p1.wrap(out.reshape(shape))
+
+
+def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
+                        time_aug=False, lead_lag=False, end_time=1.0, left_deriv=True,
+                        right_deriv=False, k_grid=None, n_jobs=1, max_batch=-1):
+    """Gradients through :func:`sig_kernel`: given ``dF/dk`` of each pair, ``dF/dpath``.
+
+    The derivative is the exact reverse mode of the discrete PDE scheme, not a finite
+    difference. Options must be those of the forward call.
+
+    Parameters
+    ----------
+    derivs : array or tensor of the shape of sig_kernel's output
+        ``dF/dk[i]`` for each pair.
+    k_grid : array or tensor, optional
+        The grids from ``sig_kernel(..., return_grid=True)``; recomputed when ``None``.
+    left_deriv, right_deriv : bool
+        Which gradients to return; at least one must be True.
+
+    Returns
+    -------
+    (d_path1 or None, d_path2 or None)
+        Gradients in the shapes (and types) of path1 and path2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksigkernel import sig_kernel_backprop
+    >>> x = np.array([[0., 0.], [1., 1.]])
+    >>> dx, dy = sig_kernel_backprop(1.0, x, x, 0, left_deriv=True, right_deriv=True)
+    >>> dx[1]   # d/dx_1 of 1 + c + c**2/4, c = <x_1 - x_0, y_1 - y_0>: (1 + c/2) * y_1
+    array([2., 2.])
+    """
+    prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs)
+    left, right = _sides(left_deriv, right_deriv)
+    n = _paired_size(prob)
+    shape = prob.p1.batch_shape
+    seeds = _check_derivs(derivs, shape, prob.dtype).reshape(n)
+    grid = _check_grid(k_grid, shape + prob.grid_shape, prob.dtype)
+    dX, dY = prob.accumulators(left, right)
+    for pa, pb in _paired_chunks(n, max_batch):
+        prob.backward(pa, pb, seeds[pa], dX, dY,
+                      None if grid is None else grid[pa[0]:pa[-1] + 1])
+    return prob.gradients(dX, dY)
+
+
+def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, time_aug=False, lead_lag=False,
+                             end_time=1.0, left_deriv=True, right_deriv=False, k_grid=None,
+                             n_jobs=1, max_batch=-1, *, static_kernel=None):
+    """Gradients through :func:`sig_kernel_gram`: given ``dF/dK``, ``dF/dpath1`` and ``dF/dpath2``.
+
+    This is pysiglib's ``sig_kernel_gram_backprop`` contract: positional parameters in the
+    same order, a tuple back whose unrequested side is ``None``. ``path1`` and ``path2`` are
+    the two arguments of the gram even when they hold the same data: the left gradient holds
+    ``path2`` fixed (for the total derivative of ``K(X, X)`` add both sides).
+
+    Parameters
+    ----------
+    derivs : array or tensor of shape (n_paths_1, n_paths_2)
+        ``dF/dK``; the shape of the gram that was computed.
+    path1, path2 : as for :func:`sig_kernel_gram`
+    dyadic_order, time_aug, lead_lag, end_time : the options of the forward call
+    left_deriv, right_deriv : bool
+        Which gradients to return; at least one must be True.
+    k_grid : array or tensor, optional
+        The grids from ``sig_kernel_gram(..., return_grid=True)``; recomputed when ``None``
+        (a block of pairs at a time, so memory stays small).
+    n_jobs, max_batch : as for :func:`sig_kernel_gram`
+    static_kernel : StaticKernel, optional (keyword)
+
+    Returns
+    -------
+    (d_path1 or None, d_path2 or None)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksigkernel import sig_kernel_gram, sig_kernel_gram_backprop
+    >>> rng = np.random.default_rng(0)
+    >>> X, Y = rng.normal(size=(4, 10, 2)) / 5, rng.normal(size=(3, 12, 2)) / 5
+    >>> dX, dY = sig_kernel_gram_backprop(np.ones((4, 3)), X, Y, 1,
+    ...                                   left_deriv=True, right_deriv=True)
+    >>> dX.shape, dY.shape
+    ((4, 10, 2), (3, 12, 2))
+    """
+    prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs)
+    left, right = _sides(left_deriv, right_deriv)
+    B1, B2 = prob.p1.n, prob.p2.n
+    shape = prob.p1.batch_shape + prob.p2.batch_shape
+    seeds = _check_derivs(derivs, shape, prob.dtype).reshape(B1, B2)
+    grid = _check_grid(k_grid, shape + prob.grid_shape, prob.dtype)
+    dX, dY = prob.accumulators(left, right)
+    for pa, pb in _gram_chunks(B1, B2, False, max_batch):
+        prob.backward(pa, pb, seeds[pa, pb], dX, dY,
+                      None if grid is None else grid[pa[0] * B2:(pa[-1] + 1) * B2])
+    return prob.gradients(dX, dY)
