@@ -505,7 +505,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t rowlen = (C + 1) * W
     cdef bint given = grid is not None
     cdef Py_ssize_t S = R if seg_rows <= 0 or seg_rows > R or given else seg_rows
-    cdef Py_ssize_t nseg = (R + S - 1) // S
+    cdef Py_ssize_t nseg = (R + S - 1) // S if S > 0 else 0
     cdef Py_ssize_t ncheck = nseg + 1 if nseg > 1 else 0
     cdef Py_ssize_t blk, n, l, r, c, t, s, r0, r1, tid
     cdef Py_ssize_t* ia

@@ -205,7 +205,7 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     >>> import numpy as np
     >>> from sksigkernel import sig_kernel
     >>> x = np.array([[0., 0.], [1., 1.]])         # a straight line, increment (1, 1)
-    >>> float(sig_kernel(x, x, dyadic_order=0))    # 1 + c + c**2 / 4 with c = <dx, dx> = 2
+    >>> round(float(sig_kernel(x, x, dyadic_order=0)), 12)  # 1 + c + c**2/4, c = <dx, dx> = 2
     4.0
     """
     prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs)

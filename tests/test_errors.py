@@ -1,0 +1,94 @@
+"""Bad input gets a clear error that names the argument."""
+import numpy as np
+import pytest
+
+import sksigkernel as sk
+
+X = np.random.default_rng(0).normal(size=(3, 5, 2))
+
+
+@pytest.mark.parametrize("bad,match", [
+    (np.full((3, 5, 2), np.nan), "path1 contains NaN"),
+    (np.full((3, 5, 2), np.inf), "path1 contains NaN or infinite"),
+    (np.zeros((2, 3, 5, 2)), "path1 must have shape"),
+    (np.zeros(5), "path1 must have shape"),
+    (np.zeros((3, 0, 2)), "path1 has paths of length 0"),
+])
+def test_bad_paths(bad, match):
+    with pytest.raises(ValueError, match=match):
+        sk.sig_kernel_gram(bad, X, 1)
+
+
+def test_wrong_types():
+    with pytest.raises(TypeError, match="path2 must be a numpy array"):
+        sk.sig_kernel_gram(X, "abc", 1)
+    with pytest.raises(TypeError, match="path1 must hold float32, float64 or integer"):
+        sk.sig_kernel_gram(X.astype(np.complex128), X, 1)
+    with pytest.raises(TypeError, match="static_kernel must be"):
+        sk.sig_kernel_gram(X, X, 1, static_kernel="rbf")
+    with pytest.raises(TypeError, match="time_aug must be True or False"):
+        sk.sig_kernel_gram(X, X, 1, time_aug="yes")
+
+
+def test_mismatched_channels_and_batches():
+    with pytest.raises(ValueError, match="same number of channels"):
+        sk.sig_kernel_gram(X, np.zeros((2, 5, 3)), 1)
+    with pytest.raises(ValueError, match="batches of the same size"):
+        sk.sig_kernel(X, X[:2], 1)
+    with pytest.raises(ValueError, match=r"paths in path1 have different numbers of channels"):
+        sk.sig_kernel_gram([np.zeros((3, 2)), np.zeros((4, 3))], X, 1)
+
+
+@pytest.mark.parametrize("order", [-1, 1.5, (1, 2, 3), "2", (1, -1), True])
+def test_bad_dyadic_order(order):
+    with pytest.raises(ValueError, match="dyadic_order"):
+        sk.sig_kernel_gram(X, X, order)
+
+
+@pytest.mark.parametrize("n_jobs", [0, 1.5, "all"])
+def test_bad_n_jobs(n_jobs):
+    with pytest.raises(ValueError, match="n_jobs"):
+        sk.sig_kernel_gram(X, X, 1, n_jobs=n_jobs)
+
+
+def test_bad_max_batch():
+    with pytest.raises(ValueError, match="max_batch"):
+        sk.sig_kernel_gram(X, X, 1, max_batch=0)
+
+
+def test_backprop_errors():
+    with pytest.raises(ValueError, match=r"derivs must have shape \(3, 3\)"):
+        sk.sig_kernel_gram_backprop(np.ones((3, 2)), X, X, 1)
+    with pytest.raises(ValueError, match="derivs contains NaN"):
+        sk.sig_kernel_gram_backprop(np.full((3, 3), np.nan), X, X, 1)
+    with pytest.raises(ValueError, match="at least one of left_deriv and right_deriv"):
+        sk.sig_kernel_gram_backprop(np.ones((3, 3)), X, X, 1, left_deriv=False)
+    with pytest.raises(ValueError, match="k_grid must have shape"):
+        sk.sig_kernel_gram_backprop(np.ones((3, 3)), X, X, 1, k_grid=np.ones((3, 3, 9, 8)))
+    with pytest.raises(ValueError, match=r"derivs must have shape \(3,\)"):
+        sk.sig_kernel_backprop(np.ones(2), X, X, 1)
+
+
+def test_static_kernel_parameters():
+    with pytest.raises(ValueError, match="RBFKernel: sigma must be a positive number"):
+        sk.RBFKernel(0.0)
+    with pytest.raises(ValueError, match="alpha"):
+        sk.RationalQuadraticKernel(1.0, alpha=-1)
+    with pytest.raises(ValueError, match="degree"):
+        sk.PolynomialKernel(degree=-1)
+
+
+def test_normalize_with_grid():
+    with pytest.raises(ValueError, match="normalize=True cannot be combined with return_grid"):
+        sk.sig_kernel_gram(X, X, 1, normalize=True, return_grid=True)
+
+
+def test_cuda_tensor_is_refused():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        # A meta tensor stands for any tensor that is not on the CPU.
+        t = torch.empty((3, 5, 2), dtype=torch.float64, device="meta")
+    else:  # pragma: no cover - GPU machines only
+        t = torch.zeros((3, 5, 2), dtype=torch.float64, device="cuda")
+    with pytest.raises(ValueError, match="path1 is a tensor on device"):
+        sk.sig_kernel_gram(t, torch.zeros(3, 5, 2, dtype=torch.float64), 1)

@@ -1,0 +1,168 @@
+"""Gradients against central finite differences, torch.autograd.gradcheck and each other."""
+import numpy as np
+import pytest
+
+import sksigkernel as sk
+from sksigkernel import functional
+from reference import brownian
+from test_values import STATIC
+
+
+def paths(rng, n, length, channels=2):
+    # random starting points: no two paths share a point, where Matern-1/2 has a kink
+    return brownian(rng, n, length, channels) + rng.normal(size=(n, 1, channels)) * 0.3
+
+
+def finite_difference(f, X, h=1e-6):
+    grad = np.zeros_like(X)
+    for idx in np.ndindex(X.shape):
+        e = np.zeros_like(X)
+        e[idx] = h
+        grad[idx] = (f(X + e) - f(X - e)) / (2 * h)
+    return grad
+
+
+def check_gram_gradients(rng, X, Y, order, **opts):
+    D = rng.normal(size=(len(X), len(Y)))
+    dX, dY = sk.sig_kernel_gram_backprop(D, X, Y, order, left_deriv=True, right_deriv=True, **opts)
+    fx = finite_difference(lambda Z: np.sum(D * sk.sig_kernel_gram(Z, Y, order, **opts)), X)
+    fy = finite_difference(lambda Z: np.sum(D * sk.sig_kernel_gram(X, Z, order, **opts)), Y)
+    np.testing.assert_allclose(dX, fx, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(dY, fy, rtol=1e-5, atol=1e-7)
+    return dX, dY
+
+
+@pytest.mark.parametrize("kernel", STATIC, ids=repr)
+def test_static_kernels(rng, kernel):
+    check_gram_gradients(rng, paths(rng, 2, 4), paths(rng, 3, 3), 1, static_kernel=kernel)
+
+
+@pytest.mark.parametrize("time_aug,lead_lag", [(True, False), (False, True), (True, True)])
+def test_transforms(rng, time_aug, lead_lag):
+    check_gram_gradients(rng, paths(rng, 2, 4), paths(rng, 2, 5), 1, time_aug=time_aug,
+                         lead_lag=lead_lag, end_time=2.5)
+
+
+def test_dyadic_pair_and_unequal_lengths(rng):
+    check_gram_gradients(rng, paths(rng, 2, 5, 3), paths(rng, 3, 3, 3), (2, 0))
+    check_gram_gradients(rng, paths(rng, 1, 3), paths(rng, 2, 6), (0, 3),
+                         static_kernel=sk.RBFKernel(0.6), time_aug=True)
+
+
+def test_sides_are_independent(rng):
+    X, Y = paths(rng, 3, 5), paths(rng, 2, 4)
+    D = rng.normal(size=(3, 2))
+    both = sk.sig_kernel_gram_backprop(D, X, Y, 1, left_deriv=True, right_deriv=True)
+    left = sk.sig_kernel_gram_backprop(D, X, Y, 1)
+    right = sk.sig_kernel_gram_backprop(D, X, Y, 1, left_deriv=False, right_deriv=True)
+    assert left[1] is None and right[0] is None
+    np.testing.assert_array_equal(left[0], both[0])
+    np.testing.assert_array_equal(right[1], both[1])
+
+
+def test_given_grid_equals_recomputed_grid(rng):
+    X, Y = paths(rng, 3, 5), paths(rng, 2, 6)
+    D = rng.normal(size=(3, 2))
+    for opts in ({}, {"static_kernel": sk.Matern52Kernel(0.7), "lead_lag": True}):
+        grid = sk.sig_kernel_gram(X, Y, (1, 2), return_grid=True, **opts)
+        with_grid = sk.sig_kernel_gram_backprop(D, X, Y, (1, 2), left_deriv=True, right_deriv=True,
+                                                k_grid=grid, **opts)
+        without = sk.sig_kernel_gram_backprop(D, X, Y, (1, 2), left_deriv=True, right_deriv=True,
+                                              **opts)
+        for a, b in zip(with_grid, without):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    k = rng.normal(size=3)
+    grid = sk.sig_kernel(X, Y[[0, 1, 0]], 1, return_grid=True)
+    a = sk.sig_kernel_backprop(k, X, Y[[0, 1, 0]], 1, right_deriv=True, k_grid=grid)
+    b = sk.sig_kernel_backprop(k, X, Y[[0, 1, 0]], 1, right_deriv=True)
+    for u, v in zip(a, b):
+        np.testing.assert_allclose(u, v, rtol=1e-12, atol=1e-15)
+
+
+def test_checkpointed_adjoint_equals_stored_grid(rng, monkeypatch):
+    X, Y = paths(rng, 3, 20), paths(rng, 2, 17)
+    D = rng.normal(size=(3, 2))
+    stored = sk.sig_kernel_gram_backprop(D, X, Y, 2, left_deriv=True, right_deriv=True)
+    monkeypatch.setattr(functional, "_ADJOINT_ROW_BYTES", 1)   # checkpoints every sqrt(rows)
+    recomputed = sk.sig_kernel_gram_backprop(D, X, Y, 2, left_deriv=True, right_deriv=True)
+    for a, b in zip(stored, recomputed):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+
+
+def test_paired_backprop(rng):
+    X, Y = paths(rng, 3, 4), paths(rng, 3, 5)
+    k = rng.normal(size=3)
+    dX, dY = sk.sig_kernel_backprop(k, X, Y, 1, left_deriv=True, right_deriv=True,
+                                    static_kernel=sk.RBFKernel(1.0))
+    fx = finite_difference(lambda Z: k @ sk.sig_kernel(Z, Y, 1, static_kernel=sk.RBFKernel(1.0)), X)
+    fy = finite_difference(lambda Z: k @ sk.sig_kernel(X, Z, 1, static_kernel=sk.RBFKernel(1.0)), Y)
+    np.testing.assert_allclose(dX, fx, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(dY, fy, rtol=1e-5, atol=1e-8)
+
+
+def test_lists_of_paths(rng):
+    X = [paths(rng, 1, L)[0] for L in (4, 2, 5)]
+    Y = [paths(rng, 1, L)[0] for L in (3, 6)]
+    D = rng.normal(size=(3, 2))
+    dX, dY = sk.sig_kernel_gram_backprop(D, X, Y, 1, True, True, 2.0, True, True)
+    assert [g.shape for g in dX] == [x.shape for x in X] and [g.shape for g in dY] == [y.shape for y in Y]
+    for i, x in enumerate(X):
+        def f(Z, i=i):
+            return np.sum(D * sk.sig_kernel_gram(X[:i] + [Z] + X[i + 1:], Y, 1, time_aug=True,
+                                                  lead_lag=True, end_time=2.0))
+        np.testing.assert_allclose(dX[i], finite_difference(f, x), rtol=1e-5, atol=1e-8)
+    for j, y in enumerate(Y):
+        def g(Z, j=j):
+            return np.sum(D * sk.sig_kernel_gram(X, Y[:j] + [Z] + Y[j + 1:], 1, time_aug=True,
+                                                  lead_lag=True, end_time=2.0))
+        np.testing.assert_allclose(dY[j], finite_difference(g, y), rtol=1e-5, atol=1e-8)
+
+
+def test_length_one_path_has_zero_gradient(rng):
+    dX, dY = sk.sig_kernel_backprop(1.0, np.array([[0.5, 1.0]]), paths(rng, 1, 4)[0], 2,
+                                    left_deriv=True, right_deriv=True)
+    assert np.all(dX == 0) and np.all(dY == 0)
+
+
+# ---- torch autograd ---------------------------------------------------------------------
+
+torch = pytest.importorskip("torch")
+from sksigkernel import torch_api  # noqa: E402
+
+
+def tensor(array):
+    return torch.tensor(array, dtype=torch.float64, requires_grad=True)
+
+
+@pytest.mark.parametrize("opts", [
+    {}, {"static_kernel": sk.RBFKernel(0.5)}, {"time_aug": True, "lead_lag": True, "end_time": 2.0},
+    {"normalize": True}, {"static_kernel": sk.PolynomialKernel(2, 1.0, 0.5), "time_aug": True}],
+    ids=["linear", "rbf", "transforms", "normalize", "polynomial"])
+def test_gradcheck_gram(rng, opts):
+    X, Y = tensor(paths(rng, 2, 4)), tensor(paths(rng, 3, 3))
+    assert torch.autograd.gradcheck(
+        lambda a, b: torch_api.sig_kernel_gram(a, b, (1, 2), **opts), (X, Y))
+
+
+def test_gradcheck_symmetric_and_paired(rng):
+    X, Y = tensor(paths(rng, 3, 4)), tensor(paths(rng, 3, 5))
+    assert torch.autograd.gradcheck(lambda a: torch_api.sig_kernel_gram(a, None, 1), (X,))
+    assert torch.autograd.gradcheck(lambda a: torch_api.sig_kernel_gram(a, a, 1, normalize=True), (X,))
+    assert torch.autograd.gradcheck(
+        lambda a, b: torch_api.sig_kernel(a, b, 1, static_kernel=sk.Matern32Kernel(1.0)), (X, Y))
+    assert torch.autograd.gradcheck(lambda a, b: torch_api.sig_kernel(a, b, 1, normalize=True), (X, Y))
+
+
+def test_gradcheck_lists(rng):
+    X = [tensor(paths(rng, 1, L)[0]) for L in (3, 5)]
+    Y = tensor(paths(rng, 2, 4))
+    assert torch.autograd.gradcheck(
+        lambda a, b, c: torch_api.sig_kernel_gram([a, b], c, 1, time_aug=True), (*X, Y))
+
+
+def test_no_grad_keeps_nothing(rng):
+    X = tensor(paths(rng, 3, 4))
+    with torch.no_grad():
+        K = torch_api.sig_kernel_gram(X, X, 1)
+    assert K.grad_fn is None
+    np.testing.assert_allclose(K.numpy(), sk.sig_kernel_gram(X.detach().numpy(), None, 1))

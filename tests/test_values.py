@@ -1,0 +1,173 @@
+"""Forward values against closed forms, independent references and invariants."""
+import numpy as np
+import pytest
+from scipy.special import i0, j0
+
+import sksigkernel as sk
+from reference import brownian, pde_reference, static_differences, truncated_sig_kernel
+
+STATIC = [sk.LinearKernel(), sk.ScaledLinearKernel(0.7), sk.RBFKernel(0.8), sk.Matern12Kernel(1.3),
+          sk.Matern32Kernel(0.9), sk.Matern52Kernel(1.1), sk.PolynomialKernel(2, 0.5, 0.8),
+          sk.PolynomialKernel(2.5, 1.0, 1.0), sk.RationalQuadraticKernel(0.9, 1.5)]
+
+
+def line(increment, length=2):
+    return np.linspace(0, 1, length)[:, None] * np.asarray(increment, float)[None, :]
+
+
+@pytest.mark.parametrize("c", [0.7, 2.0, -1.5])
+def test_straight_lines_dyadic_order_zero(c):
+    # one coarse cell: 1 + c + c^2 / 4 (A = 1 + c/2 + c^2/12, B = 1 - c^2/12)
+    x, y = line([1.0, 0.0]), line([c, 0.5])
+    assert sk.sig_kernel(x, y, 0) == pytest.approx(1 + c + c * c / 4, rel=1e-14)
+
+
+@pytest.mark.parametrize("c", [0.5, 2.0, -1.5])
+def test_straight_lines_converge_to_bessel_at_second_order(c):
+    exact = i0(2 * np.sqrt(c)) if c > 0 else j0(2 * np.sqrt(-c))
+    x, y = line([1.0, 1.0], 3), line([c / 2, c / 2], 5)
+    errors = [abs(sk.sig_kernel(x, y, n) - exact) for n in range(2, 7)]
+    ratios = np.array(errors[:-1]) / np.array(errors[1:])
+    assert errors[-1] < 1e-5 * max(1.0, abs(exact))   # J0 is near a zero for c = -1.5
+    # O(h^2): the error ratio per dyadic level tends to 4 (higher-order terms fade with h)
+    assert np.all((ratios > 3.5) & (ratios < 4.5))
+    assert ratios[-1] == pytest.approx(4.0, abs=0.1)
+
+
+def test_matches_truncated_signatures(rng):
+    X = brownian(rng, 3, 6, 2)
+    Y = brownian(rng, 2, 5, 2)
+    K = sk.sig_kernel_gram(X, Y, 7)
+    exact = np.array([[truncated_sig_kernel(x, y) for y in Y] for x in X])
+    np.testing.assert_allclose(K, exact, rtol=2e-5)
+    coarse = sk.sig_kernel_gram(X, Y, 5)
+    # the error at order 5 is about 16x the one at order 7
+    ratio = np.abs(coarse - exact).max() / np.abs(K - exact).max()
+    assert 10 < ratio < 20
+
+
+@pytest.mark.parametrize("kernel", STATIC, ids=repr)
+@pytest.mark.parametrize("order", [0, (1, 2)])
+def test_matches_plain_numpy_scheme(rng, kernel, order):
+    X = brownian(rng, 3, 6, 3, scale=2.0)
+    Y = brownian(rng, 2, 4, 3, scale=2.0)
+    d1, d2 = (order, order) if isinstance(order, int) else order
+    K = sk.sig_kernel_gram(X, Y, order, static_kernel=kernel)
+    ref = np.array([[pde_reference(static_differences(kernel, x, y), d1, d2)[-1, -1]
+                     for y in Y] for x in X])
+    np.testing.assert_allclose(K, ref, rtol=1e-12)
+
+
+def test_grid_is_the_scheme_and_ends_in_the_kernel(rng):
+    X, Y = brownian(rng, 2, 5, 2), brownian(rng, 3, 4, 2)
+    grid = sk.sig_kernel_gram(X, Y, (2, 1), return_grid=True)
+    assert grid.shape == (2, 3, 4 * 4 + 1, 3 * 2 + 1)
+    np.testing.assert_allclose(grid[1, 2], pde_reference(
+        static_differences(sk.LinearKernel(), X[1], Y[2]), 2, 1), rtol=1e-13)
+    np.testing.assert_allclose(grid[..., -1, -1], sk.sig_kernel_gram(X, Y, (2, 1)), rtol=1e-14)
+    paired = sk.sig_kernel(X[:2], Y[:2], 1, return_grid=True)
+    np.testing.assert_allclose(paired[..., -1, -1], sk.sig_kernel(X[:2], Y[:2], 1), rtol=1e-14)
+
+
+def test_constant_path_gives_one(rng):
+    X = brownian(rng, 4, 7, 3)
+    const = np.ones((6, 3)) * 0.3
+    np.testing.assert_allclose(sk.sig_kernel_gram(const, X, 2), 1.0, rtol=0, atol=1e-15)
+    for kernel in STATIC:
+        np.testing.assert_allclose(sk.sig_kernel_gram(X, const, 1, static_kernel=kernel), 1.0,
+                                   atol=1e-14)
+
+
+def test_repeating_last_point_changes_nothing(rng):
+    X, Y = brownian(rng, 3, 6, 2), brownian(rng, 2, 5, 2)
+    Xr = np.concatenate([X, X[:, -1:], X[:, -1:]], axis=1)
+    for kernel in (sk.LinearKernel(), sk.RBFKernel(0.5)):
+        np.testing.assert_allclose(sk.sig_kernel_gram(Xr, Y, 2, static_kernel=kernel),
+                                   sk.sig_kernel_gram(X, Y, 2, static_kernel=kernel), rtol=1e-13)
+
+
+def test_reparametrisation_converges(rng):
+    X, Y = brownian(rng, 2, 5, 2), brownian(rng, 2, 5, 2)
+    Xf = np.concatenate([np.linspace(a, b, 3)[:-1] for a, b in zip(X[0][:-1], X[0][1:])] + [X[0][-1:]])
+    exact = truncated_sig_kernel(X[0], Y[0])
+    assert sk.sig_kernel(Xf, Y[0], 6) == pytest.approx(exact, rel=1e-5)
+
+
+def test_symmetric_gram(rng):
+    X = brownian(rng, 21, 8, 3)
+    K = sk.sig_kernel_gram(X, None, 1, n_jobs=2)
+    np.testing.assert_array_equal(K, K.T)
+    np.testing.assert_allclose(K, sk.sig_kernel_gram(X, X.copy() + 0.0, 1), rtol=1e-14)
+    full = np.array([[sk.sig_kernel(x, y, 1) for y in X] for x in X])
+    np.testing.assert_allclose(K, full, rtol=1e-13)
+
+
+def test_list_input_equals_padded_input(rng):
+    paths = [brownian(rng, 1, L, 2)[0] for L in (3, 7, 5, 1)]
+    Y = brownian(rng, 2, 6, 2)
+    K = sk.sig_kernel_gram(paths, Y, 2, time_aug=True, lead_lag=True)
+    one_by_one = np.array([sk.sig_kernel_gram(p, Y, 2, time_aug=True, lead_lag=True)
+                           for p in paths])
+    np.testing.assert_allclose(K, one_by_one, rtol=1e-13)
+
+
+def test_paired_matches_gram_diagonal(rng):
+    X, Y = brownian(rng, 17, 6, 2), brownian(rng, 17, 9, 2)
+    np.testing.assert_allclose(sk.sig_kernel(X, Y, 1), np.diag(sk.sig_kernel_gram(X, Y, 1)),
+                               rtol=1e-14)
+
+
+def test_normalize(rng):
+    X, Y = brownian(rng, 3, 6, 2), brownian(rng, 4, 5, 2)
+    K = sk.sig_kernel_gram(X, Y, 1)
+    kx, ky = sk.sig_kernel(X, X, 1), sk.sig_kernel(Y, Y, 1)
+    np.testing.assert_allclose(sk.sig_kernel_gram(X, Y, 1, normalize=True),
+                               K / np.sqrt(kx[:, None] * ky[None, :]), rtol=1e-14)
+    np.testing.assert_allclose(np.diag(sk.sig_kernel_gram(X, None, 1, normalize=True)), 1.0)
+    np.testing.assert_allclose(sk.sig_kernel(X[:3], Y[:3], 1, normalize=True),
+                               np.diag(K[:, :3]) / np.sqrt(kx * ky[:3]), rtol=1e-14)
+
+
+def test_transforms_match_explicit_paths(rng):
+    X, Y = brownian(rng, 3, 5, 2), brownian(rng, 2, 4, 2)
+    Xt = sk.time_augment(sk.lead_lag(X), end_time=3.0)
+    Yt = sk.time_augment(sk.lead_lag(Y), end_time=3.0)
+    np.testing.assert_allclose(sk.sig_kernel_gram(X, Y, 1, time_aug=True, lead_lag=True, end_time=3.0),
+                               sk.sig_kernel_gram(Xt, Yt, 1), rtol=1e-14)
+
+
+def test_max_batch_and_threads_do_not_change_values(rng):
+    X, Y = brownian(rng, 37, 6, 2), brownian(rng, 29, 5, 2)
+    K = sk.sig_kernel_gram(X, Y, 1)
+    np.testing.assert_allclose(sk.sig_kernel_gram(X, Y, 1, max_batch=3, n_jobs=-1), K, rtol=1e-15)
+    np.testing.assert_allclose(sk.sig_kernel_gram(X, None, 1, max_batch=5, n_jobs=2),
+                               sk.sig_kernel_gram(X, X.copy(), 1), rtol=1e-14)
+
+
+def test_dtypes_and_shapes(rng):
+    X = brownian(rng, 3, 6, 2)
+    K32 = sk.sig_kernel_gram(X.astype(np.float32), X.astype(np.float32), 1)
+    assert K32.dtype == np.float32
+    np.testing.assert_allclose(K32, sk.sig_kernel_gram(X, X, 1), rtol=1e-5)
+    Ki = sk.sig_kernel_gram(np.arange(12).reshape(2, 3, 2) % 3, None, 0)
+    assert Ki.dtype == np.float64
+    assert sk.sig_kernel_gram(X[0], X, 1).shape == (3,)
+    assert sk.sig_kernel_gram(X[0], X[1], 1).shape == ()
+    assert np.ndim(sk.sig_kernel(X[0], X[1], 1)) == 0
+
+
+def test_empty_batch_and_single_point():
+    assert sk.sig_kernel_gram(np.zeros((0, 5, 2)), np.ones((3, 4, 2)), 1).shape == (0, 3)
+    assert sk.sig_kernel(np.zeros((0, 5, 2)), np.zeros((0, 4, 2)), 1).shape == (0,)
+    point = np.array([[0.3, -1.0]])
+    assert sk.sig_kernel(point, np.random.default_rng(0).normal(size=(6, 2)), 2) == 1.0
+
+
+def test_torch_in_torch_out(rng):
+    torch = pytest.importorskip("torch")
+    X = brownian(rng, 3, 6, 2)
+    K = sk.sig_kernel_gram(torch.from_numpy(X), torch.from_numpy(X), 1)
+    assert isinstance(K, torch.Tensor) and K.dtype == torch.float64
+    np.testing.assert_allclose(K.numpy(), sk.sig_kernel_gram(X, X, 1), rtol=1e-15)
+    K32 = sk.sig_kernel(torch.from_numpy(X).float(), torch.from_numpy(X).float(), 1)
+    assert K32.dtype == torch.float32
