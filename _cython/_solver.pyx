@@ -343,6 +343,65 @@ cdef inline floating* adjoint_coeffs(const floating* G, Py_ssize_t i, Py_ssize_t
     return c
 
 
+cdef inline void load(floating* dst, const floating* src) noexcept nogil:
+    cdef Py_ssize_t l
+    for l in range(W):
+        dst[l] = src[l]
+
+
+cdef inline void adjoint_row(floating* out, const floating* nxt, const floating* Kp,
+                             const floating* Km, const floating* lo, const floating* hi,
+                             floating* gb, Py_ssize_t n2, Py_ssize_t M2,
+                             const floating* seed) noexcept nogil:
+    """Adjoint row p from row p+1 (nxt), and dF/dG of the cells of fine row p-1 into gb.
+
+    Kbar[p][q] = A(p-1, q) Kbar[p][q+1] + A(p, q-1) Kbar[p+1][q] - B(p, q) Kbar[p+1][q+1];
+    lo holds A, B, dA, dB of the coarse row of fine row p-1, hi those of fine row p.
+    Running values stay in local arrays, as in pde_row. seed != NULL marks the top row.
+    """
+    cdef Py_ssize_t j, m, l, q, N = n2 * W, C = n2 * M2
+    cdef floating run[W]
+    cdef floating nh[W]
+    cdef floating kh[W]
+    cdef floating acc[W]
+    cdef floating acc2[W]
+    cdef floating aL[W]
+    cdef floating bH[W]
+    cdef floating aH[W]
+    cdef floating dA[W]
+    cdef floating dB[W]
+    cdef floating km
+    for l in range(W):
+        run[l] = seed[l] if seed != NULL else hi[(n2 - 1) * W + l] * nxt[C * W + l]
+        out[C * W + l] = run[l]
+        nh[l] = nxt[C * W + l]
+        kh[l] = Km[C * W + l]
+    for j in range(n2 - 1, -1, -1):
+        load(aH, hi + j * W)
+        load(dA, lo + 2 * N + j * W)
+        load(dB, lo + 3 * N + j * W)
+        for l in range(W):
+            acc[l] = 0
+            acc2[l] = 0
+        for m in range(M2 - 1, -1, -1):
+            q = j * M2 + m + 1
+            if q < C:
+                if m == M2 - 1 or m == M2 - 2:   # column j+1 at the top of column j, then j
+                    load(aL, lo + (q // M2) * W)
+                    load(bH, hi + N + (q // M2) * W)
+                for l in range(W):
+                    run[l] = aL[l] * run[l] + (aH[l] * nxt[q * W + l] - bH[l] * nh[l])
+                    out[q * W + l] = run[l]
+                    nh[l] = nxt[q * W + l]
+            for l in range(W):   # dA, dB are constant over the coarse cell: sum first
+                km = Km[(q - 1) * W + l]
+                acc[l] += run[l] * (Kp[(q - 1) * W + l] + kh[l])
+                acc2[l] += run[l] * km
+                kh[l] = km
+        for l in range(W):
+            gb[j * W + l] += acc[l] * dA[l] - acc2[l] * dB[l]
+
+
 cdef void pde_adjoint(const floating* G, floating* Gb, Py_ssize_t n1, Py_ssize_t n2, int d1,
                       int d2, const floating* seed, const floating* rows, Py_ssize_t r0,
                       Py_ssize_t r1, floating* kb, floating* coef, Py_ssize_t* tags) noexcept nogil:
@@ -353,46 +412,19 @@ cdef void pde_adjoint(const floating* G, floating* Gb, Py_ssize_t n1, Py_ssize_t
     multiplied by 2^-(d1+d2)) is added to Gb.
     """
     cdef Py_ssize_t R = n1 << d1, C = n2 << d2, rowlen = (C + 1) * W
-    cdef Py_ssize_t p, q, j, ja, l
+    cdef Py_ssize_t p, t
     cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
-    cdef floating* out
-    cdef floating* nxt
-    cdef const floating* Kp
-    cdef const floating* Km
     cdef floating* lo
     cdef floating* hi
-    cdef floating* gb
-    cdef floating v
+    if r1 == R:     # above the top row the adjoint is zero
+        for t in range(rowlen):
+            kb[((R + 1) % 2) * rowlen + t] = 0
     for p in range(r1, r0, -1):
-        out = kb + (p % 2) * rowlen
-        nxt = kb + ((p + 1) % 2) * rowlen
-        Kp = rows + (p - r0) * rowlen
-        Km = rows + (p - 1 - r0) * rowlen
         lo = adjoint_coeffs(G, (p - 1) >> d1, n2, inv, coef, tags)
         hi = adjoint_coeffs(G, p >> d1, n2, inv, coef, tags) if p < R else lo
-        gb = Gb + ((p - 1) >> d1) * n2 * W
-        for q in range(C, 0, -1):
-            j = (q - 1) >> d2
-            ja = q >> d2
-            if p == R:
-                if q == C:
-                    for l in range(W):
-                        out[q * W + l] = seed[l]
-                else:
-                    for l in range(W):
-                        out[q * W + l] = lo[ja * W + l] * out[(q + 1) * W + l]
-            elif q == C:
-                for l in range(W):
-                    out[q * W + l] = hi[j * W + l] * nxt[q * W + l]
-            else:
-                for l in range(W):
-                    out[q * W + l] = lo[ja * W + l] * out[(q + 1) * W + l] \
-                        + hi[j * W + l] * nxt[q * W + l] \
-                        - hi[(n2 + ja) * W + l] * nxt[(q + 1) * W + l]
-            for l in range(W):
-                v = (Kp[(q - 1) * W + l] + Km[q * W + l]) * lo[(2 * n2 + j) * W + l] \
-                    - Km[(q - 1) * W + l] * lo[(3 * n2 + j) * W + l]
-                gb[j * W + l] += out[q * W + l] * v
+        adjoint_row(kb + (p % 2) * rowlen, kb + ((p + 1) % 2) * rowlen,
+                    rows + (p - r0) * rowlen, rows + (p - 1 - r0) * rowlen, lo, hi,
+                    Gb + ((p - 1) >> d1) * n2 * W, n2, 1 << d2, seed if p == R else NULL)
 
 
 # ---------------------------------------------------------------------------------------
