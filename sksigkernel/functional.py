@@ -19,10 +19,11 @@ __all__ = ["sig_kernel", "sig_kernel_gram", "sig_kernel_backprop", "sig_kernel_g
 # Pairs handed to the solver per call: bounds the index arrays, not the speed.
 _PAIRS_PER_CALL = 1 << 16
 # Memory for the forward rows that one thread keeps during the adjoint. Longer grids are
-# recomputed segment by segment from checkpoint rows: a segment that stays in the L2 cache
-# beats storing the whole grid (measured: 0.62 s against 1.07 s for the 128 x 128, order-2
-# gram backprop of benchmarks/bench_engine.py).
-_ADJOINT_ROW_BYTES = 256 << 10
+# recomputed segment by segment from checkpoint rows (about the square root of the rows
+# apart), which stays in cache: measured on the 128 x 128 gram backprop of
+# benchmarks/bench_engine.py, 0.64 s at order 2 against 1.07 s for whole stored grids,
+# while grids under this size (orders 0 and 1 there) are stored and not recomputed.
+_ADJOINT_ROW_BYTES = 4 << 20
 
 
 class _Problem:
@@ -46,7 +47,7 @@ class _Problem:
             raise TypeError("path1 and path2 must both be numpy arrays or both torch tensors")
         dtype = np.result_type(self.p1.data, self.p2.data)
         self.X1 = self._transform(self.p1, dtype, float(end_time))
-        self.X2 = self.X1 if self.p2 is self.p1 else self._transform(self.p2, dtype, end_time)
+        self.X2 = self.X1 if self.p2 is self.p1 else self._transform(self.p2, dtype, float(end_time))
         self.dtype = dtype
 
     def _transform(self, paths, dtype, end_time):
