@@ -19,8 +19,8 @@ __all__ = ["sig_kernel", "sig_kernel_gram", "sig_kernel_backprop", "sig_kernel_g
 # Pairs handed to the solver per call: bounds the index arrays, not the speed.
 _PAIRS_PER_CALL = 1 << 16
 # Memory for the forward rows that one thread keeps during the adjoint. Longer grids are
-# recomputed segment by segment from checkpoint rows (about the square root of the rows
-# apart), which stays in cache: measured on the 128 x 128 gram backprop of
+# recomputed segment by segment from checkpoint rows (this many bytes apart, at least the
+# square root of the rows), which stays in cache: measured on the 128 x 128 gram backprop of
 # benchmarks/bench_engine.py, 0.64 s at order 2 against 1.07 s for whole stored grids,
 # while grids under this size (orders 0 and 1 there) are stored and not recomputed.
 _ADJOINT_ROW_BYTES = 4 << 20
@@ -60,11 +60,15 @@ class _Problem:
         """Rows and columns of the fine PDE grid of one pair."""
         return ((self.X1.shape[1] - 1 << self.d1) + 1, (self.X2.shape[1] - 1 << self.d2) + 1)
 
-    def forward(self, pa, pb, grid=None):
+    def forward(self, pa, pb, grid=None, side=None):
+        """Kernels of the pairs (X1[pa], X2[pb]); of (Xs[pa], Xs[pb]) for side s = 1 or 2."""
+        X1, X2, d1, d2 = {None: (self.X1, self.X2, self.d1, self.d2),
+                          1: (self.X1, self.X1, self.d1, self.d1),
+                          2: (self.X2, self.X2, self.d2, self.d2)}[side]
         out = np.empty(len(pa), dtype=self.dtype)
         if len(pa):
-            _solver.forward(self.X1, self.X2, pa, pb, self.static._code, *self.static._params(),
-                            self.d1, self.d2, out, grid, self.nthreads)
+            _solver.forward(X1, X2, pa, pb, self.static._code, *self.static._params(),
+                            d1, d2, out, grid, self.nthreads)
         return out
 
     def backward(self, pa, pb, seeds, dX, dY, grid=None):
@@ -225,19 +229,18 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     for pa, pb in _paired_chunks(n, max_batch):
         out[pa] = prob.forward(pa, pb)
     if normalize:
-        diag1 = _diagonal(prob.X1, prob.d1, prob, max_batch)
-        diag2 = _diagonal(prob.X2, prob.d2, prob, max_batch)
+        diag1 = _diagonal(prob, 1, max_batch)
+        diag2 = _diagonal(prob, 2, max_batch)
         out = _normalise(out, diag1, diag2)
     return prob.p1.wrap(out.reshape(shape))
 
 
-def _diagonal(X, order, prob, max_batch):
-    """k(x, x) for every path of X at dyadic order (order, order), with the options of prob."""
-    out = np.empty(X.shape[0], dtype=prob.dtype)
-    for pa, pb in _paired_chunks(X.shape[0], max_batch):
-        if len(pa):
-            _solver.forward(X, X, pa, pb, prob.static._code, *prob.static._params(),
-                            order, order, out[pa[0]:pa[-1] + 1], None, prob.nthreads)
+def _diagonal(prob, side, max_batch):
+    """k(x, x) for every path x of side 1 or 2 of prob (at that side's dyadic order)."""
+    n = (prob.X1 if side == 1 else prob.X2).shape[0]
+    out = np.empty(n, dtype=prob.dtype)
+    for pa, pb in _paired_chunks(n, max_batch):
+        out[pa] = prob.forward(pa, pb, side=side)
     return out
 
 
@@ -285,8 +288,8 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
         if symmetric:
             out[pb, pa] = values
     if normalize:
-        diag1 = np.diag(out).copy() if symmetric else _diagonal(prob.X1, prob.d1, prob, max_batch)
-        diag2 = diag1 if symmetric else _diagonal(prob.X2, prob.d2, prob, max_batch)
+        diag1 = np.diag(out).copy() if symmetric else _diagonal(prob, 1, max_batch)
+        diag2 = diag1 if symmetric else _diagonal(prob, 2, max_batch)
         out = _normalise(out, diag1[:, None], diag2[None, :])
     return prob.p1.wrap(out.reshape(shape))
 
