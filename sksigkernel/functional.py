@@ -163,13 +163,13 @@ def _sides(left_deriv, right_deriv):
     return left, right
 
 
-def _normalise(values, diag1, diag2):
-    for name, diag in (("path1", diag1), ("path2", diag2)):
+def _normalise(values, diag1, diag2, names=("path1", "path2")):
+    for name, diag in zip(names, (diag1, diag2)):
         if np.any(diag <= 0):
             raise ValueError(f"normalize=True needs k(x, x) > 0 for every path, but some paths of "
                              f"{name} give k(x, x) <= 0: the PDE scheme is unstable for them; "
                              f"raise dyadic_order or scale the paths down")
-    return values / np.sqrt(diag1 * diag2)
+    return values / np.sqrt(diag1) / np.sqrt(diag2)
 
 
 def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,

@@ -5,12 +5,14 @@ import importlib
 import pytest
 
 MODULES = ["sksigkernel.functional", "sksigkernel.static_kernels", "sksigkernel.transforms",
-           "sksigkernel.torch_api"]
+           "sksigkernel.torch_api", "sksigkernel.collection", "sksigkernel.cache",
+           "sksigkernel.kernel", "sksigkernel.svm", "sksigkernel.kernel_ridge", "sksigkernel.mmd",
+           "sksigkernel.preprocessing"]
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    if name.endswith("torch_api"):
+    if name.endswith(("torch_api", "mmd")):
         pytest.importorskip("torch")
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0

@@ -1,0 +1,48 @@
+"""What SigKernelSVC, SigKernelRidge and SigMMDTest share: the kernel's flat parameters and
+the reading of ``X``."""
+import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_consistent_length, validate_data
+
+from .collection import as_path_collection
+from .kernel import KERNEL_PARAMS, SigKernel
+
+
+class SigKernelParamsMixin:
+    """For estimators that take SigKernel's hyperparameters as their own parameters."""
+
+    def _kernel(self):
+        return SigKernel(**{name: getattr(self, name) for name in KERNEL_PARAMS})
+
+    def _paths(self, X, reset, name="X"):
+        """Validate a collection ``X``; on a 2-D table also record ``n_features_in_`` (reset)
+        or check it (not reset) as scikit-learn estimators do."""
+        is_list = isinstance(X, (list, tuple)) and len(X) and all(np.ndim(x) == 2 for x in X)
+        if not is_list and (X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim) < 3:
+            X = validate_data(self, X, reset=reset, ensure_all_finite="allow-nan",
+                              dtype="numeric")
+        paths = as_path_collection(X, self.n_channels, name)
+        channels = paths[0].shape[-1]
+        if reset:
+            self.n_channels_ = channels
+        elif channels != self.n_channels_:
+            raise ValueError(f"{name} has {channels} channels, but {type(self).__name__} was "
+                             f"fitted on series with {self.n_channels_} channels")
+        return paths
+
+    @staticmethod
+    def _check_targets(paths, y, sample_weight, classifier):
+        """Check ``y`` and ``sample_weight`` before the (costly) gram is computed."""
+        check_consistent_length(paths, y)
+        if classifier:
+            check_classification_targets(y)
+        if sample_weight is not None:
+            weights = _check_sample_weight(sample_weight, paths)
+            if not np.any(weights > 0):
+                raise ValueError("sample_weight: all sample weights are zero or negative, "
+                                 "there is nothing to fit")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags

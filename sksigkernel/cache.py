@@ -1,0 +1,319 @@
+"""A memory-bounded cache of signature-kernel entries, shared by every estimator.
+
+A grid search over ``C`` or ``alpha`` with cross-validation asks for kernels between the same
+paths again and again: each fold's training gram and test block, for every candidate. The
+cache keeps every entry ``k(x, y)`` it has computed, so each is computed once per search.
+
+- **Keys.** Entries are stored per *kernel setting*: the dyadic order, the static kernel and
+  its parameters, ``time_aug``, ``lead_lag``, ``end_time`` and the dtype. Within a setting, a
+  path is identified by a hash (BLAKE2b) of its shape, dtype and values, so the same series
+  found again (in another fold, in a clone of the estimator, in another estimator) hits the
+  cache, and a changed series misses it. ``normalize`` is applied on the way out, so both
+  of its values share entries. Because the cache lives in this module, not on an estimator,
+  it survives ``sklearn.base.clone``.
+- **Memory.** A setting holds a square matrix over the distinct paths it has seen (8 bytes
+  per entry in float64, 4 in float32). All settings together stay under
+  :func:`set_max_bytes` (512 MiB by default, a float64 matrix of 8192 paths); the least
+  recently used settings are dropped to make room, and a request too large for the bound
+  is computed without caching.
+- **Processes.** The cache is per process: run ``GridSearchCV(..., n_jobs=1)`` and let the
+  kernel use the threads (its own ``n_jobs``), or each worker process fills its own cache.
+
+Examples
+--------
+>>> import numpy as np
+>>> from sksigkernel import SigKernel, cache
+>>> cache.clear()
+>>> X = np.random.default_rng(0).normal(size=(10, 20, 2)).cumsum(axis=1) / 10
+>>> K = SigKernel()(X)                # computes one triangle: 55 entries
+>>> K2 = SigKernel()(X[:4], X)       # all known: nothing computed
+>>> cache.info().evaluations
+55
+"""
+from collections import OrderedDict, namedtuple
+import hashlib
+import sys
+import threading
+import time
+
+import numpy as np
+
+from . import functional
+from ._input import parse_dyadic_order
+from .collection import n_samples
+
+__all__ = ["info", "clear", "set_max_bytes", "CacheInfo"]
+
+CacheInfo = namedtuple("CacheInfo", "hits misses evaluations settings nbytes max_bytes")
+CacheInfo.__doc__ = """Counters of the kernel cache (see :func:`info`).
+
+hits, misses : entries requested that were found / had to be computed
+evaluations : kernel values computed by the engine (a symmetric block counts one triangle)
+settings : kernel settings currently held; nbytes : their memory; max_bytes : the bound
+"""
+
+_lock = threading.RLock()
+_stores = OrderedDict()
+_max_bytes = 512 << 20
+_counters = {"hits": 0, "misses": 0, "evaluations": 0}
+
+
+def info():
+    """Counters since the last :func:`clear`, as a :class:`CacheInfo`."""
+    with _lock:
+        return CacheInfo(settings=len(_stores), nbytes=sum(s.nbytes for s in _stores.values()),
+                         max_bytes=_max_bytes, **_counters)
+
+
+def clear():
+    """Drop every cached entry and reset the counters."""
+    with _lock:
+        _stores.clear()
+        for key in _counters:
+            _counters[key] = 0
+
+
+def set_max_bytes(max_bytes):
+    """Bound the cache's memory (bytes, all settings together); 0 disables caching."""
+    global _max_bytes
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) \
+            or max_bytes < 0:
+        raise ValueError(f"max_bytes must be an integer >= 0, got {max_bytes!r}")
+    with _lock:
+        _max_bytes = int(max_bytes)
+        _evict(0)
+
+
+def _evict(room, keep=None):
+    """Drop least recently used settings until ``room`` more bytes fit under the bound."""
+    while _stores and sum(s.nbytes for s in _stores.values()) + room > _max_bytes:
+        key = next(iter(_stores))
+        if _stores[key] is keep:
+            if len(_stores) == 1:
+                return False
+            _stores.move_to_end(key)
+            key = next(iter(_stores))
+        del _stores[key]
+    return True
+
+
+def _digests(paths):
+    out = []
+    for x in (paths if isinstance(paths, list) else list(paths)):
+        h = hashlib.blake2b(digest_size=16)
+        h.update(repr((x.shape, x.dtype.str)).encode())
+        h.update(np.ascontiguousarray(x).data)
+        out.append(h.digest())
+    return out
+
+
+def _take(paths, idx):
+    return [paths[i] for i in idx] if isinstance(paths, list) else paths[idx]
+
+
+class _Store:
+    """Entries of one kernel setting: a matrix over the distinct paths seen, NaN = unknown.
+
+    ``symmetric``: k(x, y) = k(y, x), true unless the dyadic orders of the two sides differ.
+    """
+
+    def __init__(self, dtype, symmetric):
+        self.symmetric = symmetric
+        self.index = {}
+        self.K = np.full((0, 0), np.nan, dtype=dtype)
+
+    @property
+    def nbytes(self):
+        return self.K.nbytes
+
+    def ids(self, digests):
+        new = [d for d in dict.fromkeys(digests) if d not in self.index]
+        for d in new:
+            self.index[d] = len(self.index)
+        return np.array([self.index[d] for d in digests], dtype=np.intp)
+
+    def grow_bytes(self):
+        """Bytes more that the matrix needs to hold every indexed path (0 if it fits)."""
+        n = len(self.index)
+        if n <= self.K.shape[0]:
+            return 0
+        return (max(n, 2 * self.K.shape[0]) ** 2 - self.K.shape[0] ** 2) * self.K.itemsize
+
+    def grow(self):
+        n = len(self.index)
+        if n > self.K.shape[0]:
+            K = np.full((max(n, 2 * self.K.shape[0]),) * 2, np.nan, dtype=self.K.dtype)
+            K[:self.K.shape[0], :self.K.shape[0]] = self.K
+            self.K = K
+
+
+def _setting(kernel_args, dtype):
+    d = kernel_args
+    return (parse_dyadic_order(d["dyadic_order"]), d["static_kernel"], d["time_aug"],
+            d["lead_lag"], float(d["end_time"]), np.dtype(dtype).str)
+
+
+class _Progress:
+    """Lines on stderr while a gram is computed (``verbose`` > 0)."""
+
+    def __init__(self, verbose, total):
+        self.verbose, self.total, self.done, self.start = verbose, total, 0, time.perf_counter()
+
+    def step(self, count):
+        self.done += count
+        if self.verbose and self.total:
+            elapsed = time.perf_counter() - self.start
+            eta = elapsed * max(self.total - self.done, 0) / max(self.done, 1)
+            print(f"[sksigkernel] {self.done}/{self.total} kernel entries "
+                  f"({min(100, 100 * self.done // self.total)}%), {elapsed:.1f} s elapsed, "
+                  f"about {eta:.1f} s to go", file=sys.stderr, flush=True)
+
+    def finish(self):
+        if self.verbose:
+            print(f"[sksigkernel] computed {self.done} kernel entries in "
+                  f"{time.perf_counter() - self.start:.1f} s", file=sys.stderr, flush=True)
+
+
+def _block(A, B, kernel_args, progress):
+    """gram(A, B), or one triangle of gram(A, A) when B is None, a chunk of rows at a time."""
+    n = n_samples(A)
+    same = B is None
+    chunks = 20 if progress.verbose else 1
+    step = max(1, -(-n // chunks))
+    out = np.empty((n, n if same else n_samples(B)), dtype=_dtypes(A)[0])
+    for r0 in range(0, n, step):
+        r1 = min(n, r0 + step)
+        rows = _take(A, range(r0, r1)) if isinstance(A, list) else A[r0:r1]
+        if same:
+            out[r0:r1, r0:r1] = functional.sig_kernel_gram(rows, None, **kernel_args)
+            if r1 < n:
+                rest = _take(A, range(r1, n)) if isinstance(A, list) else A[r1:]
+                out[r0:r1, r1:] = functional.sig_kernel_gram(rows, rest, **kernel_args)
+                out[r1:, r0:r1] = out[r0:r1, r1:].T
+            progress.step((r1 - r0) * (r1 - r0 + 1) // 2 + (r1 - r0) * (n - r1))
+        else:
+            out[r0:r1] = functional.sig_kernel_gram(rows, B, **kernel_args)
+            progress.step((r1 - r0) * n_samples(B))
+    return out
+
+
+def _dtypes(paths):
+    return [paths[0].dtype] if isinstance(paths, list) else [paths.dtype]
+
+
+def _compute(A, B, kernel_args, verbose):
+    """Uncached gram (one triangle when B is None)."""
+    same = B is None
+    total = n_samples(A) * (n_samples(A) + 1) // 2 if same else n_samples(A) * n_samples(B)
+    with _lock:
+        _counters["misses"] += n_samples(A) * n_samples(A if same else B)
+        _counters["evaluations"] += total
+    progress = _Progress(verbose, total)
+    out = _block(A, B, kernel_args, progress)
+    progress.finish()
+    return out
+
+
+def _as_dtype(paths, dtype):
+    if _dtypes(paths)[0] == dtype:
+        return paths
+    return [p.astype(dtype) for p in paths] if isinstance(paths, list) else paths.astype(dtype)
+
+
+def _store(digests, kernel_args, dtype):
+    """The store of this setting with every path of ``digests`` indexed and room for them,
+    or None when that does not fit under the bound. Call with the lock held."""
+    if _max_bytes == 0:
+        return None
+    key = _setting(kernel_args, dtype)
+    store = _stores.get(key) or _Store(dtype, key[0][0] == key[0][1])
+    _stores[key] = store
+    _stores.move_to_end(key)
+    for d in digests:
+        store.ids(d)
+    if not _evict(store.grow_bytes(), keep=store) or \
+            store.grow_bytes() + sum(s.nbytes for s in _stores.values()) > _max_bytes:
+        del _stores[key]
+        return None
+    store.grow()
+    return store
+
+
+def gram(A, B, kernel_args, verbose=0, use_cache=True):
+    """The raw (unnormalised) gram ``k(A[i], B[j])``, from the cache where possible.
+
+    ``A`` and ``B`` are collections from :func:`~sksigkernel.collection.as_path_collection`
+    (``B`` None for ``A`` against itself); ``kernel_args`` the keyword arguments of
+    :func:`sksigkernel.sig_kernel_gram` (``normalize`` excluded).
+    """
+    dtype = np.result_type(*_dtypes(A), *([] if B is None else _dtypes(B)))
+    A = _as_dtype(A, dtype)
+    B = None if B is None else _as_dtype(B, dtype)
+    dA = _digests(A) if use_cache else None
+    dB = dA if B is None or not use_cache else _digests(B)
+    with _lock:
+        store = _store((dA, dB), kernel_args, dtype) if use_cache else None
+        if store is None:
+            return _compute(A, B, kernel_args, verbose)
+        ia, ib = store.ids(dA), store.ids(dB)
+        ua, first_a = np.unique(ia, return_index=True)
+        ub, first_b = np.unique(ib, return_index=True)
+        missing = np.isnan(store.K[np.ix_(ua, ub)])
+        n_missing = int(missing.sum())
+        _counters["misses"] += n_missing
+        _counters["hits"] += missing.size - n_missing
+        if n_missing:
+            _fill(store, _take(A, first_a), _take(A if B is None else B, first_b), ua, ub,
+                  missing, kernel_args, verbose)
+        return store.K[np.ix_(ia, ib)]
+
+
+def diagonal(A, kernel_args, use_cache=True):
+    """``k(A[i], A[i])`` for every path, from the cache where possible."""
+    dtype = _dtypes(A)[0]
+    digests = _digests(A) if use_cache else None
+    with _lock:
+        store = _store((digests,), kernel_args, dtype) if use_cache else None
+        ids = None if store is None else store.ids(digests)
+        diag = np.full(n_samples(A), np.nan, dtype=dtype) if store is None else store.K[ids, ids]
+        todo = np.flatnonzero(np.isnan(diag))
+        _counters["misses"] += todo.size
+        _counters["hits"] += diag.size - todo.size
+        _counters["evaluations"] += todo.size
+        if todo.size:
+            P = _take(A, todo)
+            diag[todo] = functional.sig_kernel(P, P, **kernel_args)
+            if store is not None:
+                store.K[ids[todo], ids[todo]] = diag[todo]
+        return diag
+
+
+def _fill(store, A, B, ua, ub, missing, kernel_args, verbose):
+    """Compute the missing entries of K[ua][:, ub] (A, B: the paths of ua and ub), grouping
+    the rows that miss the same columns into one gram."""
+    patterns, groups = np.unique(missing, axis=0, return_inverse=True)
+    i, j = np.nonzero(missing)
+    pairs = np.sort(np.c_[ua[i], ub[j]], axis=1) if store.symmetric else np.c_[ua[i], ub[j]]
+    progress = _Progress(verbose, len(np.unique(pairs, axis=0)))
+    for g, pattern in enumerate(patterns):
+        rows = np.flatnonzero(groups.ravel() == g)
+        cols = np.flatnonzero(pattern)
+        if cols.size == 0:
+            continue
+        still = np.isnan(store.K[np.ix_(ua[rows], ub[cols])])   # symmetry may have filled some
+        rows, cols = rows[still.any(axis=1)], cols[still.any(axis=0)]
+        if rows.size == 0:
+            continue
+        ra, cb = ua[rows], ub[cols]
+        if store.symmetric and np.array_equal(ra, np.sort(cb)):
+            # the same paths on both sides: one triangle, columns in the rows' order
+            values = _block(_take(A, rows), None, kernel_args, progress)
+            cb = ra
+            _counters["evaluations"] += ra.size * (ra.size + 1) // 2
+        else:
+            values = _block(_take(A, rows), _take(B, cols), kernel_args, progress)
+            _counters["evaluations"] += values.size
+        store.K[np.ix_(ra, cb)] = values
+        if store.symmetric:
+            store.K[np.ix_(cb, ra)] = values.T
+    progress.finish()

@@ -1,0 +1,160 @@
+"""Collections of time series as the scikit-learn layer takes them, and converters.
+
+Every estimator of sksigkernel accepts, as ``X``:
+
+- a 3-D array ``(n_samples, length, channels)`` (numpy or torch), channels last;
+- a NaN-padded 3-D array, as tslearn writes it: trailing rows that are all NaN mark the end
+  of a shorter series;
+- a list of ``(length_i, channels)`` arrays of different lengths;
+- a 2-D array ``(n_samples, length * channels)`` with ``n_channels`` declared, each row the
+  points one after another (``x_0`` channels, then ``x_1`` channels, ...).
+
+Channels-first collections (aeon, sktime: ``(n_samples, channels, length)``) are never
+guessed: convert them with :func:`from_channels_first`.
+"""
+import numpy as np
+
+from ._input import _is_tensor
+
+__all__ = ["as_path_collection", "from_channels_first", "n_samples"]
+
+
+def from_channels_first(X):
+    """Convert an aeon/sktime collection ``(n_samples, channels, length)`` to channels last.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, channels, length), or list of (channels, length_i) arrays
+        As ``aeon.datasets.load_classification`` returns it (a list when lengths differ).
+
+    Returns
+    -------
+    ndarray of shape (n_samples, length, channels), or list of (length_i, channels) arrays
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.zeros((5, 3, 40))                  # 5 series, 3 channels, 40 time points
+    >>> from_channels_first(X).shape
+    (5, 40, 3)
+    >>> [x.shape for x in from_channels_first([np.zeros((3, 7)), np.zeros((3, 9))])]
+    [(7, 3), (9, 3)]
+    """
+    if isinstance(X, (list, tuple)):
+        out = []
+        for i, x in enumerate(X):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"X[{i}] must have shape (channels, length), got {x.shape}")
+            out.append(np.ascontiguousarray(x.T))
+        return out
+    X = _numpy(X, "X")
+    if X.ndim != 3:
+        raise ValueError(f"X must have shape (n_samples, channels, length), got an array with "
+                         f"{X.ndim} dimension(s) {X.shape}")
+    return np.ascontiguousarray(X.transpose(0, 2, 1))
+
+
+def n_samples(X):
+    """The number of series in a collection (any form :func:`as_path_collection` accepts)."""
+    return len(X) if isinstance(X, (list, tuple)) else X.shape[0]
+
+
+def _numpy(X, name):
+    if _is_tensor(X):
+        if X.device.type != "cpu":
+            raise ValueError(f"{name} is a tensor on device '{X.device}': pass {name}.cpu()")
+        return X.detach().numpy()
+    arr = np.asarray(X)
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must hold numbers; could not convert its values to float")
+    return arr
+
+
+def _float(arr, name):
+    if arr.dtype.kind in "iub":
+        return arr.astype(np.float64)
+    if arr.dtype not in (np.float32, np.float64):
+        raise ValueError(f"{name} must hold float or integer values, got dtype {arr.dtype}")
+    return arr
+
+
+def _strip_nan_padding(batch, name):
+    """A 3-D batch whose shorter series end in all-NaN rows -> a list of unpadded series."""
+    missing = np.isnan(batch)
+    if not missing.any():
+        return batch
+    rows_missing = missing.all(axis=2)
+    lengths = batch.shape[1] - np.cumprod(rows_missing[:, ::-1], axis=1).sum(axis=1)
+    for i, L in enumerate(lengths):
+        if L == 0:
+            raise ValueError(f"{name}[{i}] is all NaN: a series needs at least one point")
+        if missing[i, :L].any():
+            raise ValueError(f"{name}[{i}] contains NaN values that are not trailing padding "
+                             f"(only whole rows of NaN at the end of a series mark a shorter "
+                             f"series)")
+    return [batch[i, :L] for i, L in enumerate(lengths)]
+
+
+def as_path_collection(X, n_channels=1, name="X"):
+    """Validate a collection of series and return it as the engine takes it.
+
+    Parameters
+    ----------
+    X : see the module docstring
+    n_channels : int
+        Channels per point when ``X`` is 2-D ``(n_samples, length * channels)``.
+    name : str
+        The argument's name, for error messages.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, length, channels) when all series have one length, else a
+    list of (length_i, channels) arrays; float32 or float64 (integers become float64).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> as_path_collection(np.arange(12.).reshape(2, 6), n_channels=3).shape
+    (2, 2, 3)
+    >>> padded = np.array([[[0.], [1.], [2.]], [[0.], [1.], [np.nan]]])
+    >>> [x.shape for x in as_path_collection(padded)]
+    [(3, 1), (2, 1)]
+    """
+    if isinstance(X, (list, tuple)) and len(X) and all(np.ndim(x) == 2 for x in X):
+        arrays = [_float(_numpy(x, f"{name}[{i}]"), f"{name}[{i}]") for i, x in enumerate(X)]
+        channels = {a.shape[1] for a in arrays}
+        if len(channels) > 1:
+            raise ValueError(f"the series in {name} have different numbers of channels: "
+                             f"{sorted(channels)}")
+        for i, a in enumerate(arrays):
+            if a.shape[0] == 0:
+                raise ValueError(f"{name}[{i}] has length 0; a series needs at least one point")
+            if not np.isfinite(a).all():
+                raise ValueError(f"{name}[{i}] contains NaN or infinite values")
+        dtype = np.result_type(*arrays)
+        return [a.astype(dtype, copy=False) for a in arrays]
+    arr = _float(_numpy(X, name), name)
+    if arr.ndim == 2:
+        if isinstance(n_channels, bool) or not isinstance(n_channels, (int, np.integer)) \
+                or n_channels < 1:
+            raise ValueError(f"n_channels must be a positive integer, got {n_channels!r}")
+        if arr.shape[1] % n_channels:
+            raise ValueError(f"{name} has {arr.shape[1]} features, which is not a multiple of "
+                             f"n_channels={n_channels}; a 2-D {name} holds (n_samples, length * "
+                             f"channels)")
+        arr = arr.reshape(arr.shape[0], -1, n_channels)
+    elif arr.ndim != 3:
+        raise ValueError(f"{name} must be a 3-D array (n_samples, length, channels), a 2-D "
+                         f"array (n_samples, length * channels) or a list of (length, channels) "
+                         f"arrays; got an array with {arr.ndim} dimension(s) {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} holds no series (n_samples = 0)")
+    if arr.shape[1] == 0 or arr.shape[2] == 0:
+        raise ValueError(f"{name} has series of length 0 or 0 channels: shape {arr.shape}")
+    if np.isinf(arr).any():
+        raise ValueError(f"{name} contains infinite values")
+    return _strip_nan_padding(np.ascontiguousarray(arr), name)

@@ -1,0 +1,101 @@
+"""Kernel ridge regression with the signature kernel."""
+from numbers import Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.kernel_ridge import KernelRidge
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._estimator import SigKernelParamsMixin
+from .kernel import SigKernel
+
+__all__ = ["SigKernelRidge"]
+
+
+class SigKernelRidge(SigKernelParamsMixin, RegressorMixin, BaseEstimator):
+    """Kernel ridge regression on time series with the signature kernel.
+
+    :class:`sklearn.kernel_ridge.KernelRidge` on the precomputed signature-kernel gram
+    (cached, see :mod:`sksigkernel.cache`): it minimises
+    ``||y - K w||² + alpha w' K w`` and predicts ``k(x, X_train) w``.
+
+    Parameters
+    ----------
+    alpha : float or array of shape (n_targets,), default=1.0
+        Regularisation strength (as in KernelRidge).
+    dyadic_order, static_kernel, sigma, scale, time_aug, lead_lag, end_time, normalize, \
+n_channels, n_jobs, cache, verbose
+        The signature kernel, as in :class:`~sksigkernel.SigKernel`.
+
+    Attributes
+    ----------
+    dual_coef_ : ndarray of shape (n_samples,) or (n_samples, n_targets)
+    X_fit_ : ndarray or list
+        The training series (channels last).
+    n_channels_ : int
+    n_features_in_ : int
+        Only when fitted on a 2-D table.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksigkernel import SigKernelRidge
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 20, 2)).cumsum(axis=1) / 10
+    >>> y = X[:, -1, 0] - X[:, 0, 0]                # the total increment of channel 0
+    >>> reg = SigKernelRidge(alpha=1e-3, dyadic_order=0).fit(X[:40], y[:40])
+    >>> reg.score(X[40:], y[40:]) > 0.9
+    True
+    """
+
+    _parameter_constraints = {
+        **SigKernel._parameter_constraints,
+        "alpha": [Interval(Real, 0, None, closed="left"), "array-like"],
+    }
+
+    def __init__(self, alpha=1.0, *, dyadic_order=1, static_kernel="linear", sigma=1.0,
+                 scale=1.0, time_aug=False, lead_lag=False, end_time=1.0, normalize=False,
+                 n_channels=1, n_jobs=-1, cache=True, verbose=0):
+        self.alpha = alpha
+        self.dyadic_order = dyadic_order
+        self.static_kernel = static_kernel
+        self.sigma = sigma
+        self.scale = scale
+        self.time_aug = time_aug
+        self.lead_lag = lead_lag
+        self.end_time = end_time
+        self.normalize = normalize
+        self.n_channels = n_channels
+        self.n_jobs = n_jobs
+        self.cache = cache
+        self.verbose = verbose
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit on series ``X`` with targets ``y`` of shape (n_samples,) or (n_samples, n_targets).
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        paths = self._paths(X, reset=True)
+        self._check_targets(paths, y, sample_weight, classifier=False)
+        kernel = self._kernel()
+        self.ridge_ = KernelRidge(alpha=self.alpha, kernel="precomputed")
+        self.ridge_.fit(kernel.gram(paths), y, sample_weight=sample_weight)
+        self.kernel_ = kernel
+        self.X_fit_ = paths
+        self.dual_coef_ = self.ridge_.dual_coef_
+        return self
+
+    def predict(self, X):
+        """Predicted targets, shape (n_samples,) or (n_samples, n_targets)."""
+        check_is_fitted(self)
+        K = self.kernel_.gram(self._paths(X, reset=False), self.X_fit_)
+        return np.asarray(K, dtype=np.float64) @ self.dual_coef_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,176 @@
+"""Support vector classification with the signature kernel."""
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.svm import SVC
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from ._estimator import SigKernelParamsMixin
+from .cache import _take
+from .collection import n_samples
+from .kernel import SigKernel
+
+__all__ = ["SigKernelSVC"]
+
+
+def _has_probability(est):
+    if not est.probability:
+        raise AttributeError("predict_proba is available only when probability=True")
+    return True
+
+
+class SigKernelSVC(SigKernelParamsMixin, ClassifierMixin, BaseEstimator):
+    """C-support vector classifier on time series with the signature kernel.
+
+    The gram of the training series is computed once (and cached, see
+    :mod:`sksigkernel.cache`) and handed to :class:`sklearn.svm.SVC` with
+    ``kernel="precomputed"``; only the support series are kept for prediction. The kernel's
+    hyperparameters are parameters of this estimator, so ``GridSearchCV`` tunes them beside
+    ``C``.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Regularisation: the penalty of a margin violation (as in SVC).
+    dyadic_order, static_kernel, sigma, scale, time_aug, lead_lag, end_time, normalize, \
+n_channels, n_jobs, cache, verbose
+        The signature kernel, as in :class:`~sksigkernel.SigKernel`. ``normalize`` defaults
+        to True here: every series then has unit norm in feature space, which usually
+        classifies better.
+    class_weight, probability, tol, max_iter, decision_function_shape, break_ties, \
+random_state
+        As in :class:`sklearn.svm.SVC`. SVC's ``probability`` is deprecated since
+        scikit-learn 1.9; ``CalibratedClassifierCV(SigKernelSVC(), ensemble=False)`` gives
+        calibrated probabilities without it.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    support_ : ndarray of shape (n_SV,)
+        Indices of the support series in the training set.
+    support_paths_ : ndarray or list
+        The support series (channels last), all that prediction needs.
+    n_support_, dual_coef_, intercept_, n_iter_ : as in SVC
+    svc_ : SVC
+        The fitted classifier on the precomputed gram.
+    n_channels_ : int
+        Channels of the training series.
+    n_features_in_ : int
+        Only when fitted on a 2-D table.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksigkernel import SigKernelSVC
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 25, 2)).cumsum(axis=1) / 10
+    >>> y = np.where(X[:, -1, 0] > X[:, 0, 0], "up", "down")
+    >>> clf = SigKernelSVC(C=10, dyadic_order=0).fit(X[:30], y[:30])
+    >>> clf.score(X[30:], y[30:]) >= 0.8
+    True
+    """
+
+    _parameter_constraints = {
+        **SigKernel._parameter_constraints,
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "probability": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, -1, None, closed="left")],
+        "decision_function_shape": [StrOptions({"ovr", "ovo"})],
+        "break_ties": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, C=1.0, *, dyadic_order=1, static_kernel="linear", sigma=1.0, scale=1.0,
+                 time_aug=False, lead_lag=False, end_time=1.0, normalize=True, n_channels=1,
+                 n_jobs=-1, cache=True, verbose=0, class_weight=None, probability=False,
+                 tol=1e-3, max_iter=-1, decision_function_shape="ovr", break_ties=False,
+                 random_state=None):
+        self.C = C
+        self.dyadic_order = dyadic_order
+        self.static_kernel = static_kernel
+        self.sigma = sigma
+        self.scale = scale
+        self.time_aug = time_aug
+        self.lead_lag = lead_lag
+        self.end_time = end_time
+        self.normalize = normalize
+        self.n_channels = n_channels
+        self.n_jobs = n_jobs
+        self.cache = cache
+        self.verbose = verbose
+        self.class_weight = class_weight
+        self.probability = probability
+        self.tol = tol
+        self.max_iter = max_iter
+        self.decision_function_shape = decision_function_shape
+        self.break_ties = break_ties
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit on series ``X`` with labels ``y``.
+
+        Parameters
+        ----------
+        X : collection of series
+            3-D ``(n_samples, length, channels)``, NaN-padded 3-D, a list of
+            ``(length_i, channels)`` arrays, or 2-D ``(n_samples, length * n_channels)``.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        paths = self._paths(X, reset=True)
+        self._check_targets(paths, y, sample_weight, classifier=True)
+        kernel = self._kernel()
+        # SVC's probability is deprecated in scikit-learn 1.9: passed on only when asked for
+        extra = {"probability": True} if self.probability else {}
+        self.svc_ = SVC(C=self.C, kernel="precomputed", class_weight=self.class_weight,
+                        tol=self.tol, max_iter=self.max_iter,
+                        decision_function_shape=self.decision_function_shape,
+                        break_ties=self.break_ties, random_state=self.random_state, **extra)
+        self.svc_.fit(kernel.gram(paths), y, sample_weight=sample_weight)
+        self.kernel_ = kernel
+        self.support_paths_ = _take(paths, self.svc_.support_)
+        self._n_train = n_samples(paths)
+        for name in ("classes_", "support_", "n_support_", "dual_coef_", "intercept_", "n_iter_"):
+            setattr(self, name, getattr(self.svc_, name))
+        return self
+
+    def _test_gram(self, X):
+        """Kernels of X against the training series: support columns filled, the rest 0
+        (the SVC reads only the support columns of a precomputed kernel)."""
+        check_is_fitted(self)
+        paths = self._paths(X, reset=False)
+        K = np.zeros((n_samples(paths), self._n_train))
+        K[:, self.support_] = self.kernel_.gram(paths, self.support_paths_)
+        return K
+
+    def decision_function(self, X):
+        """Distances to the separating hyperplanes, shape (n_samples,) or (n_samples, k)."""
+        K = self._test_gram(X)
+        return self.svc_.decision_function(K)
+
+    def predict(self, X):
+        """Predicted class of each series."""
+        K = self._test_gram(X)
+        return self.svc_.predict(K)
+
+    @available_if(_has_probability)
+    def predict_proba(self, X):
+        """Class probabilities (Platt scaling; needs ``probability=True``)."""
+        K = self._test_gram(X)
+        return self.svc_.predict_proba(K)
+
+    @available_if(_has_probability)
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        K = self._test_gram(X)
+        return self.svc_.predict_log_proba(K)

@@ -1,0 +1,78 @@
+"""Collections of series: 3-D, NaN-padded, ragged lists, 2-D tables, channels-first."""
+import numpy as np
+import pytest
+
+from sksigkernel import SigKernel, as_path_collection, from_channels_first, sig_kernel_gram
+
+
+def test_3d_passes_through(rng):
+    X = rng.normal(size=(4, 6, 3))
+    out = as_path_collection(X)
+    assert isinstance(out, np.ndarray) and out.shape == (4, 6, 3)
+    np.testing.assert_array_equal(out, X)
+
+
+def test_2d_table_is_points_one_after_another(rng):
+    X = rng.normal(size=(4, 6, 3))
+    out = as_path_collection(X.reshape(4, 18), n_channels=3)
+    np.testing.assert_array_equal(out, X)
+    np.testing.assert_array_equal(as_path_collection(X[:, :, 0]), X[:, :, :1])
+
+
+def test_nan_padded_becomes_ragged(rng):
+    X = rng.normal(size=(3, 7, 2))
+    padded = X.copy()
+    padded[1, 4:] = np.nan
+    padded[2, 6:] = np.nan
+    out = as_path_collection(padded)
+    assert [len(x) for x in out] == [7, 4, 6]
+    for x, full, L in zip(out, X, [7, 4, 6]):
+        np.testing.assert_array_equal(x, full[:L])
+
+
+def test_nan_padded_ragged_and_list_give_one_kernel(rng):
+    lengths = [9, 5, 7]
+    paths = [rng.normal(size=(L, 2)).cumsum(axis=0) / 4 for L in lengths]
+    padded = np.full((3, 9, 2), np.nan)
+    for row, p in zip(padded, paths):
+        row[:len(p)] = p
+    expected = np.array([[float(sig_kernel_gram(a, b, 1)) for b in paths] for a in paths])
+    kernel = SigKernel(n_jobs=1, cache=False)
+    np.testing.assert_allclose(kernel(padded), expected, rtol=1e-12)
+    np.testing.assert_allclose(kernel(paths), expected, rtol=1e-12)
+
+
+def test_torch_and_integers(rng):
+    torch = pytest.importorskip("torch")
+    X = rng.normal(size=(2, 5, 3))
+    np.testing.assert_array_equal(as_path_collection(torch.from_numpy(X)), X)
+    assert as_path_collection(np.ones((2, 4), dtype=np.int64)).dtype == np.float64
+
+
+def test_from_channels_first(rng):
+    X = rng.normal(size=(5, 3, 40))
+    out = from_channels_first(X)
+    assert out.shape == (5, 40, 3)
+    np.testing.assert_array_equal(out[2, 7], X[2, :, 7])
+    ragged = from_channels_first([X[0, :, :10], X[1]])
+    assert [x.shape for x in ragged] == [(10, 3), (40, 3)]
+    with pytest.raises(ValueError, match="X must have shape"):
+        from_channels_first(X[0])
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.array([[[0.], [np.nan], [1.]]]), "NaN values that are not trailing"),
+    (np.array([[[0.], [np.inf], [1.]]]), "infinite"),
+    (np.full((1, 3, 1), np.nan), "all NaN"),
+    (np.zeros((2, 5)), "not a multiple of n_channels=2"),
+    (np.zeros((2, 3, 4, 1)), "4 dimension"),
+    (np.zeros((0, 3, 1)), "no series"),
+    ([np.zeros((3, 2)), np.zeros((4, 3))], "different numbers of channels"),
+    ([np.zeros((3, 2)), np.zeros((0, 2))], r"X\[1\] has length 0"),
+    ([np.zeros((3, 2)), np.array([[0., 1.], [np.nan, 1.]])], r"X\[1\] contains NaN"),
+    (np.array([["a", "b"]]), "must hold float or integer values"),
+])
+def test_bad_collections(bad, match):
+    n_channels = 2 if match.startswith("not a multiple") else 1
+    with pytest.raises(ValueError, match=match):
+        as_path_collection(bad, n_channels=n_channels)

@@ -1,0 +1,189 @@
+"""SigKernel (the callable kernel) and the kernel cache."""
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.svm import SVC
+
+from counting import count_evaluations
+from sksigkernel import (Matern12Kernel, Matern32Kernel, Matern52Kernel, PolynomialKernel,
+                         RationalQuadraticKernel, RBFKernel, ScaledLinearKernel, SigKernel,
+                         SigKernelSVC, cache, sig_kernel_gram)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+    cache.set_max_bytes(512 << 20)
+
+
+def brownian(rng, n, length=12, channels=2, scale=0.3):
+    return np.cumsum(rng.normal(size=(n, length, channels)), axis=1) * scale / np.sqrt(length)
+
+
+@pytest.mark.parametrize("name, static", [
+    ("linear", ScaledLinearKernel(0.7)), ("rbf", RBFKernel(0.5)), ("matern12", Matern12Kernel(0.5)),
+    ("matern32", Matern32Kernel(0.5)), ("matern52", Matern52Kernel(0.5)),
+    ("rational_quadratic", RationalQuadraticKernel(0.5)), ("polynomial", PolynomialKernel(scale=0.7)),
+])
+def test_named_static_kernels_are_the_engine_kernels(rng, name, static):
+    X, Y = brownian(rng, 5), brownian(rng, 4, length=9)
+    kernel = SigKernel(static_kernel=name, sigma=0.5, scale=0.7, time_aug=True, dyadic_order=2)
+    expected = sig_kernel_gram(X, Y, 2, static_kernel=static, time_aug=True)
+    np.testing.assert_allclose(kernel(X, Y), expected, rtol=1e-13)
+    assert kernel.static() == static
+
+
+def test_options_reach_the_engine(rng):
+    X, Y = brownian(rng, 6), brownian(rng, 3, length=15)
+    kernel = SigKernel(dyadic_order=(1, 2), static_kernel=RBFKernel(2.0), lead_lag=True,
+                       time_aug=True, end_time=3.0, normalize=True)
+    expected = sig_kernel_gram(X, Y, (1, 2), static_kernel=RBFKernel(2.0), lead_lag=True,
+                               time_aug=True, end_time=3.0, normalize=True)
+    np.testing.assert_allclose(kernel(X, Y), expected, rtol=1e-12)
+    Kxx = SigKernel(normalize=True)(X)
+    np.testing.assert_allclose(Kxx, sig_kernel_gram(X, None, 1, normalize=True), rtol=1e-12)
+    np.testing.assert_allclose(np.diag(Kxx), 1.0, rtol=1e-14)
+    # (d1, d2) with d1 != d2 is not symmetric: K(X, X) is not mirrored from one triangle
+    asym = SigKernel(dyadic_order=(0, 2), normalize=True)
+    np.testing.assert_allclose(asym(X), sig_kernel_gram(X, X, (0, 2), normalize=True),
+                               rtol=1e-12)
+    np.testing.assert_allclose(asym(Y, X), sig_kernel_gram(Y, X, (0, 2), normalize=True),
+                               rtol=1e-12)
+
+
+def test_cached_entries_equal_fresh_ones(rng):
+    """Random overlapping requests, with repeats and both dtypes: the cache answers exactly
+    what an uncached computation gives."""
+    pool = brownian(rng, 30)
+    cached, fresh = SigKernel(static_kernel="rbf"), SigKernel(static_kernel="rbf", cache=False)
+    for _ in range(8):
+        a = rng.choice(30, size=rng.integers(1, 20))
+        b = rng.choice(30, size=rng.integers(1, 20))
+        np.testing.assert_allclose(cached(pool[a], pool[b]), fresh(pool[a], pool[b]), rtol=1e-14)
+        np.testing.assert_allclose(cached(pool[a]), fresh(pool[a]), rtol=1e-14)
+    X32 = pool[:7].astype(np.float32)
+    K32 = cached(X32)
+    assert K32.dtype == np.float32
+    np.testing.assert_allclose(K32, fresh(X32), rtol=1e-6)
+    assert cache.info().settings == 2          # float32 entries kept apart from float64
+
+
+def test_each_entry_is_computed_once(rng, monkeypatch):
+    X = brownian(rng, 20)
+    kernel = SigKernel()
+    with count_evaluations(monkeypatch) as counter:
+        kernel(X[:12])                          # one triangle: 78
+        assert counter["pairs"] == 78
+        kernel(X[8:], X[:12])                   # new rows 12..19 against 0..11: 96
+        assert counter["pairs"] == 78 + 96
+        kernel(X)                               # only the new triangle 12..19: 36
+        assert counter["pairs"] == 78 + 96 + 36 == 20 * 21 // 2
+        kernel(X[::-1], X[3:9])
+        clone(kernel)(X)
+        SigKernel(normalize=True)(X)            # normalize is applied on the way out
+        assert counter["pairs"] == 210
+    assert cache.info().evaluations == 210
+
+
+def test_cache_key_is_content_hyperparameters_and_dtype(rng, monkeypatch):
+    X = brownian(rng, 6)
+    SigKernel()(X)
+    with count_evaluations(monkeypatch) as counter:
+        changed = X.copy()
+        changed[2, 5, 1] += 1e-9
+        SigKernel()(changed)                     # one changed path: its row, 6 entries
+        assert counter["pairs"] == 6
+        SigKernel(time_aug=True)(X)
+        assert counter["pairs"] == 6 + 21
+        SigKernel(static_kernel="rbf", sigma=2.0)(X)
+        SigKernel(static_kernel=RBFKernel(2.0))(X)   # the same setting by object
+        assert counter["pairs"] == 6 + 21 + 21
+        SigKernel()(X.astype(np.float32))
+        assert counter["pairs"] == 6 + 21 + 21 + 21
+        SigKernel(cache=False)(X)
+        assert counter["pairs"] == 6 + 21 + 21 + 21 + 21
+
+
+def test_memory_bound(rng, monkeypatch):
+    X = brownian(rng, 40)
+    cache.set_max_bytes(20 * 20 * 8)            # room for a 20-path matrix in float64
+    fresh = SigKernel(cache=False)
+    np.testing.assert_allclose(SigKernel()(X[:10]), fresh(X[:10]), rtol=1e-14)
+    assert 0 < cache.info().nbytes <= 20 * 20 * 8
+    np.testing.assert_allclose(SigKernel()(X), fresh(X), rtol=1e-14)   # too big: not cached
+    assert cache.info().nbytes <= 20 * 20 * 8
+    np.testing.assert_allclose(SigKernel(time_aug=True)(X[:15]),
+                               SigKernel(time_aug=True, cache=False)(X[:15]), rtol=1e-14)
+    assert cache.info().settings == 1           # the older setting was dropped
+    cache.set_max_bytes(0)
+    assert cache.info().nbytes == 0
+    with count_evaluations(monkeypatch) as counter:
+        SigKernel()(X[:5])
+        SigKernel()(X[:5])
+        assert counter["pairs"] == 2 * 15
+    with pytest.raises(ValueError, match="max_bytes"):
+        cache.set_max_bytes(-1)
+
+
+def test_grid_search_over_C_computes_about_one_gram(rng, monkeypatch):
+    """5 folds x 4 values of C: each kernel entry once, not once per fit (20 fits)."""
+    n = 40
+    X = brownian(rng, n, scale=1.0)
+    y = (X[:, -1, 0] > X[:, 0, 0]).astype(int)
+    with count_evaluations(monkeypatch) as counter:
+        search = GridSearchCV(SigKernelSVC(dyadic_order=0), {"C": [0.1, 1, 10, 100]}, cv=5)
+        search.fit(X, y)
+        search.predict(X)
+    full_gram = n * n
+    # every entry of one triangle plus the diagonal for normalize: about half a full gram
+    assert counter["pairs"] <= n * (n + 1) // 2 + n
+    assert counter["pairs"] <= 2 * full_gram
+    without_cache = counter["pairs"]
+    cache.clear()
+    with count_evaluations(monkeypatch) as counter:
+        GridSearchCV(SigKernelSVC(dyadic_order=0, cache=False), {"C": [0.1, 1, 10, 100]},
+                     cv=5).fit(X, y)
+    assert counter["pairs"] > 10 * without_cache
+
+
+def test_with_sklearn_svc_on_3d_and_ragged(rng):
+    X = brownian(rng, 30, scale=1.0)
+    y = (X[:, -1, 0] > X[:, 0, 0]).astype(int)
+    ragged = [x[:8 + i % 5] for i, x in enumerate(X)]
+    kernel = SigKernel(normalize=True)
+    for data in (X, ragged):
+        svc = SVC(kernel=kernel, C=10).fit(data, y)
+        ours = SigKernelSVC(C=10).fit(data, y)
+        np.testing.assert_array_equal(svc.predict(data), ours.predict(data))
+        np.testing.assert_allclose(svc.decision_function(data), ours.decision_function(data),
+                                   rtol=1e-8, atol=1e-10)
+
+
+def test_verbose_reports_progress(rng, capsys):
+    SigKernel(verbose=1)(brownian(rng, 25))
+    err = capsys.readouterr().err
+    assert "kernel entries" in err and "computed 325 kernel entries" in err
+    SigKernel()(brownian(rng, 25))
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"dyadic_order": -1}, "dyadic_order"),
+    ({"static_kernel": "gaussian"}, "static_kernel"),
+    ({"sigma": 0.0}, "sigma"),
+    ({"n_channels": 0}, "n_channels"),
+    ({"normalize": "yes"}, "normalize"),
+])
+def test_bad_parameters(rng, params, match):
+    with pytest.raises(ValueError, match=match):
+        SigKernel(**params)(brownian(rng, 3))
+
+
+def test_bad_inputs(rng):
+    with pytest.raises(ValueError, match="same number of channels"):
+        SigKernel()(brownian(rng, 3), brownian(rng, 3, channels=3))
+    with pytest.raises(ValueError, match="overflowed"):
+        SigKernel(cache=False)(brownian(rng, 3, length=50, scale=200.0))
