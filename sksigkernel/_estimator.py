@@ -37,10 +37,7 @@ class SigKernelParamsMixin:
         if classifier:
             check_classification_targets(y)
         if sample_weight is not None:
-            weights = _check_sample_weight(sample_weight, paths)
-            if not np.any(weights > 0):
-                raise ValueError("sample_weight: all sample weights are zero or negative, "
-                                 "there is nothing to fit")
+            _check_sample_weight(sample_weight, paths)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
