@@ -19,8 +19,18 @@ ctypedef fused floating:
     float
     double
 
+cdef extern from "lanes.h" nogil:
+    enum: SK_LANES
+    void sk_pde_row_d(const double*, double*, const double*, const double*, Py_ssize_t,
+                      Py_ssize_t)
+    void sk_pde_row_f(const float*, float*, const float*, const float*, Py_ssize_t, Py_ssize_t)
+    void sk_adjoint_row_d(double*, const double*, const double*, const double*, const double*,
+                          const double*, double*, Py_ssize_t, Py_ssize_t, const double*)
+    void sk_adjoint_row_f(float*, const float*, const float*, const float*, const float*,
+                          const float*, float*, Py_ssize_t, Py_ssize_t, const float*)
+
 cdef enum:
-    W = 32    # pairs per block: the SIMD lanes
+    W = SK_LANES    # pairs per block: the SIMD lanes
 
 # Static kernel codes; keep in step with sksigkernel/static_kernels.py.
 cdef enum:
@@ -176,85 +186,69 @@ cdef void static_row(Static sk, const floating* xs, const floating* ys, Py_ssize
         Grow[t] = (crow[t + W] - crow[t]) - (prow[t + W] - prow[t])
 
 
-cdef void static_forward(Static sk, const floating* xs, const floating* ys, Py_ssize_t L1,
-                         Py_ssize_t L2, Py_ssize_t d, floating* G, floating* work,
-                         Py_ssize_t* tags) noexcept nogil:
-    """The whole of G, row after row."""
-    cdef Py_ssize_t i
-    static_prepare(sk, ys, L2, d, work, tags)
-    for i in range(L1 - 1):
-        static_row(sk, xs, ys, i, L2, d, G + i * (L2 - 1) * W, work, tags)
+cdef void linear_backward_row(double p0, const floating* xs, Py_ssize_t i, Py_ssize_t n2,
+                              Py_ssize_t d, const floating* gb, const floating* dy,
+                              floating* dybar, floating* xbar, floating* dxw) noexcept nogil:
+    """Linear static kernel: adds the derivatives of sum_j gb[j] G[i, j] to the points of x
+    (xbar) and to the increments of y (dybar); dy holds the increments of y."""
+    cdef Py_ssize_t j, k, l, t
+    cdef floating g
+    cdef floating* dx = dxw
+    cdef floating* dxbar = dxw + d * W
+    for t in range(d * W):
+        dx[t] = <floating>p0 * (xs[(i + 1) * d * W + t] - xs[i * d * W + t])
+        dxbar[t] = 0
+    for j in range(n2):
+        for k in range(d):
+            for l in range(W):
+                g = gb[j * W + l]
+                dxbar[k * W + l] += g * dy[(j * d + k) * W + l]
+                dybar[(j * d + k) * W + l] += g * dx[k * W + l]
+    for t in range(d * W):
+        xbar[(i + 1) * d * W + t] += <floating>p0 * dxbar[t]
+        xbar[i * d * W + t] -= <floating>p0 * dxbar[t]
 
 
-cdef void static_backward(Static sk, const floating* xs, const floating* ys, Py_ssize_t L1,
-                          Py_ssize_t L2, Py_ssize_t d, const floating* Gb, floating* xbar,
-                          floating* ybar, floating* work) noexcept nogil:
-    """Adds the derivatives of sum(Gb * G) with respect to the points to xbar and ybar."""
-    cdef Py_ssize_t i, j, k, l, t, n1 = L1 - 1, n2 = L2 - 1
+cdef void point_backward(Static sk, const floating* xs, const floating* ys, Py_ssize_t i,
+                         Py_ssize_t L2, Py_ssize_t d, const floating* below,
+                         const floating* above, floating* xbar, floating* ybar,
+                         floating* srow) noexcept nogil:
+    """Other static kernels: adds the derivatives with respect to the point x_i and the points
+    of y of sum(Gb * G), through kappa(x_i, y_j), which enters rows i-1 (below, the row of
+    dF/dG, NULL when i = 0) and i (above, NULL past the last row)."""
+    cdef Py_ssize_t j, k, l, n2 = L2 - 1
     cdef floating w[W]
     cdef floating acc[W]
-    cdef floating diff, gb
-    cdef floating* dy
-    cdef floating* dx
-    cdef floating* dxbar
-    cdef floating* dybar
-    cdef floating* srow
-    cdef bint dist
-    if sk.kind == LINEAR:
-        dy = work
-        dybar = work + n2 * d * W
-        dx = dybar + n2 * d * W
-        dxbar = dx + d * W
-        for t in range(n2 * d * W):
-            dy[t] = ys[t + d * W] - ys[t]
-            dybar[t] = 0
-        for i in range(n1):
-            for t in range(d * W):
-                dx[t] = <floating>sk.p0 * (xs[(i + 1) * d * W + t] - xs[i * d * W + t])
-                dxbar[t] = 0
-            for j in range(n2):
-                for k in range(d):
-                    for l in range(W):
-                        gb = Gb[(i * n2 + j) * W + l]
-                        dxbar[k * W + l] += gb * dy[(j * d + k) * W + l]
-                        dybar[(j * d + k) * W + l] += gb * dx[k * W + l]
-            for t in range(d * W):
-                xbar[(i + 1) * d * W + t] += <floating>sk.p0 * dxbar[t]
-                xbar[i * d * W + t] -= <floating>sk.p0 * dxbar[t]
-        for t in range(n2 * d * W):
-            ybar[t + d * W] += dybar[t]
-            ybar[t] -= dybar[t]
-        return
-    dist = uses_distance(sk.kind)
-    srow = work
-    for i in range(L1):
-        point_args(sk, xs + i * d * W, ys, L2, d, srow)
-        for j in range(L2):
+    cdef floating diff
+    point_args(sk, xs + i * d * W, ys, L2, d, srow)
+    for j in range(L2):
+        for l in range(W):
+            acc[l] = 0
+        if below != NULL and j > 0:
             for l in range(W):
-                acc[l] = 0
-            if i > 0 and j > 0:
-                for l in range(W):
-                    acc[l] += Gb[((i - 1) * n2 + j - 1) * W + l]
-            if i > 0 and j < n2:
-                for l in range(W):
-                    acc[l] -= Gb[((i - 1) * n2 + j) * W + l]
-            if i < n1 and j > 0:
-                for l in range(W):
-                    acc[l] -= Gb[(i * n2 + j - 1) * W + l]
-            if i < n1 and j < n2:
-                for l in range(W):
-                    acc[l] += Gb[(i * n2 + j) * W + l]
+                acc[l] += below[(j - 1) * W + l]
+        if below != NULL and j < n2:
             for l in range(W):
-                w[l] = acc[l] * <floating>point_slope(sk, srow[j * W + l])
+                acc[l] -= below[j * W + l]
+        if above != NULL and j > 0:
+            for l in range(W):
+                acc[l] -= above[(j - 1) * W + l]
+        if above != NULL and j < n2:
+            for l in range(W):
+                acc[l] += above[j * W + l]
+        for l in range(W):
+            w[l] = acc[l] * <floating>point_slope(sk, srow[j * W + l])
+        if uses_distance(sk.kind):
             for k in range(d):
                 for l in range(W):
-                    if dist:
-                        diff = 2 * w[l] * (xs[(i * d + k) * W + l] - ys[(j * d + k) * W + l])
-                        xbar[(i * d + k) * W + l] += diff
-                        ybar[(j * d + k) * W + l] -= diff
-                    else:
-                        xbar[(i * d + k) * W + l] += w[l] * ys[(j * d + k) * W + l]
-                        ybar[(j * d + k) * W + l] += w[l] * xs[(i * d + k) * W + l]
+                    diff = 2 * w[l] * (xs[(i * d + k) * W + l] - ys[(j * d + k) * W + l])
+                    xbar[(i * d + k) * W + l] += diff
+                    ybar[(j * d + k) * W + l] -= diff
+        else:
+            for k in range(d):
+                for l in range(W):
+                    xbar[(i * d + k) * W + l] += w[l] * ys[(j * d + k) * W + l]
+                    ybar[(j * d + k) * W + l] += w[l] * xs[(i * d + k) * W + l]
 
 
 # ---------------------------------------------------------------------------------------
@@ -263,52 +257,34 @@ cdef void static_backward(Static sk, const floating* xs, const floating* ys, Py_
 
 cdef inline void row_coeffs(const floating* Grow, Py_ssize_t n2, floating inv, floating* A,
                             floating* B) noexcept nogil:
+    """A = 1 + D/2 + D^2/12, B = 1 - D^2/12 (a product by 1/12: a division does not vectorise
+    as cheaply, and the result differs by rounding only)."""
     cdef Py_ssize_t t
-    cdef floating D
+    cdef floating D, twelfth = <floating>(1.0 / 12.0)
     for t in range(n2 * W):
         D = Grow[t] * inv
-        A[t] = 1 + D * (<floating>0.5 + D / 12)
-        B[t] = 1 - D * D / 12
+        A[t] = 1 + D * (<floating>0.5 + D * twelfth)
+        B[t] = 1 - D * D * twelfth
 
 
 cdef inline void pde_row(const floating* prev, floating* cur, const floating* A,
                          const floating* B, Py_ssize_t n2, Py_ssize_t M2) noexcept nogil:
-    """One fine row: cur[c+1] = cur[c] A + (prev[c+1] A - prev[c] B).
-
-    The running values live in small local arrays (registers), so that the dependency
-    on cur[c] is one multiply-add and nothing is reloaded from memory.
-    """
-    cdef Py_ssize_t j, m, l, c = 0
-    cdef floating run[W]
-    cdef floating lo[W]
-    cdef floating hi[W]
-    cdef floating a[W]
-    cdef floating b[W]
-    for l in range(W):
-        run[l] = 1
-        lo[l] = prev[l]
-        cur[l] = 1
-    for j in range(n2):
-        for l in range(W):
-            a[l] = A[j * W + l]
-            b[l] = B[j * W + l]
-        for m in range(M2):
-            c += 1
-            for l in range(W):
-                hi[l] = prev[c * W + l]
-                run[l] = run[l] * a[l] + (hi[l] * a[l] - lo[l] * b[l])
-                cur[c * W + l] = run[l]
-                lo[l] = hi[l]
+    """One fine row: cur[c+1] = cur[c] A + (prev[c+1] A - prev[c] B) (lanes.h)."""
+    if floating is double:
+        sk_pde_row_d(prev, cur, A, B, n2, M2)
+    else:
+        sk_pde_row_f(prev, cur, A, B, n2, M2)
 
 
-cdef void pde_forward(const floating* G, Py_ssize_t n2, int d1, int d2, floating* rows,
-                      Py_ssize_t base, Py_ssize_t nstore, Py_ssize_t r_from, Py_ssize_t r_to,
-                      floating* AB, Static sk, const floating* xs, const floating* ys,
-                      Py_ssize_t d, floating* work, Py_ssize_t* tags) noexcept nogil:
+cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, int d2,
+                      floating* rows, Py_ssize_t base, Py_ssize_t nstore, Py_ssize_t r_from,
+                      Py_ssize_t r_to, floating* AB, Static sk, const floating* xs,
+                      const floating* ys, Py_ssize_t d, floating* work,
+                      Py_ssize_t* tags) noexcept nogil:
     """Fine rows r_from+1 .. r_to from row r_from; row r lives at slot (r - base) % nstore.
 
-    G holds all coarse rows, or is NULL: then each row is computed when it is needed from
-    the points (static_row), so that G never leaves the cache.
+    G holds the coarse rows from g0 on, or is NULL: then each row is computed when it is
+    needed from the points (static_row), so that G never leaves the cache.
     """
     cdef Py_ssize_t r, i, rowlen = ((n2 << d2) + 1) * W
     cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
@@ -318,7 +294,7 @@ cdef void pde_forward(const floating* G, Py_ssize_t n2, int d1, int d2, floating
         if r == r_from or (r & (M1 - 1)) == 0:
             i = r >> d1
             if G != NULL:
-                row_coeffs(G + i * n2 * W, n2, inv, AB, AB + n2 * W)
+                row_coeffs(G + (i - g0) * n2 * W, n2, inv, AB, AB + n2 * W)
             else:
                 static_row(sk, xs, ys, i, n2 + 1, d, Grow, work, tags)
                 row_coeffs(Grow, n2, inv, AB, AB + n2 * W)
@@ -328,25 +304,19 @@ cdef void pde_forward(const floating* G, Py_ssize_t n2, int d1, int d2, floating
 
 cdef inline floating* adjoint_coeffs(const floating* G, Py_ssize_t i, Py_ssize_t n2,
                                      floating inv, floating* coef, Py_ssize_t* tags) noexcept nogil:
-    """A, B, dA/dDelta, dB/dDelta of coarse row i, cached in one of two slots."""
+    """A, B, dA/dDelta, dB/dDelta of coarse row i (G: that row), cached in one of two slots."""
     cdef Py_ssize_t t, slot = i & 1
     cdef floating* c = coef + slot * 4 * n2 * W
-    cdef floating D
+    cdef floating D, twelfth = <floating>(1.0 / 12.0), sixth = <floating>(1.0 / 6.0)
     if tags[slot] != i:
         tags[slot] = i
         for t in range(n2 * W):
-            D = G[i * n2 * W + t] * inv
-            c[t] = 1 + D * (<floating>0.5 + D / 12)
-            c[n2 * W + t] = 1 - D * D / 12
-            c[2 * n2 * W + t] = <floating>0.5 + D / 6
-            c[3 * n2 * W + t] = -D / 6
+            D = G[t] * inv
+            c[t] = 1 + D * (<floating>0.5 + D * twelfth)
+            c[n2 * W + t] = 1 - D * D * twelfth
+            c[2 * n2 * W + t] = <floating>0.5 + D * sixth
+            c[3 * n2 * W + t] = -D * sixth
     return c
-
-
-cdef inline void load(floating* dst, const floating* src) noexcept nogil:
-    cdef Py_ssize_t l
-    for l in range(W):
-        dst[l] = src[l]
 
 
 cdef inline void adjoint_row(floating* out, const floating* nxt, const floating* Kp,
@@ -356,63 +326,29 @@ cdef inline void adjoint_row(floating* out, const floating* nxt, const floating*
     """Adjoint row p from row p+1 (nxt), and dF/dG of the cells of fine row p-1 into gb.
 
     Kbar[p][q] = A(p-1, q) Kbar[p][q+1] + A(p, q-1) Kbar[p+1][q] - B(p, q) Kbar[p+1][q+1];
-    lo holds A, B, dA, dB of the coarse row of fine row p-1, hi those of fine row p.
-    Running values stay in local arrays, as in pde_row. seed != NULL marks the top row.
+    lo holds A, B, dA, dB of the coarse row of fine row p-1, hi those of fine row p; Kp and
+    Km are the forward rows p and p-1. seed != NULL marks the top row. The loop is in
+    lanes.h.
     """
-    cdef Py_ssize_t j, m, l, q, N = n2 * W, C = n2 * M2
-    cdef floating run[W]
-    cdef floating nh[W]
-    cdef floating kh[W]
-    cdef floating acc[W]
-    cdef floating acc2[W]
-    cdef floating aL[W]
-    cdef floating bH[W]
-    cdef floating aH[W]
-    cdef floating dA[W]
-    cdef floating dB[W]
-    cdef floating km
-    for l in range(W):
-        run[l] = seed[l] if seed != NULL else hi[(n2 - 1) * W + l] * nxt[C * W + l]
-        out[C * W + l] = run[l]
-        nh[l] = nxt[C * W + l]
-        kh[l] = Km[C * W + l]
-    for j in range(n2 - 1, -1, -1):
-        load(aH, hi + j * W)
-        load(dA, lo + 2 * N + j * W)
-        load(dB, lo + 3 * N + j * W)
-        for l in range(W):
-            acc[l] = 0
-            acc2[l] = 0
-        for m in range(M2 - 1, -1, -1):
-            q = j * M2 + m + 1
-            if q < C:
-                if m == M2 - 1 or m == M2 - 2:   # column j+1 at the top of column j, then j
-                    load(aL, lo + (q // M2) * W)
-                    load(bH, hi + N + (q // M2) * W)
-                for l in range(W):
-                    run[l] = aL[l] * run[l] + (aH[l] * nxt[q * W + l] - bH[l] * nh[l])
-                    out[q * W + l] = run[l]
-                    nh[l] = nxt[q * W + l]
-            for l in range(W):   # dA, dB are constant over the coarse cell: sum first
-                km = Km[(q - 1) * W + l]
-                acc[l] += run[l] * (Kp[(q - 1) * W + l] + kh[l])
-                acc2[l] += run[l] * km
-                kh[l] = km
-        for l in range(W):
-            gb[j * W + l] += acc[l] * dA[l] - acc2[l] * dB[l]
+    if floating is double:
+        sk_adjoint_row_d(out, nxt, Kp, Km, lo, hi, gb, n2, M2, seed)
+    else:
+        sk_adjoint_row_f(out, nxt, Kp, Km, lo, hi, gb, n2, M2, seed)
 
 
-cdef void pde_adjoint(const floating* G, floating* Gb, Py_ssize_t n1, Py_ssize_t n2, int d1,
-                      int d2, const floating* seed, const floating* rows, Py_ssize_t r0,
-                      Py_ssize_t r1, floating* kb, floating* coef, Py_ssize_t* tags) noexcept nogil:
+cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb, Py_ssize_t nb,
+                      Py_ssize_t n1, Py_ssize_t n2, int d1, int d2, const floating* seed,
+                      const floating* rows, Py_ssize_t r0, Py_ssize_t r1, floating* kb,
+                      floating* coef, Py_ssize_t* tags) noexcept nogil:
     """Adjoint over fine rows r1 down to r0+1; rows holds K rows r0..r1 at slots 0..r1-r0.
 
-    kb holds the adjoint rows in two slots (row p at slot p % 2); on entry the slot of row
-    r1+1 must hold that row unless r1 is the top row. dF/dG of each coarse cell (not yet
-    multiplied by 2^-(d1+d2)) is added to Gb.
+    G holds the coarse rows from g0 on. kb holds the adjoint rows in two slots (row p at
+    slot p % 2); on entry the slot of row r1+1 must hold that row unless r1 is the top row.
+    dF/dG of each coarse cell of row i (not yet multiplied by 2^-(d1+d2)) is added to row
+    i % nb of Gb.
     """
     cdef Py_ssize_t R = n1 << d1, C = n2 << d2, rowlen = (C + 1) * W
-    cdef Py_ssize_t p, t
+    cdef Py_ssize_t p, t, i
     cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
     cdef floating* lo
     cdef floating* hi
@@ -420,11 +356,13 @@ cdef void pde_adjoint(const floating* G, floating* Gb, Py_ssize_t n1, Py_ssize_t
         for t in range(rowlen):
             kb[((R + 1) % 2) * rowlen + t] = 0
     for p in range(r1, r0, -1):
-        lo = adjoint_coeffs(G, (p - 1) >> d1, n2, inv, coef, tags)
-        hi = adjoint_coeffs(G, p >> d1, n2, inv, coef, tags) if p < R else lo
+        i = (p - 1) >> d1
+        lo = adjoint_coeffs(G + (i - g0) * n2 * W, i, n2, inv, coef, tags)
+        hi = adjoint_coeffs(G + ((p >> d1) - g0) * n2 * W, p >> d1, n2, inv, coef, tags) \
+            if p < R else lo
         adjoint_row(kb + (p % 2) * rowlen, kb + ((p + 1) % 2) * rowlen,
                     rows + (p - r0) * rowlen, rows + (p - 1 - r0) * rowlen, lo, hi,
-                    Gb + ((p - 1) >> d1) * n2 * W, n2, 1 << d2, seed if p == R else NULL)
+                    Gb + (i % nb) * n2 * W, n2, 1 << d2, seed if p == R else NULL)
 
 
 # ---------------------------------------------------------------------------------------
@@ -506,7 +444,8 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             static_prepare(sk, ys, L2, d, work, tags)
             for t in range(rowlen):
                 rows[t] = 1
-            pde_forward(NULL, n2, d1, d2, rows, 0, nstore, 0, R, AB, sk, xs, ys, d, work, tags)
+            pde_forward(NULL, 0, n2, d1, d2, rows, 0, nstore, 0, R, AB, sk, xs, ys, d, work,
+                        tags)
             top = rows + (R % nstore) * rowlen
             for l in range(n):
                 out[blk * W + l] = top[C * W + l]
@@ -528,18 +467,24 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
 
     dX and dY carry one slice per thread (summed by the caller), so no two threads write the
     same memory. The forward grid is read from ``grid[n]`` when given, else recomputed from
-    checkpoints every ``seg_rows`` fine rows (0: keep the whole grid of a block).
+    checkpoints every ``seg_rows`` fine rows (rounded up to whole coarse rows; 0: keep the
+    whole grid of a block). Segment by segment, from the top: the rows of G the segment
+    needs, its forward rows, its adjoint, then the chain rule of its finished rows of dF/dG
+    back to the points, so that neither G nor dF/dG is ever held whole.
     """
     cdef Static sk = Static(kind, p0, p1, p2)
     cdef Py_ssize_t npairs = pa.shape[0], nblocks = (npairs + W - 1) // W
     cdef Py_ssize_t L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
-    cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2
+    cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, M1 = 1 << d1
     cdef Py_ssize_t rowlen = (C + 1) * W
     cdef bint given = grid is not None
-    cdef Py_ssize_t S = R if seg_rows <= 0 or seg_rows > R or given else seg_rows
+    cdef Py_ssize_t S = R if seg_rows <= 0 or seg_rows >= R or given else \
+        (seg_rows + M1 - 1) // M1 * M1
     cdef Py_ssize_t nseg = (R + S - 1) // S if S > 0 else 0
-    cdef Py_ssize_t ncheck = nseg + 1 if nseg > 1 else 0
-    cdef Py_ssize_t blk, n, l, r, c, t, s, r0, r1, tid
+    cdef Py_ssize_t ncheck = nseg if nseg > 1 else 0
+    cdef Py_ssize_t nb = S // M1 + 1      # rows of G and of dF/dG held: a segment's, one more
+    cdef bint linear = kind == LINEAR
+    cdef Py_ssize_t blk, n, l, r, c, t, s, r0, r1, i, i0, i1, tid
     cdef Py_ssize_t* ia
     cdef Py_ssize_t* ib
     cdef Py_ssize_t* tags
@@ -556,15 +501,19 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef floating* work
     cdef floating* xbar
     cdef floating* ybar
+    cdef floating* dybar
+    cdef floating* bwork
     cdef floating* kb
     cdef floating* coef
     cdef floating* seg
     cdef floating* check
+    cdef floating* row
     if npairs == 0 or R == 0 or C == 0:
         return
     with nogil, parallel(num_threads=nthreads):
         ws = <floating*>malloc(sizeof(floating) * (
-            2 * (L1 + L2) * d * W + 2 * n1 * n2 * W + 3 * n2 * W + static_work(L2, d)
+            2 * (L1 + L2) * d * W + 2 * nb * n2 * W + 3 * n2 * W + static_work(L2, d)
+            + n2 * d * W + 2 * d * W + L2 * W
             + 2 * rowlen + 8 * n2 * W + (S + 1) * rowlen + ncheck * rowlen + W))
         ia = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (2 * W + 4))
         ib = ia + W
@@ -576,10 +525,12 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         xbar = ys + L2 * d * W
         ybar = xbar + L1 * d * W
         G = ybar + L2 * d * W
-        Gb = G + n1 * n2 * W
-        AB = Gb + n1 * n2 * W
+        Gb = G + nb * n2 * W
+        AB = Gb + nb * n2 * W
         work = AB + 3 * n2 * W
-        kb = work + static_work(L2, d)
+        dybar = work + static_work(L2, d)
+        bwork = dybar + n2 * d * W
+        kb = bwork + 2 * d * W + L2 * W
         coef = kb + 2 * rowlen
         seg = coef + 8 * n2 * W
         check = seg + (S + 1) * rowlen
@@ -590,23 +541,29 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                 seed[l] = derivs[blk * W + l] if l < n else 0
             gather(&X[0, 0, 0], L1, d, ia, xs)
             gather(&Y[0, 0, 0], L2, d, ib, ys)
-            static_forward(sk, xs, ys, L1, L2, d, G, work, ptags)
-            memset(Gb, 0, sizeof(floating) * n1 * n2 * W)
+            static_prepare(sk, ys, L2, d, work, ptags)
+            memset(xbar, 0, sizeof(floating) * (L1 + L2) * d * W)
+            memset(dybar, 0, sizeof(floating) * n2 * d * W)
             tags[0] = -1
             tags[1] = -1
             if nseg > 1:    # checkpoint pass: rows 0, S, 2S, ... ; seg's first two rows as a ring
                 for t in range(rowlen):
                     check[t] = 1
-                for s in range(nseg):
+                for s in range(nseg - 1):   # the top segment is computed below, once
                     r0 = s * S
                     r1 = r0 + S if r0 + S < R else R
                     memcpy(seg, check + s * rowlen, sizeof(floating) * rowlen)
-                    pde_forward(G, n2, d1, d2, seg, r0, 2, r0, r1, AB, sk, xs, ys, d, work, ptags)
+                    pde_forward(NULL, 0, n2, d1, d2, seg, r0, 2, r0, r1, AB, sk, xs, ys, d,
+                                work, ptags)
                     memcpy(check + (s + 1) * rowlen, seg + ((r1 - r0) % 2) * rowlen,
                            sizeof(floating) * rowlen)
             for s in range(nseg - 1, -1, -1):
                 r0 = s * S
                 r1 = r0 + S if r0 + S < R else R
+                i0 = r0 // M1
+                i1 = r1 // M1       # the segment's coarse rows: i0 .. i1-1; G also needs row i1
+                for i in range(i0, i1 + 1 if i1 < n1 else n1):
+                    static_row(sk, xs, ys, i, L2, d, G + (i - i0) * n2 * W, work, ptags)
                 if given:
                     for l in range(W):
                         for r in range(r0, r1 + 1):
@@ -619,12 +576,27 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                     else:
                         for t in range(rowlen):
                             seg[t] = 1
-                    pde_forward(G, n2, d1, d2, seg, r0, S + 1, r0, r1, AB, sk, xs, ys, d, work, ptags)
-                pde_adjoint(G, Gb, n1, n2, d1, d2, seed, seg, r0, r1, kb, coef, tags)
-            for t in range(n1 * n2 * W):
-                Gb[t] = Gb[t] * inv
-            memset(xbar, 0, sizeof(floating) * (L1 + L2) * d * W)
-            static_backward(sk, xs, ys, L1, L2, d, Gb, xbar, ybar, work)
+                    pde_forward(G, i0, n2, d1, d2, seg, r0, S + 1, r0, r1, AB, sk, xs, ys, d,
+                                work, ptags)
+                for i in range(i0, i1):
+                    memset(Gb + (i % nb) * n2 * W, 0, sizeof(floating) * n2 * W)
+                pde_adjoint(G, i0, Gb, nb, n1, n2, d1, d2, seed, seg, r0, r1, kb, coef, tags)
+                for i in range(i1 - 1, i0 - 1, -1):     # rows of dF/dG now complete
+                    row = Gb + (i % nb) * n2 * W
+                    for t in range(n2 * W):
+                        row[t] = row[t] * inv
+                    if linear:
+                        linear_backward_row(sk.p0, xs, i, n2, d, row, work, dybar, xbar, bwork)
+                    else:
+                        point_backward(sk, xs, ys, i + 1, L2, d, row,
+                                       Gb + ((i + 1) % nb) * n2 * W if i + 1 < n1 else NULL,
+                                       xbar, ybar, bwork)
+            if linear:
+                for t in range(n2 * d * W):
+                    ybar[t + d * W] += dybar[t]
+                    ybar[t] -= dybar[t]
+            else:
+                point_backward(sk, xs, ys, 0, L2, d, NULL, Gb, xbar, ybar, bwork)
             if want_x:
                 scatter_add(xbar, L1, d, ia, n, &dX[tid, 0, 0, 0])
             if want_y:

@@ -1,0 +1,151 @@
+/* The two innermost loops of the solver (_solver.pyx), written on SIMD vectors.
+ *
+ * A block holds SK_LANES pairs, the lanes; a value of the fine grid is SK_LANES numbers in a
+ * row. The loops below carry running values from cell to cell along a row. Written on
+ * arrays indexed by lane, compilers keep those running values in memory (stack arrays) and
+ * the dependency from cell to cell goes through a store and a load; written on vector
+ * types, they stay in registers. GCC and Clang's vector extension gives 64-byte vectors (8
+ * doubles or 16 floats), lowered to whatever SIMD width the target has; other compilers
+ * get plain loops over lanes with the same arithmetic.
+ *
+ * Each routine is defined once, as a macro over the element type, and instantiated for
+ * double (_d) and float (_f).
+ */
+#ifndef SKSIGKERNEL_LANES_H
+#define SKSIGKERNEL_LANES_H
+
+#include <stddef.h>
+#include <string.h>
+
+#define SK_LANES 32
+
+#if defined(__GNUC__) || defined(__clang__)
+typedef double sk_vd __attribute__((vector_size(64)));
+typedef float sk_vf __attribute__((vector_size(64)));
+#define SK_NV_d (SK_LANES / 8)
+#define SK_NV_f (SK_LANES / 16)
+#define SK_VL_d 8
+#define SK_VL_f 16
+static inline sk_vd sk_load_d(const double *p) { sk_vd v; memcpy(&v, p, sizeof v); return v; }
+static inline sk_vf sk_load_f(const float *p) { sk_vf v; memcpy(&v, p, sizeof v); return v; }
+static inline void sk_store_d(double *p, sk_vd v) { memcpy(p, &v, sizeof v); }
+static inline void sk_store_f(float *p, sk_vf v) { memcpy(p, &v, sizeof v); }
+static inline sk_vd sk_splat_d(double x) { sk_vd v = {0}; return v + x; }
+static inline sk_vf sk_splat_f(float x) { sk_vf v = {0}; return v + x; }
+#else
+typedef double sk_vd;
+typedef float sk_vf;
+#define SK_NV_d SK_LANES
+#define SK_NV_f SK_LANES
+#define SK_VL_d 1
+#define SK_VL_f 1
+static inline sk_vd sk_load_d(const double *p) { return *p; }
+static inline sk_vf sk_load_f(const float *p) { return *p; }
+static inline void sk_store_d(double *p, sk_vd v) { *p = v; }
+static inline void sk_store_f(float *p, sk_vf v) { *p = v; }
+static inline sk_vd sk_splat_d(double x) { return x; }
+static inline sk_vf sk_splat_f(float x) { return x; }
+#endif
+
+/* One fine row of the forward scheme: cur[c+1] = cur[c] A + (prev[c+1] A - prev[c] B),
+ * cur[0] = 1, with A, B constant over the M2 fine columns of each of the n2 coarse cells. */
+#define SK_DEFINE_PDE_ROW(S, T, V)                                                        \
+static inline void sk_pde_row_##S(const T *prev, T *cur, const T *A, const T *B,          \
+                                  ptrdiff_t n2, ptrdiff_t M2)                             \
+{                                                                                         \
+    V run[SK_NV_##S], lo[SK_NV_##S], a[SK_NV_##S], b[SK_NV_##S];                          \
+    const V one = sk_splat_##S(1);                                                        \
+    ptrdiff_t j, m, k, c = 0;                                                             \
+    for (k = 0; k < SK_NV_##S; k++) {                                                     \
+        run[k] = one;                                                                     \
+        lo[k] = sk_load_##S(prev + k * SK_VL_##S);                                        \
+        sk_store_##S(cur + k * SK_VL_##S, one);                                           \
+    }                                                                                     \
+    for (j = 0; j < n2; j++) {                                                            \
+        for (k = 0; k < SK_NV_##S; k++) {                                                 \
+            a[k] = sk_load_##S(A + j * SK_LANES + k * SK_VL_##S);                         \
+            b[k] = sk_load_##S(B + j * SK_LANES + k * SK_VL_##S);                         \
+        }                                                                                 \
+        for (m = 0; m < M2; m++) {                                                        \
+            c++;                                                                          \
+            for (k = 0; k < SK_NV_##S; k++) {                                             \
+                V hi = sk_load_##S(prev + c * SK_LANES + k * SK_VL_##S);                  \
+                run[k] = run[k] * a[k] + (hi * a[k] - lo[k] * b[k]);                      \
+                sk_store_##S(cur + c * SK_LANES + k * SK_VL_##S, run[k]);                 \
+                lo[k] = hi;                                                               \
+            }                                                                             \
+        }                                                                                 \
+    }                                                                                     \
+}
+
+/* One row p of the adjoint from row p+1 (nxt), and dF/dG of the cells of fine row p-1 into
+ * gb (one value per coarse column): see adjoint_row in _solver.pyx for the recurrence and
+ * the meaning of every argument. */
+#define SK_DEFINE_ADJOINT_ROW(S, T, V)                                                    \
+static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T *Km,     \
+                                      const T *lo, const T *hi, T *gb, ptrdiff_t n2,      \
+                                      ptrdiff_t M2, const T *seed)                        \
+{                                                                                         \
+    V run[SK_NV_##S], nh[SK_NV_##S], kh[SK_NV_##S], acc[SK_NV_##S], acc2[SK_NV_##S];      \
+    V aL[SK_NV_##S], bH[SK_NV_##S], aH[SK_NV_##S], dA[SK_NV_##S], dB[SK_NV_##S];          \
+    const ptrdiff_t N = n2 * SK_LANES, C = n2 * M2;                                       \
+    const V zero = sk_splat_##S(0);                                                       \
+    ptrdiff_t j, m, k, q;                                                                 \
+    for (k = 0; k < SK_NV_##S; k++) {                                                     \
+        const ptrdiff_t o = k * SK_VL_##S;                                                \
+        nh[k] = sk_load_##S(nxt + C * SK_LANES + o);                                      \
+        run[k] = seed ? sk_load_##S(seed + o)                                             \
+                      : sk_load_##S(hi + (n2 - 1) * SK_LANES + o) * nh[k];                \
+        sk_store_##S(out + C * SK_LANES + o, run[k]);                                     \
+        kh[k] = sk_load_##S(Km + C * SK_LANES + o);                                       \
+        aL[k] = zero;                                                                     \
+        bH[k] = zero;                                                                     \
+    }                                                                                     \
+    for (j = n2 - 1; j >= 0; j--) {                                                       \
+        for (k = 0; k < SK_NV_##S; k++) {                                                 \
+            const ptrdiff_t o = k * SK_VL_##S;                                            \
+            aH[k] = sk_load_##S(hi + j * SK_LANES + o);                                   \
+            dA[k] = sk_load_##S(lo + 2 * N + j * SK_LANES + o);                           \
+            dB[k] = sk_load_##S(lo + 3 * N + j * SK_LANES + o);                           \
+            acc[k] = zero;                                                                \
+            acc2[k] = zero;                                                               \
+        }                                                                                 \
+        for (m = M2 - 1; m >= 0; m--) {                                                   \
+            q = j * M2 + m + 1;                                                           \
+            /* A(p-1, q), B(p, q): the coarse column of q, j + 1 at the top of column j */ \
+            if ((m == M2 - 1 && j + 1 < n2) || m == M2 - 2) {                             \
+                const ptrdiff_t cj = m == M2 - 1 ? j + 1 : j;                             \
+                for (k = 0; k < SK_NV_##S; k++) {                                         \
+                    aL[k] = sk_load_##S(lo + cj * SK_LANES + k * SK_VL_##S);              \
+                    bH[k] = sk_load_##S(hi + N + cj * SK_LANES + k * SK_VL_##S);          \
+                }                                                                         \
+            }                                                                             \
+            if (q < C) {                                                                  \
+                for (k = 0; k < SK_NV_##S; k++) {                                         \
+                    V n = sk_load_##S(nxt + q * SK_LANES + k * SK_VL_##S);                \
+                    run[k] = aL[k] * run[k] + (aH[k] * n - bH[k] * nh[k]);                \
+                    sk_store_##S(out + q * SK_LANES + k * SK_VL_##S, run[k]);             \
+                    nh[k] = n;                                                            \
+                }                                                                         \
+            }                                                                             \
+            for (k = 0; k < SK_NV_##S; k++) {                                             \
+                const ptrdiff_t o = (q - 1) * SK_LANES + k * SK_VL_##S;                   \
+                V km = sk_load_##S(Km + o);                                               \
+                acc[k] += run[k] * (sk_load_##S(Kp + o) + kh[k]);                         \
+                acc2[k] += run[k] * km;                                                   \
+                kh[k] = km;                                                               \
+            }                                                                             \
+        }                                                                                 \
+        for (k = 0; k < SK_NV_##S; k++) {                                                 \
+            T *g = gb + j * SK_LANES + k * SK_VL_##S;                                     \
+            sk_store_##S(g, sk_load_##S(g) + (acc[k] * dA[k] - acc2[k] * dB[k]));         \
+        }                                                                                 \
+    }                                                                                     \
+}
+
+SK_DEFINE_PDE_ROW(d, double, sk_vd)
+SK_DEFINE_PDE_ROW(f, float, sk_vf)
+SK_DEFINE_ADJOINT_ROW(d, double, sk_vd)
+SK_DEFINE_ADJOINT_ROW(f, float, sk_vf)
+
+#endif
