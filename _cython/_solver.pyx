@@ -28,6 +28,12 @@ cdef extern from "lanes.h" nogil:
                           const double*, double*, Py_ssize_t, Py_ssize_t, const double*)
     void sk_adjoint_row_f(float*, const float*, const float*, const float*, const float*,
                           const float*, float*, Py_ssize_t, Py_ssize_t, const float*)
+    void sk_linear_row_d(const double*, const double*, const double*, double*, double*,
+                         Py_ssize_t, Py_ssize_t)
+    void sk_linear_row_f(const float*, const float*, const float*, float*, float*, Py_ssize_t,
+                         Py_ssize_t)
+    void sk_linear_g_row_d(const double*, const double*, double*, Py_ssize_t, Py_ssize_t)
+    void sk_linear_g_row_f(const float*, const float*, float*, Py_ssize_t, Py_ssize_t)
 
 cdef enum:
     W = SK_LANES    # pairs per block: the SIMD lanes
@@ -162,8 +168,7 @@ cdef void static_row(Static sk, const floating* xs, const floating* ys, Py_ssize
 
     ``work`` must have been set up by static_prepare for the same block.
     """
-    cdef Py_ssize_t j, k, l, t, n2 = L2 - 1
-    cdef floating acc[W]
+    cdef Py_ssize_t t, n2 = L2 - 1
     cdef floating* dy = work
     cdef floating* dx = work + n2 * d * W
     cdef floating* prow
@@ -171,14 +176,10 @@ cdef void static_row(Static sk, const floating* xs, const floating* ys, Py_ssize
     if sk.kind == LINEAR:
         for t in range(d * W):
             dx[t] = <floating>sk.p0 * (xs[(i + 1) * d * W + t] - xs[i * d * W + t])
-        for j in range(n2):
-            for l in range(W):
-                acc[l] = 0
-            for k in range(d):
-                for l in range(W):
-                    acc[l] += dx[k * W + l] * dy[(j * d + k) * W + l]
-            for l in range(W):
-                Grow[j * W + l] = acc[l]
+        if floating is double:
+            sk_linear_g_row_d(dx, dy, Grow, n2, d)
+        else:
+            sk_linear_g_row_f(dx, dy, Grow, n2, d)
         return
     prow = kappa_row(sk, xs, ys, i, L2, d, work, tags)
     crow = kappa_row(sk, xs, ys, i + 1, L2, d, work, tags)
@@ -191,19 +192,16 @@ cdef void linear_backward_row(double p0, const floating* xs, Py_ssize_t i, Py_ss
                               floating* dybar, floating* xbar, floating* dxw) noexcept nogil:
     """Linear static kernel: adds the derivatives of sum_j gb[j] G[i, j] to the points of x
     (xbar) and to the increments of y (dybar); dy holds the increments of y."""
-    cdef Py_ssize_t j, k, l, t
-    cdef floating g
+    cdef Py_ssize_t t
     cdef floating* dx = dxw
     cdef floating* dxbar = dxw + d * W
     for t in range(d * W):
         dx[t] = <floating>p0 * (xs[(i + 1) * d * W + t] - xs[i * d * W + t])
         dxbar[t] = 0
-    for j in range(n2):
-        for k in range(d):
-            for l in range(W):
-                g = gb[j * W + l]
-                dxbar[k * W + l] += g * dy[(j * d + k) * W + l]
-                dybar[(j * d + k) * W + l] += g * dx[k * W + l]
+    if floating is double:
+        sk_linear_row_d(gb, dy, dx, dxbar, dybar, n2, d)
+    else:
+        sk_linear_row_f(gb, dy, dx, dxbar, dybar, n2, d)
     for t in range(d * W):
         xbar[(i + 1) * d * W + t] += <floating>p0 * dxbar[t]
         xbar[i * d * W + t] -= <floating>p0 * dxbar[t]
@@ -304,18 +302,22 @@ cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, i
 
 cdef inline floating* adjoint_coeffs(const floating* G, Py_ssize_t i, Py_ssize_t n2,
                                      floating inv, floating* coef, Py_ssize_t* tags) noexcept nogil:
-    """A, B, dA/dDelta, dB/dDelta of coarse row i (G: that row), cached in one of two slots."""
+    """A, B, dA/A and dA B/A - dB (dA, dB: derivatives in Delta; see lanes.h) of coarse row i
+    (G: that row), cached in one of two slots. A >= 1/4 for every Delta."""
     cdef Py_ssize_t t, slot = i & 1
     cdef floating* c = coef + slot * 4 * n2 * W
-    cdef floating D, twelfth = <floating>(1.0 / 12.0), sixth = <floating>(1.0 / 6.0)
+    cdef floating D, A, B, dA_A, twelfth = <floating>(1.0 / 12.0), sixth = <floating>(1.0 / 6.0)
     if tags[slot] != i:
         tags[slot] = i
         for t in range(n2 * W):
             D = G[t] * inv
-            c[t] = 1 + D * (<floating>0.5 + D * twelfth)
-            c[n2 * W + t] = 1 - D * D * twelfth
-            c[2 * n2 * W + t] = <floating>0.5 + D * sixth
-            c[3 * n2 * W + t] = -D * sixth
+            A = 1 + D * (<floating>0.5 + D * twelfth)
+            B = 1 - D * D * twelfth
+            dA_A = (<floating>0.5 + D * sixth) / A
+            c[t] = A
+            c[n2 * W + t] = B
+            c[2 * n2 * W + t] = dA_A
+            c[3 * n2 * W + t] = dA_A * B + D * sixth
     return c
 
 
@@ -326,7 +328,7 @@ cdef inline void adjoint_row(floating* out, const floating* nxt, const floating*
     """Adjoint row p from row p+1 (nxt), and dF/dG of the cells of fine row p-1 into gb.
 
     Kbar[p][q] = A(p-1, q) Kbar[p][q+1] + A(p, q-1) Kbar[p+1][q] - B(p, q) Kbar[p+1][q+1];
-    lo holds A, B, dA, dB of the coarse row of fine row p-1, hi those of fine row p; Kp and
+    lo holds adjoint_coeffs of the coarse row of fine row p-1, hi those of fine row p; Kp and
     Km are the forward rows p and p-1. seed != NULL marks the top row. The loop is in
     lanes.h.
     """

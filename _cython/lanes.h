@@ -80,14 +80,18 @@ static inline void sk_pde_row_##S(const T *prev, T *cur, const T *A, const T *B,
 
 /* One row p of the adjoint from row p+1 (nxt), and dF/dG of the cells of fine row p-1 into
  * gb (one value per coarse column): see adjoint_row in _solver.pyx for the recurrence and
- * the meaning of every argument. */
+ * the meaning of every argument. The cell with top right corner (p, q) adds
+ * Kbar[p][q] (dA (K[p][q-1] + K[p-1][q]) - dB K[p-1][q-1]); as the scheme gives
+ * K[p][q-1] + K[p-1][q] = (K[p][q] + B K[p-1][q-1]) / A, that is
+ * Kbar[p][q] (dA/A K[p][q] + (dA B/A - dB) K[p-1][q-1]): two products a cell, with the
+ * factors dA/A and dA B/A - dB (constant over a coarse cell) applied once to the sums. */
 #define SK_DEFINE_ADJOINT_ROW(S, T, V)                                                    \
 static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T *Km,     \
                                       const T *lo, const T *hi, T *gb, ptrdiff_t n2,      \
                                       ptrdiff_t M2, const T *seed)                        \
 {                                                                                         \
-    V run[SK_NV_##S], nh[SK_NV_##S], kh[SK_NV_##S], acc[SK_NV_##S], acc2[SK_NV_##S];      \
-    V aL[SK_NV_##S], bH[SK_NV_##S], aH[SK_NV_##S], dA[SK_NV_##S], dB[SK_NV_##S];          \
+    V run[SK_NV_##S], nh[SK_NV_##S], acc[SK_NV_##S], acc2[SK_NV_##S];                    \
+    V aL[SK_NV_##S], bH[SK_NV_##S], aH[SK_NV_##S], fA[SK_NV_##S], fB[SK_NV_##S];          \
     const ptrdiff_t N = n2 * SK_LANES, C = n2 * M2;                                       \
     const V zero = sk_splat_##S(0);                                                       \
     ptrdiff_t j, m, k, q;                                                                 \
@@ -97,7 +101,6 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
         run[k] = seed ? sk_load_##S(seed + o)                                             \
                       : sk_load_##S(hi + (n2 - 1) * SK_LANES + o) * nh[k];                \
         sk_store_##S(out + C * SK_LANES + o, run[k]);                                     \
-        kh[k] = sk_load_##S(Km + C * SK_LANES + o);                                       \
         aL[k] = zero;                                                                     \
         bH[k] = zero;                                                                     \
     }                                                                                     \
@@ -105,8 +108,8 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
         for (k = 0; k < SK_NV_##S; k++) {                                                 \
             const ptrdiff_t o = k * SK_VL_##S;                                            \
             aH[k] = sk_load_##S(hi + j * SK_LANES + o);                                   \
-            dA[k] = sk_load_##S(lo + 2 * N + j * SK_LANES + o);                           \
-            dB[k] = sk_load_##S(lo + 3 * N + j * SK_LANES + o);                           \
+            fA[k] = sk_load_##S(lo + 2 * N + j * SK_LANES + o);                           \
+            fB[k] = sk_load_##S(lo + 3 * N + j * SK_LANES + o);                           \
             acc[k] = zero;                                                                \
             acc2[k] = zero;                                                               \
         }                                                                                 \
@@ -129,17 +132,60 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
                 }                                                                         \
             }                                                                             \
             for (k = 0; k < SK_NV_##S; k++) {                                             \
-                const ptrdiff_t o = (q - 1) * SK_LANES + k * SK_VL_##S;                   \
-                V km = sk_load_##S(Km + o);                                               \
-                acc[k] += run[k] * (sk_load_##S(Kp + o) + kh[k]);                         \
-                acc2[k] += run[k] * km;                                                   \
-                kh[k] = km;                                                               \
+                const ptrdiff_t o = q * SK_LANES + k * SK_VL_##S;                         \
+                acc[k] += run[k] * sk_load_##S(Kp + o);                                   \
+                acc2[k] += run[k] * sk_load_##S(Km + o - SK_LANES);                       \
             }                                                                             \
         }                                                                                 \
         for (k = 0; k < SK_NV_##S; k++) {                                                 \
             T *g = gb + j * SK_LANES + k * SK_VL_##S;                                     \
-            sk_store_##S(g, sk_load_##S(g) + (acc[k] * dA[k] - acc2[k] * dB[k]));         \
+            sk_store_##S(g, sk_load_##S(g) + (acc[k] * fA[k] + acc2[k] * fB[k]));          \
         }                                                                                 \
+    }                                                                                     \
+}
+
+/* Chain rule of the linear static kernel for one row i of dF/dG (gb): with dx the scaled
+ * increment of x at i and dy[j] those of y, dxbar += sum_j gb[j] dy[j] and
+ * dybar[j] += gb[j] dx, channel by channel (d of them). */
+#define SK_DEFINE_LINEAR_ROW(S, T, V)                                                     \
+static void sk_linear_row_##S(const T *gb, const T *dy, const T *dx, T *dxbar, T *dybar,  \
+                              ptrdiff_t n2, ptrdiff_t d)                                  \
+{                                                                                         \
+    ptrdiff_t j, k, v;                                                                    \
+    for (j = 0; j < n2; j++) {                                                            \
+        V g[SK_NV_##S];                                                                   \
+        const T *dyj = dy + j * d * SK_LANES;                                             \
+        T *dybj = dybar + j * d * SK_LANES;                                               \
+        for (v = 0; v < SK_NV_##S; v++)                                                   \
+            g[v] = sk_load_##S(gb + j * SK_LANES + v * SK_VL_##S);                        \
+        for (k = 0; k < d; k++) {                                                         \
+            for (v = 0; v < SK_NV_##S; v++) {                                             \
+                const ptrdiff_t o = k * SK_LANES + v * SK_VL_##S;                         \
+                sk_store_##S(dxbar + o, sk_load_##S(dxbar + o) + g[v] * sk_load_##S(dyj + o)); \
+                sk_store_##S(dybj + o, sk_load_##S(dybj + o) + g[v] * sk_load_##S(dx + o));  \
+            }                                                                             \
+        }                                                                                 \
+    }                                                                                     \
+}
+
+/* Row i of G for the linear static kernel: G[j] = sum_k dx[k] dy[j][k] (dx: the scaled
+ * increment of x at i, dy[j]: the increments of y). */
+#define SK_DEFINE_LINEAR_G_ROW(S, T, V)                                                   \
+static void sk_linear_g_row_##S(const T *dx, const T *dy, T *Grow, ptrdiff_t n2,          \
+                                ptrdiff_t d)                                              \
+{                                                                                         \
+    ptrdiff_t j, k, v;                                                                    \
+    for (j = 0; j < n2; j++) {                                                            \
+        V acc[SK_NV_##S];                                                                 \
+        const T *dyj = dy + j * d * SK_LANES;                                             \
+        for (v = 0; v < SK_NV_##S; v++)                                                   \
+            acc[v] = sk_splat_##S(0);                                                     \
+        for (k = 0; k < d; k++)                                                           \
+            for (v = 0; v < SK_NV_##S; v++)                                               \
+                acc[v] += sk_load_##S(dx + k * SK_LANES + v * SK_VL_##S)                  \
+                          * sk_load_##S(dyj + k * SK_LANES + v * SK_VL_##S);              \
+        for (v = 0; v < SK_NV_##S; v++)                                                   \
+            sk_store_##S(Grow + j * SK_LANES + v * SK_VL_##S, acc[v]);                    \
     }                                                                                     \
 }
 
@@ -147,5 +193,9 @@ SK_DEFINE_PDE_ROW(d, double, sk_vd)
 SK_DEFINE_PDE_ROW(f, float, sk_vf)
 SK_DEFINE_ADJOINT_ROW(d, double, sk_vd)
 SK_DEFINE_ADJOINT_ROW(f, float, sk_vf)
+SK_DEFINE_LINEAR_ROW(d, double, sk_vd)
+SK_DEFINE_LINEAR_ROW(f, float, sk_vf)
+SK_DEFINE_LINEAR_G_ROW(d, double, sk_vd)
+SK_DEFINE_LINEAR_G_ROW(f, float, sk_vf)
 
 #endif
