@@ -6,7 +6,8 @@
  * the dependency from cell to cell goes through a store and a load; written on vector
  * types, they stay in registers. GCC and Clang's vector extension gives 64-byte vectors (8
  * doubles or 16 floats), lowered to whatever SIMD width the target has; other compilers
- * get plain loops over lanes with the same arithmetic.
+ * (or -DSK_PLAIN_LOOPS, to check that path) get plain loops over lanes with the same
+ * arithmetic.
  *
  * Each routine is defined once, as a macro over the element type, and instantiated for
  * double (_d) and float (_f).
@@ -19,7 +20,7 @@
 
 #define SK_LANES 32
 
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(SK_PLAIN_LOOPS)
 typedef double sk_vd __attribute__((vector_size(64)));
 typedef float sk_vf __attribute__((vector_size(64)));
 #define SK_NV_d (SK_LANES / 8)
