@@ -8,6 +8,7 @@ Brownian paths in float64, n_jobs=-1. Prints the best of ``--repeat`` timings, t
     python benchmarks/bench_engine.py [--repeat 3] [--memory]
 """
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -90,4 +91,7 @@ if __name__ == "__main__":
     args = parser.parse_args()
     run(args.repeat)
     if args.memory:
-        subprocess.run([sys.executable, "-c", MEMORY_SCRIPT], check=True)
+        # from the benchmark's folder, so that the installed package is imported, not the
+        # source tree of the repository root (which has no compiled solver)
+        subprocess.run([sys.executable, "-c", MEMORY_SCRIPT], check=True,
+                       cwd=os.path.dirname(os.path.abspath(__file__)))
