@@ -49,11 +49,14 @@ _CONSTRAINTS = {
 class SigKernel(BaseEstimator):
     """The signature kernel as a callable: ``SigKernel(...)(X, Y)`` is the gram matrix.
 
-    Use it wherever scikit-learn takes a callable kernel (``SVC(kernel=SigKernel())``,
-    ``KernelPCA``, ``pairwise_kernels(metric=...)``), or on its own. Its hyperparameters are
-    plain values, so ``GridSearchCV`` tunes them as nested parameters
-    (``kernel__dyadic_order``, ``kernel__sigma``, ...). Entries already computed for the same
-    paths and settings are taken from :mod:`sksigkernel.cache`.
+    Use it where scikit-learn calls a kernel on whole sets of samples: the estimators of
+    :mod:`sklearn.svm` (``SVC(kernel=SigKernel())``, ``NuSVC``, ``SVR``, ``OneClassSVM``).
+    Estimators that call a callable kernel one pair of rows at a time (``KernelPCA``,
+    ``SpectralClustering``, ``pairwise_kernels``) take its gram instead, with
+    ``kernel="precomputed"`` (or ``affinity="precomputed"``). Its hyperparameters are plain
+    values, so ``GridSearchCV`` tunes them as nested parameters (``kernel__dyadic_order``,
+    ``kernel__sigma``, ...). Entries already computed for the same paths and settings are
+    taken from :mod:`sksigkernel.cache`.
 
     Parameters
     ----------
@@ -98,6 +101,9 @@ class SigKernel(BaseEstimator):
     ((20, 20), True)
     >>> SVC(kernel=SigKernel(dyadic_order=0)).fit(X, y).score(X, y) > 0.8
     True
+    >>> from sklearn.decomposition import KernelPCA
+    >>> KernelPCA(2, kernel="precomputed").fit_transform(K).shape
+    (20, 2)
     """
 
     _parameter_constraints = _CONSTRAINTS

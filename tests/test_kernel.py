@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
-from sklearn.svm import SVC
+from sklearn.svm import SVC, SVR
 
 from counting import count_evaluations
 from sksigkernel import (Matern12Kernel, Matern32Kernel, Matern52Kernel, PolynomialKernel,
@@ -160,6 +160,10 @@ def test_with_sklearn_svc_on_3d_and_ragged(rng):
         np.testing.assert_array_equal(svc.predict(data), ours.predict(data))
         np.testing.assert_allclose(svc.decision_function(data), ours.decision_function(data),
                                    rtol=1e-8, atol=1e-10)
+        target = X[:, -1, 1] - X[:, 0, 1]
+        svr = SVR(kernel=kernel, C=10).fit(data, target)
+        ref = SVR(kernel="precomputed", C=10).fit(kernel(data), target)
+        np.testing.assert_allclose(svr.predict(data), ref.predict(kernel(data)), rtol=1e-10)
 
 
 def test_verbose_reports_progress(rng, capsys):
