@@ -20,7 +20,8 @@ __all__ = ["sig_kernel", "sig_kernel_gram", "sig_kernel_backprop", "sig_kernel_g
 _PAIRS_PER_CALL = 1 << 16
 # Memory for the forward rows that one thread keeps during the adjoint. Longer grids are
 # recomputed segment by segment from checkpoint rows (this many bytes apart, at least the
-# square root of the rows), which stays in cache: measured on the 128 x 128 gram backprop of
+# square root of the rows, and whole coarse rows: the solver rounds up to 2**d1 fine rows),
+# which stays in cache: measured on the 128 x 128 gram backprop of
 # benchmarks/bench_engine.py, 0.64 s at order 2 against 1.07 s for whole stored grids,
 # while grids under this size (orders 0 and 1 there) are stored and not recomputed.
 _ADJOINT_ROW_BYTES = 4 << 20
