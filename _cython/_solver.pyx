@@ -28,12 +28,14 @@ cdef extern from "lanes.h" nogil:
                           const double*, double*, Py_ssize_t, Py_ssize_t, const double*)
     void sk_adjoint_row_f(float*, const float*, const float*, const float*, const float*,
                           const float*, float*, Py_ssize_t, Py_ssize_t, const float*)
-    void sk_linear_row_d(const double*, const double*, const double*, double*, double*,
-                         Py_ssize_t, Py_ssize_t)
-    void sk_linear_row_f(const float*, const float*, const float*, float*, float*, Py_ssize_t,
-                         Py_ssize_t)
-    void sk_linear_g_row_d(const double*, const double*, double*, Py_ssize_t, Py_ssize_t)
-    void sk_linear_g_row_f(const float*, const float*, float*, Py_ssize_t, Py_ssize_t)
+    void sk_linear_g_rows_d(const double*, const double*, double*, Py_ssize_t, Py_ssize_t,
+                            Py_ssize_t)
+    void sk_linear_g_rows_f(const float*, const float*, float*, Py_ssize_t, Py_ssize_t,
+                            Py_ssize_t)
+    void sk_linear_rows_d(const double*, const double*, const double*, double*, double*,
+                          Py_ssize_t, Py_ssize_t, Py_ssize_t)
+    void sk_linear_rows_f(const float*, const float*, const float*, float*, float*, Py_ssize_t,
+                          Py_ssize_t, Py_ssize_t)
 
 cdef enum:
     W = SK_LANES    # pairs per block: the SIMD lanes
@@ -176,10 +178,7 @@ cdef void static_row(Static sk, const floating* xs, const floating* ys, Py_ssize
     if sk.kind == LINEAR:
         for t in range(d * W):
             dx[t] = <floating>sk.p0 * (xs[(i + 1) * d * W + t] - xs[i * d * W + t])
-        if floating is double:
-            sk_linear_g_row_d(dx, dy, Grow, n2, d)
-        else:
-            sk_linear_g_row_f(dx, dy, Grow, n2, d)
+        linear_g_rows(dx, dy, Grow, 1, n2, d)
         return
     prow = kappa_row(sk, xs, ys, i, L2, d, work, tags)
     crow = kappa_row(sk, xs, ys, i + 1, L2, d, work, tags)
@@ -187,24 +186,42 @@ cdef void static_row(Static sk, const floating* xs, const floating* ys, Py_ssize
         Grow[t] = (crow[t + W] - crow[t]) - (prow[t + W] - prow[t])
 
 
-cdef void linear_backward_row(double p0, const floating* xs, Py_ssize_t i, Py_ssize_t n2,
-                              Py_ssize_t d, const floating* gb, const floating* dy,
-                              floating* dybar, floating* xbar, floating* dxw) noexcept nogil:
-    """Linear static kernel: adds the derivatives of sum_j gb[j] G[i, j] to the points of x
-    (xbar) and to the increments of y (dybar); dy holds the increments of y."""
-    cdef Py_ssize_t t
-    cdef floating* dx = dxw
-    cdef floating* dxbar = dxw + d * W
-    for t in range(d * W):
-        dx[t] = <floating>p0 * (xs[(i + 1) * d * W + t] - xs[i * d * W + t])
-        dxbar[t] = 0
+cdef inline void linear_g_rows(const floating* dx, const floating* dy, floating* G,
+                              Py_ssize_t nrows, Py_ssize_t n2, Py_ssize_t d) noexcept nogil:
+    """Rows of G of the linear static kernel from the scaled increments dx of their rows of x
+    and the increments dy of y (lanes.h)."""
     if floating is double:
-        sk_linear_row_d(gb, dy, dx, dxbar, dybar, n2, d)
+        sk_linear_g_rows_d(dx, dy, G, nrows, n2, d)
     else:
-        sk_linear_row_f(gb, dy, dx, dxbar, dybar, n2, d)
-    for t in range(d * W):
-        xbar[(i + 1) * d * W + t] += <floating>p0 * dxbar[t]
-        xbar[i * d * W + t] -= <floating>p0 * dxbar[t]
+        sk_linear_g_rows_f(dx, dy, G, nrows, n2, d)
+
+
+cdef void linear_increments(double p0, const floating* xs, Py_ssize_t i0, Py_ssize_t nrows,
+                            Py_ssize_t d, floating* dx) noexcept nogil:
+    """dx[r] = p0 (x[i0 + r + 1] - x[i0 + r]), r < nrows."""
+    cdef Py_ssize_t t
+    for t in range(nrows * d * W):
+        dx[t] = <floating>p0 * (xs[i0 * d * W + t + d * W] - xs[i0 * d * W + t])
+
+
+cdef void linear_backward_rows(double p0, Py_ssize_t i0, Py_ssize_t nrows, Py_ssize_t n2,
+                               Py_ssize_t d, const floating* gb, const floating* dy,
+                               const floating* dx, floating* dxbar, floating* dybar,
+                               floating* xbar) noexcept nogil:
+    """Linear static kernel: adds the derivatives of sum(gb * G) over G's rows i0 .. i0+nrows-1
+    to the points of x (xbar) and to the increments of y (dybar); dx and dy as for
+    linear_g_rows, dxbar a workspace of the size of dx."""
+    cdef Py_ssize_t r, t, o
+    memset(dxbar, 0, sizeof(floating) * nrows * d * W)
+    if floating is double:
+        sk_linear_rows_d(gb, dy, dx, dxbar, dybar, nrows, n2, d)
+    else:
+        sk_linear_rows_f(gb, dy, dx, dxbar, dybar, nrows, n2, d)
+    for r in range(nrows - 1, -1, -1):     # top down, as the segments finish the rows
+        for t in range(d * W):
+            o = r * d * W + t
+            xbar[i0 * d * W + o + d * W] += <floating>p0 * dxbar[o]
+            xbar[i0 * d * W + o] -= <floating>p0 * dxbar[o]
 
 
 cdef void point_backward(Static sk, const floating* xs, const floating* ys, Py_ssize_t i,
@@ -338,7 +355,7 @@ cdef inline void adjoint_row(floating* out, const floating* nxt, const floating*
         sk_adjoint_row_f(out, nxt, Kp, Km, lo, hi, gb, n2, M2, seed)
 
 
-cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb, Py_ssize_t nb,
+cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
                       Py_ssize_t n1, Py_ssize_t n2, int d1, int d2, const floating* seed,
                       const floating* rows, Py_ssize_t r0, Py_ssize_t r1, floating* kb,
                       floating* coef, Py_ssize_t* tags) noexcept nogil:
@@ -347,7 +364,7 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb, Py_ssize_t
     G holds the coarse rows from g0 on. kb holds the adjoint rows in two slots (row p at
     slot p % 2); on entry the slot of row r1+1 must hold that row unless r1 is the top row.
     dF/dG of each coarse cell of row i (not yet multiplied by 2^-(d1+d2)) is added to row
-    i % nb of Gb.
+    i - g0 of Gb.
     """
     cdef Py_ssize_t R = n1 << d1, C = n2 << d2, rowlen = (C + 1) * W
     cdef Py_ssize_t p, t, i
@@ -364,7 +381,7 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb, Py_ssize_t
             if p < R else lo
         adjoint_row(kb + (p % 2) * rowlen, kb + ((p + 1) % 2) * rowlen,
                     rows + (p - r0) * rowlen, rows + (p - 1 - r0) * rowlen, lo, hi,
-                    Gb + (i % nb) * n2 * W, n2, 1 << d2, seed if p == R else NULL)
+                    Gb + (i - g0) * n2 * W, n2, 1 << d2, seed if p == R else NULL)
 
 
 # ---------------------------------------------------------------------------------------
@@ -486,7 +503,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t ncheck = nseg if nseg > 1 else 0
     cdef Py_ssize_t nb = S // M1 + 1      # rows of G and of dF/dG held: a segment's, one more
     cdef bint linear = kind == LINEAR
-    cdef Py_ssize_t blk, n, l, r, c, t, s, r0, r1, i, i0, i1, tid
+    cdef Py_ssize_t blk, n, l, r, c, t, s, r0, r1, i, i0, i1, ig, tid
     cdef Py_ssize_t* ia
     cdef Py_ssize_t* ib
     cdef Py_ssize_t* tags
@@ -504,18 +521,19 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef floating* xbar
     cdef floating* ybar
     cdef floating* dybar
-    cdef floating* bwork
+    cdef floating* dxs
+    cdef floating* dxbar
+    cdef floating* srow
     cdef floating* kb
     cdef floating* coef
     cdef floating* seg
     cdef floating* check
-    cdef floating* row
     if npairs == 0 or R == 0 or C == 0:
         return
     with nogil, parallel(num_threads=nthreads):
         ws = <floating*>malloc(sizeof(floating) * (
             2 * (L1 + L2) * d * W + 2 * nb * n2 * W + 3 * n2 * W + static_work(L2, d)
-            + n2 * d * W + 2 * d * W + L2 * W
+            + n2 * d * W + 2 * nb * d * W + L2 * W
             + 2 * rowlen + 8 * n2 * W + (S + 1) * rowlen + ncheck * rowlen + W))
         ia = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (2 * W + 4))
         ib = ia + W
@@ -531,8 +549,10 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         AB = Gb + nb * n2 * W
         work = AB + 3 * n2 * W
         dybar = work + static_work(L2, d)
-        bwork = dybar + n2 * d * W
-        kb = bwork + 2 * d * W + L2 * W
+        dxs = dybar + n2 * d * W
+        dxbar = dxs + nb * d * W
+        srow = dxbar + nb * d * W
+        kb = srow + L2 * W
         coef = kb + 2 * rowlen
         seg = coef + 8 * n2 * W
         check = seg + (S + 1) * rowlen
@@ -564,8 +584,13 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                 r1 = r0 + S if r0 + S < R else R
                 i0 = r0 // M1
                 i1 = r1 // M1       # the segment's coarse rows: i0 .. i1-1; G also needs row i1
-                for i in range(i0, i1 + 1 if i1 < n1 else n1):
-                    static_row(sk, xs, ys, i, L2, d, G + (i - i0) * n2 * W, work, ptags)
+                ig = i1 + 1 if i1 < n1 else n1
+                if linear:
+                    linear_increments(sk.p0, xs, i0, ig - i0, d, dxs)
+                    linear_g_rows(dxs, work, G, ig - i0, n2, d)
+                else:
+                    for i in range(i0, ig):
+                        static_row(sk, xs, ys, i, L2, d, G + (i - i0) * n2 * W, work, ptags)
                 if given:
                     for l in range(W):
                         for r in range(r0, r1 + 1):
@@ -580,25 +605,28 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                             seg[t] = 1
                     pde_forward(G, i0, n2, d1, d2, seg, r0, S + 1, r0, r1, AB, sk, xs, ys, d,
                                 work, ptags)
-                for i in range(i0, i1):
-                    memset(Gb + (i % nb) * n2 * W, 0, sizeof(floating) * n2 * W)
-                pde_adjoint(G, i0, Gb, nb, n1, n2, d1, d2, seed, seg, r0, r1, kb, coef, tags)
-                for i in range(i1 - 1, i0 - 1, -1):     # rows of dF/dG now complete
-                    row = Gb + (i % nb) * n2 * W
-                    for t in range(n2 * W):
-                        row[t] = row[t] * inv
-                    if linear:
-                        linear_backward_row(sk.p0, xs, i, n2, d, row, work, dybar, xbar, bwork)
-                    else:
-                        point_backward(sk, xs, ys, i + 1, L2, d, row,
-                                       Gb + ((i + 1) % nb) * n2 * W if i + 1 < n1 else NULL,
-                                       xbar, ybar, bwork)
+                # Gb holds rows i0 .. i1: the segment's, and row i1, the lowest of the segment
+                # above (as the point kernels need it), moved to its place
+                if i1 < n1:
+                    memcpy(Gb + (i1 - i0) * n2 * W, Gb, sizeof(floating) * n2 * W)
+                memset(Gb, 0, sizeof(floating) * (i1 - i0) * n2 * W)
+                pde_adjoint(G, i0, Gb, n1, n2, d1, d2, seed, seg, r0, r1, kb, coef, tags)
+                for t in range((i1 - i0) * n2 * W):      # rows of dF/dG now complete
+                    Gb[t] = Gb[t] * inv
+                if linear:
+                    linear_backward_rows(sk.p0, i0, i1 - i0, n2, d, Gb, work, dxs, dxbar, dybar,
+                                         xbar)
+                else:
+                    for i in range(i1 - 1, i0 - 1, -1):
+                        point_backward(sk, xs, ys, i + 1, L2, d, Gb + (i - i0) * n2 * W,
+                                       Gb + (i + 1 - i0) * n2 * W if i + 1 < n1 else NULL,
+                                       xbar, ybar, srow)
             if linear:
                 for t in range(n2 * d * W):
                     ybar[t + d * W] += dybar[t]
                     ybar[t] -= dybar[t]
             else:
-                point_backward(sk, xs, ys, 0, L2, d, NULL, Gb, xbar, ybar, bwork)
+                point_backward(sk, xs, ys, 0, L2, d, NULL, Gb, xbar, ybar, srow)
             if want_x:
                 scatter_add(xbar, L1, d, ia, n, &dX[tid, 0, 0, 0])
             if want_y:

@@ -145,48 +145,56 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
     }                                                                                     \
 }
 
-/* Chain rule of the linear static kernel for one row i of dF/dG (gb): with dx the scaled
- * increment of x at i and dy[j] those of y, dxbar += sum_j gb[j] dy[j] and
- * dybar[j] += gb[j] dx, channel by channel (d of them). */
-#define SK_DEFINE_LINEAR_ROW(S, T, V)                                                     \
-static void sk_linear_row_##S(const T *gb, const T *dy, const T *dx, T *dxbar, T *dybar,  \
-                              ptrdiff_t n2, ptrdiff_t d)                                  \
+/* The linear static kernel on rows r = 0 .. nrows-1 of G (coarse rows i0 + r), with dx[r]
+ * the scaled increments of x at those rows and dy[j] the increments of y, d channels each.
+ * Both loops run over the columns j outside and the rows inside, so that dy[j] and dybar[j]
+ * stay in the first-level cache while the rows pass by. The chain rule takes the rows from
+ * the top down, the order in which the solver's segments finish them, so that the sums do
+ * not depend on how the rows are split into segments. */
+#define SK_DEFINE_LINEAR_ROWS(S, T, V)                                                    \
+/* G[r][j] = sum_k dx[r][k] dy[j][k] */                                                    \
+static void sk_linear_g_rows_##S(const T *dx, const T *dy, T *G, ptrdiff_t nrows,         \
+                                 ptrdiff_t n2, ptrdiff_t d)                               \
 {                                                                                         \
-    ptrdiff_t j, k, v;                                                                    \
+    ptrdiff_t j, r, k, v;                                                                 \
     for (j = 0; j < n2; j++) {                                                            \
-        V g[SK_NV_##S];                                                                   \
         const T *dyj = dy + j * d * SK_LANES;                                             \
-        T *dybj = dybar + j * d * SK_LANES;                                               \
-        for (v = 0; v < SK_NV_##S; v++)                                                   \
-            g[v] = sk_load_##S(gb + j * SK_LANES + v * SK_VL_##S);                        \
-        for (k = 0; k < d; k++) {                                                         \
-            for (v = 0; v < SK_NV_##S; v++) {                                             \
-                const ptrdiff_t o = k * SK_LANES + v * SK_VL_##S;                         \
-                sk_store_##S(dxbar + o, sk_load_##S(dxbar + o) + g[v] * sk_load_##S(dyj + o)); \
-                sk_store_##S(dybj + o, sk_load_##S(dybj + o) + g[v] * sk_load_##S(dx + o));  \
-            }                                                                             \
+        for (r = 0; r < nrows; r++) {                                                     \
+            const T *dxr = dx + r * d * SK_LANES;                                         \
+            V acc[SK_NV_##S];                                                             \
+            for (v = 0; v < SK_NV_##S; v++)                                               \
+                acc[v] = sk_splat_##S(0);                                                 \
+            for (k = 0; k < d; k++)                                                       \
+                for (v = 0; v < SK_NV_##S; v++)                                           \
+                    acc[v] += sk_load_##S(dxr + k * SK_LANES + v * SK_VL_##S)             \
+                              * sk_load_##S(dyj + k * SK_LANES + v * SK_VL_##S);          \
+            for (v = 0; v < SK_NV_##S; v++)                                               \
+                sk_store_##S(G + (r * n2 + j) * SK_LANES + v * SK_VL_##S, acc[v]);        \
         }                                                                                 \
     }                                                                                     \
-}
-
-/* Row i of G for the linear static kernel: G[j] = sum_k dx[k] dy[j][k] (dx: the scaled
- * increment of x at i, dy[j]: the increments of y). */
-#define SK_DEFINE_LINEAR_G_ROW(S, T, V)                                                   \
-static void sk_linear_g_row_##S(const T *dx, const T *dy, T *Grow, ptrdiff_t n2,          \
-                                ptrdiff_t d)                                              \
+}                                                                                         \
+/* Chain rule of sum gb * G: dxbar[r] += sum_j gb[r][j] dy[j], dybar[j] += sum_r gb[r][j] dx[r] */ \
+static void sk_linear_rows_##S(const T *gb, const T *dy, const T *dx, T *dxbar, T *dybar, \
+                               ptrdiff_t nrows, ptrdiff_t n2, ptrdiff_t d)                \
 {                                                                                         \
-    ptrdiff_t j, k, v;                                                                    \
+    ptrdiff_t j, r, k, v;                                                                 \
     for (j = 0; j < n2; j++) {                                                            \
-        V acc[SK_NV_##S];                                                                 \
         const T *dyj = dy + j * d * SK_LANES;                                             \
-        for (v = 0; v < SK_NV_##S; v++)                                                   \
-            acc[v] = sk_splat_##S(0);                                                     \
-        for (k = 0; k < d; k++)                                                           \
+        T *dybj = dybar + j * d * SK_LANES;                                               \
+        for (r = nrows - 1; r >= 0; r--) {                                                \
+            const T *dxr = dx + r * d * SK_LANES;                                         \
+            T *dxbr = dxbar + r * d * SK_LANES;                                           \
+            V g[SK_NV_##S];                                                               \
             for (v = 0; v < SK_NV_##S; v++)                                               \
-                acc[v] += sk_load_##S(dx + k * SK_LANES + v * SK_VL_##S)                  \
-                          * sk_load_##S(dyj + k * SK_LANES + v * SK_VL_##S);              \
-        for (v = 0; v < SK_NV_##S; v++)                                                   \
-            sk_store_##S(Grow + j * SK_LANES + v * SK_VL_##S, acc[v]);                    \
+                g[v] = sk_load_##S(gb + (r * n2 + j) * SK_LANES + v * SK_VL_##S);         \
+            for (k = 0; k < d; k++) {                                                     \
+                for (v = 0; v < SK_NV_##S; v++) {                                         \
+                    const ptrdiff_t o = k * SK_LANES + v * SK_VL_##S;                     \
+                    sk_store_##S(dxbr + o, sk_load_##S(dxbr + o) + g[v] * sk_load_##S(dyj + o)); \
+                    sk_store_##S(dybj + o, sk_load_##S(dybj + o) + g[v] * sk_load_##S(dxr + o)); \
+                }                                                                         \
+            }                                                                             \
+        }                                                                                 \
     }                                                                                     \
 }
 
@@ -194,9 +202,7 @@ SK_DEFINE_PDE_ROW(d, double, sk_vd)
 SK_DEFINE_PDE_ROW(f, float, sk_vf)
 SK_DEFINE_ADJOINT_ROW(d, double, sk_vd)
 SK_DEFINE_ADJOINT_ROW(f, float, sk_vf)
-SK_DEFINE_LINEAR_ROW(d, double, sk_vd)
-SK_DEFINE_LINEAR_ROW(f, float, sk_vf)
-SK_DEFINE_LINEAR_G_ROW(d, double, sk_vd)
-SK_DEFINE_LINEAR_G_ROW(f, float, sk_vf)
+SK_DEFINE_LINEAR_ROWS(d, double, sk_vd)
+SK_DEFINE_LINEAR_ROWS(f, float, sk_vf)
 
 #endif
