@@ -86,6 +86,26 @@ static inline void sk_pde_row_##S(const T *prev, T *cur, const T *A, const T *B,
  * K[p][q-1] + K[p-1][q] = (K[p][q] + B K[p-1][q-1]) / A, that is
  * Kbar[p][q] (dA/A K[p][q] + (dA B/A - dB) K[p-1][q-1]): two products a cell, with the
  * factors dA/A and dA B/A - dB (constant over a coarse cell) applied once to the sums. */
+/* Pieces of the adjoint row's loop: coefficients of coarse column CJ; the recurrence at
+ * column q; the sums of Kbar K over the cell with top right corner q. */
+#define SK_ADJ_COEFFS(S, CJ)                                                              \
+    for (k = 0; k < SK_NV_##S; k++) {                                                     \
+        aL[k] = sk_load_##S(lo + (CJ) * SK_LANES + k * SK_VL_##S);                        \
+        bH[k] = sk_load_##S(hi + N + (CJ) * SK_LANES + k * SK_VL_##S);                    \
+    }
+#define SK_ADJ_STEP(S, Q)                                                                 \
+    for (k = 0; k < SK_NV_##S; k++) {                                                     \
+        sk_v##S n = sk_load_##S(nxt + (Q) * SK_LANES + k * SK_VL_##S);                    \
+        run[k] = aL[k] * run[k] + (aH[k] * n - bH[k] * nh[k]);                            \
+        sk_store_##S(out + (Q) * SK_LANES + k * SK_VL_##S, run[k]);                       \
+        nh[k] = n;                                                                        \
+    }
+#define SK_ADJ_ACC(S, Q)                                                                  \
+    for (k = 0; k < SK_NV_##S; k++) {                                                     \
+        acc[k] += run[k] * sk_load_##S(Kp + (Q) * SK_LANES + k * SK_VL_##S);              \
+        acc2[k] += run[k] * sk_load_##S(Km + ((Q) - 1) * SK_LANES + k * SK_VL_##S);       \
+    }
+
 #define SK_DEFINE_ADJOINT_ROW(S, T, V)                                                    \
 static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T *Km,     \
                                       const T *lo, const T *hi, T *gb, ptrdiff_t n2,      \
@@ -95,7 +115,7 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
     V aL[SK_NV_##S], bH[SK_NV_##S], aH[SK_NV_##S], fA[SK_NV_##S], fB[SK_NV_##S];          \
     const ptrdiff_t N = n2 * SK_LANES, C = n2 * M2;                                       \
     const V zero = sk_splat_##S(0);                                                       \
-    ptrdiff_t j, m, k, q;                                                                 \
+    ptrdiff_t j, k, q;                                                                    \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
         const ptrdiff_t o = k * SK_VL_##S;                                                \
         nh[k] = sk_load_##S(nxt + C * SK_LANES + o);                                      \
@@ -114,29 +134,20 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
             acc[k] = zero;                                                                \
             acc2[k] = zero;                                                               \
         }                                                                                 \
-        for (m = M2 - 1; m >= 0; m--) {                                                   \
-            q = j * M2 + m + 1;                                                           \
-            /* A(p-1, q), B(p, q): the coarse column of q, j + 1 at the top of column j */ \
-            if ((m == M2 - 1 && j + 1 < n2) || m == M2 - 2) {                             \
-                const ptrdiff_t cj = m == M2 - 1 ? j + 1 : j;                             \
-                for (k = 0; k < SK_NV_##S; k++) {                                         \
-                    aL[k] = sk_load_##S(lo + cj * SK_LANES + k * SK_VL_##S);              \
-                    bH[k] = sk_load_##S(hi + N + cj * SK_LANES + k * SK_VL_##S);          \
-                }                                                                         \
-            }                                                                             \
-            if (q < C) {                                                                  \
-                for (k = 0; k < SK_NV_##S; k++) {                                         \
-                    V n = sk_load_##S(nxt + q * SK_LANES + k * SK_VL_##S);                \
-                    run[k] = aL[k] * run[k] + (aH[k] * n - bH[k] * nh[k]);                \
-                    sk_store_##S(out + q * SK_LANES + k * SK_VL_##S, run[k]);             \
-                    nh[k] = n;                                                            \
-                }                                                                         \
-            }                                                                             \
-            for (k = 0; k < SK_NV_##S; k++) {                                             \
-                const ptrdiff_t o = q * SK_LANES + k * SK_VL_##S;                         \
-                acc[k] += run[k] * sk_load_##S(Kp + o);                                   \
-                acc2[k] += run[k] * sk_load_##S(Km + o - SK_LANES);                       \
-            }                                                                             \
+        /* the top cell of column j: A(p-1, q), B(p, q) of column j + 1 (none past the      \
+         * last column, where the adjoint keeps its value) */                              \
+        q = (j + 1) * M2;                                                                 \
+        if (j + 1 < n2) {                                                                 \
+            SK_ADJ_COEFFS(S, j + 1)                                                       \
+            SK_ADJ_STEP(S, q)                                                             \
+        }                                                                                 \
+        SK_ADJ_ACC(S, q)                                                                  \
+        if (M2 > 1) {                                                                     \
+            SK_ADJ_COEFFS(S, j)                                                           \
+        }                                                                                 \
+        for (q = (j + 1) * M2 - 1; q > j * M2; q--) {                                     \
+            SK_ADJ_STEP(S, q)                                                             \
+            SK_ADJ_ACC(S, q)                                                              \
         }                                                                                 \
         for (k = 0; k < SK_NV_##S; k++) {                                                 \
             T *g = gb + j * SK_LANES + k * SK_VL_##S;                                     \
