@@ -319,22 +319,18 @@ cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, i
 
 cdef inline floating* adjoint_coeffs(const floating* G, Py_ssize_t i, Py_ssize_t n2,
                                      floating inv, floating* coef, Py_ssize_t* tags) noexcept nogil:
-    """A, B, dA/A and dA B/A - dB (dA, dB: derivatives in Delta; see lanes.h) of coarse row i
-    (G: that row), cached in one of two slots. A >= 1/4 for every Delta."""
+    """A, B, dA/dDelta, dB/dDelta of coarse row i (G: that row), cached in one of two slots."""
     cdef Py_ssize_t t, slot = i & 1
     cdef floating* c = coef + slot * 4 * n2 * W
-    cdef floating D, A, B, dA_A, twelfth = <floating>(1.0 / 12.0), sixth = <floating>(1.0 / 6.0)
+    cdef floating D, twelfth = <floating>(1.0 / 12.0), sixth = <floating>(1.0 / 6.0)
     if tags[slot] != i:
         tags[slot] = i
         for t in range(n2 * W):
             D = G[t] * inv
-            A = 1 + D * (<floating>0.5 + D * twelfth)
-            B = 1 - D * D * twelfth
-            dA_A = (<floating>0.5 + D * sixth) / A
-            c[t] = A
-            c[n2 * W + t] = B
-            c[2 * n2 * W + t] = dA_A
-            c[3 * n2 * W + t] = dA_A * B + D * sixth
+            c[t] = 1 + D * (<floating>0.5 + D * twelfth)
+            c[n2 * W + t] = 1 - D * D * twelfth
+            c[2 * n2 * W + t] = <floating>0.5 + D * sixth
+            c[3 * n2 * W + t] = -D * sixth
     return c
 
 
@@ -345,7 +341,7 @@ cdef inline void adjoint_row(floating* out, const floating* nxt, const floating*
     """Adjoint row p from row p+1 (nxt), and dF/dG of the cells of fine row p-1 into gb.
 
     Kbar[p][q] = A(p-1, q) Kbar[p][q+1] + A(p, q-1) Kbar[p+1][q] - B(p, q) Kbar[p+1][q+1];
-    lo holds adjoint_coeffs of the coarse row of fine row p-1, hi those of fine row p; Kp and
+    lo holds A, B, dA, dB of the coarse row of fine row p-1, hi those of fine row p; Kp and
     Km are the forward rows p and p-1. seed != NULL marks the top row. The loop is in
     lanes.h.
     """

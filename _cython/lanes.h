@@ -82,10 +82,10 @@ static inline void sk_pde_row_##S(const T *prev, T *cur, const T *A, const T *B,
 /* One row p of the adjoint from row p+1 (nxt), and dF/dG of the cells of fine row p-1 into
  * gb (one value per coarse column): see adjoint_row in _solver.pyx for the recurrence and
  * the meaning of every argument. The cell with top right corner (p, q) adds
- * Kbar[p][q] (dA (K[p][q-1] + K[p-1][q]) - dB K[p-1][q-1]); as the scheme gives
- * K[p][q-1] + K[p-1][q] = (K[p][q] + B K[p-1][q-1]) / A, that is
- * Kbar[p][q] (dA/A K[p][q] + (dA B/A - dB) K[p-1][q-1]): two products a cell, with the
- * factors dA/A and dA B/A - dB (constant over a coarse cell) applied once to the sums. */
+ * Kbar[p][q] (dA (K[p][q-1] + K[p-1][q]) - dB K[p-1][q-1]); dA and dB are constant over a
+ * coarse cell, so they multiply the two sums once. (The scheme's identity
+ * K[p][q-1] + K[p-1][q] = (K[p][q] + B K[p-1][q-1]) / A saves an addition a cell but costs
+ * a division a coarse cell, which measured slower up to dyadic order 2.) */
 /* Pieces of the adjoint row's loop: coefficients of coarse column CJ; the recurrence at
  * column q; the sums of Kbar K over the cell with top right corner q. */
 #define SK_ADJ_COEFFS(S, CJ)                                                              \
@@ -102,8 +102,10 @@ static inline void sk_pde_row_##S(const T *prev, T *cur, const T *A, const T *B,
     }
 #define SK_ADJ_ACC(S, Q)                                                                  \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
-        acc[k] += run[k] * sk_load_##S(Kp + (Q) * SK_LANES + k * SK_VL_##S);              \
-        acc2[k] += run[k] * sk_load_##S(Km + ((Q) - 1) * SK_LANES + k * SK_VL_##S);       \
+        sk_v##S km = sk_load_##S(Km + ((Q) - 1) * SK_LANES + k * SK_VL_##S);              \
+        acc[k] += run[k] * (sk_load_##S(Kp + ((Q) - 1) * SK_LANES + k * SK_VL_##S) + kh[k]); \
+        acc2[k] += run[k] * km;                                                           \
+        kh[k] = km;                                                                       \
     }
 
 #define SK_DEFINE_ADJOINT_ROW(S, T, V)                                                    \
@@ -111,8 +113,8 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
                                       const T *lo, const T *hi, T *gb, ptrdiff_t n2,      \
                                       ptrdiff_t M2, const T *seed)                        \
 {                                                                                         \
-    V run[SK_NV_##S], nh[SK_NV_##S], acc[SK_NV_##S], acc2[SK_NV_##S];                    \
-    V aL[SK_NV_##S], bH[SK_NV_##S], aH[SK_NV_##S], fA[SK_NV_##S], fB[SK_NV_##S];          \
+    V run[SK_NV_##S], nh[SK_NV_##S], kh[SK_NV_##S], acc[SK_NV_##S], acc2[SK_NV_##S];      \
+    V aL[SK_NV_##S], bH[SK_NV_##S], aH[SK_NV_##S], dA[SK_NV_##S], dB[SK_NV_##S];          \
     const ptrdiff_t N = n2 * SK_LANES, C = n2 * M2;                                       \
     const V zero = sk_splat_##S(0);                                                       \
     ptrdiff_t j, k, q;                                                                    \
@@ -122,6 +124,7 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
         run[k] = seed ? sk_load_##S(seed + o)                                             \
                       : sk_load_##S(hi + (n2 - 1) * SK_LANES + o) * nh[k];                \
         sk_store_##S(out + C * SK_LANES + o, run[k]);                                     \
+        kh[k] = sk_load_##S(Km + C * SK_LANES + o);                                       \
         aL[k] = zero;                                                                     \
         bH[k] = zero;                                                                     \
     }                                                                                     \
@@ -129,8 +132,8 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
         for (k = 0; k < SK_NV_##S; k++) {                                                 \
             const ptrdiff_t o = k * SK_VL_##S;                                            \
             aH[k] = sk_load_##S(hi + j * SK_LANES + o);                                   \
-            fA[k] = sk_load_##S(lo + 2 * N + j * SK_LANES + o);                           \
-            fB[k] = sk_load_##S(lo + 3 * N + j * SK_LANES + o);                           \
+            dA[k] = sk_load_##S(lo + 2 * N + j * SK_LANES + o);                           \
+            dB[k] = sk_load_##S(lo + 3 * N + j * SK_LANES + o);                           \
             acc[k] = zero;                                                                \
             acc2[k] = zero;                                                               \
         }                                                                                 \
@@ -151,7 +154,7 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
         }                                                                                 \
         for (k = 0; k < SK_NV_##S; k++) {                                                 \
             T *g = gb + j * SK_LANES + k * SK_VL_##S;                                     \
-            sk_store_##S(g, sk_load_##S(g) + (acc[k] * fA[k] + acc2[k] * fB[k]));          \
+            sk_store_##S(g, sk_load_##S(g) + (acc[k] * dA[k] - acc2[k] * dB[k]));          \
         }                                                                                 \
     }                                                                                     \
 }
