@@ -187,27 +187,32 @@ static void sk_linear_g_rows_##S(const T *dx, const T *dy, T *G, ptrdiff_t nrows
         }                                                                                 \
     }                                                                                     \
 }                                                                                         \
-/* Chain rule of sum gb * G: dxbar[r] += sum_j gb[r][j] dy[j], dybar[j] += sum_r gb[r][j] dx[r] */ \
+/* Chain rule of sum gb * G: dxbar[r] += sum_j gb[r][j] dy[j], dybar[j] += sum_r gb[r][j] dx[r];  \
+ * dybar[j][k] is summed in registers over the rows. */                                  \
 static void sk_linear_rows_##S(const T *gb, const T *dy, const T *dx, T *dxbar, T *dybar, \
                                ptrdiff_t nrows, ptrdiff_t n2, ptrdiff_t d)                \
 {                                                                                         \
     ptrdiff_t j, r, k, v;                                                                 \
     for (j = 0; j < n2; j++) {                                                            \
-        const T *dyj = dy + j * d * SK_LANES;                                             \
-        T *dybj = dybar + j * d * SK_LANES;                                               \
-        for (r = nrows - 1; r >= 0; r--) {                                                \
-            const T *dxr = dx + r * d * SK_LANES;                                         \
-            T *dxbr = dxbar + r * d * SK_LANES;                                           \
-            V g[SK_NV_##S];                                                               \
-            for (v = 0; v < SK_NV_##S; v++)                                               \
-                g[v] = sk_load_##S(gb + (r * n2 + j) * SK_LANES + v * SK_VL_##S);         \
-            for (k = 0; k < d; k++) {                                                     \
+        for (k = 0; k < d; k++) {                                                         \
+            const ptrdiff_t jk = (j * d + k) * SK_LANES;                                  \
+            V y[SK_NV_##S], yb[SK_NV_##S];                                                \
+            for (v = 0; v < SK_NV_##S; v++) {                                             \
+                y[v] = sk_load_##S(dy + jk + v * SK_VL_##S);                              \
+                yb[v] = sk_load_##S(dybar + jk + v * SK_VL_##S);                          \
+            }                                                                             \
+            for (r = nrows - 1; r >= 0; r--) {                                            \
+                const T *g = gb + (r * n2 + j) * SK_LANES;                                \
+                const ptrdiff_t rk = (r * d + k) * SK_LANES;                              \
                 for (v = 0; v < SK_NV_##S; v++) {                                         \
-                    const ptrdiff_t o = k * SK_LANES + v * SK_VL_##S;                     \
-                    sk_store_##S(dxbr + o, sk_load_##S(dxbr + o) + g[v] * sk_load_##S(dyj + o)); \
-                    sk_store_##S(dybj + o, sk_load_##S(dybj + o) + g[v] * sk_load_##S(dxr + o)); \
+                    const ptrdiff_t o = rk + v * SK_VL_##S;                               \
+                    const V gv = sk_load_##S(g + v * SK_VL_##S);                          \
+                    sk_store_##S(dxbar + o, sk_load_##S(dxbar + o) + gv * y[v]);          \
+                    yb[v] += gv * sk_load_##S(dx + o);                                    \
                 }                                                                         \
             }                                                                             \
+            for (v = 0; v < SK_NV_##S; v++)                                               \
+                sk_store_##S(dybar + jk + v * SK_VL_##S, yb[v]);                          \
         }                                                                                 \
     }                                                                                     \
 }
