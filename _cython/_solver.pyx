@@ -36,6 +36,7 @@ cdef extern from "lanes.h" nogil:
                           Py_ssize_t, Py_ssize_t, Py_ssize_t)
     void sk_linear_rows_f(const float*, const float*, const float*, float*, float*, Py_ssize_t,
                           Py_ssize_t, Py_ssize_t)
+    int sk_distance_kernel(int kind, double p0, double* s, Py_ssize_t n, int values)
 
 cdef enum:
     W = SK_LANES    # pairs per block: the SIMD lanes
@@ -158,9 +159,19 @@ cdef inline floating* kappa_row(Static sk, const floating* xs, const floating* y
     if tags[slot] != i:
         tags[slot] = i
         point_args(sk, xs + i * d * W, ys, L2, d, row)
-        for t in range(L2 * W):
-            row[t] = <floating>point_value(sk, row[t])
+        point_values(sk, row, L2 * W, True)
     return row
+
+
+cdef inline void point_values(Static sk, floating* s, Py_ssize_t n, bint values) noexcept nogil:
+    """kappa (values) or d kappa / d s of the n arguments s, in place: the distance kernels in
+    double precision through lanes.h's vectorised exp, the others one by one."""
+    cdef Py_ssize_t t
+    if floating is double:
+        if sk_distance_kernel(sk.kind, sk.p0, s, n, values):
+            return
+    for t in range(n):
+        s[t] = <floating>(point_value(sk, s[t]) if values else point_slope(sk, s[t]))
 
 
 cdef void static_row(Static sk, const floating* xs, const floating* ys, Py_ssize_t i,
@@ -236,6 +247,7 @@ cdef void point_backward(Static sk, const floating* xs, const floating* ys, Py_s
     cdef floating acc[W]
     cdef floating diff
     point_args(sk, xs + i * d * W, ys, L2, d, srow)
+    point_values(sk, srow, L2 * W, False)          # now the slopes d kappa / d s
     for j in range(L2):
         for l in range(W):
             acc[l] = 0
@@ -252,7 +264,7 @@ cdef void point_backward(Static sk, const floating* xs, const floating* ys, Py_s
             for l in range(W):
                 acc[l] += above[j * W + l]
         for l in range(W):
-            w[l] = acc[l] * <floating>point_slope(sk, srow[j * W + l])
+            w[l] = acc[l] * srow[j * W + l]
         if uses_distance(sk.kind):
             for k in range(d):
                 for l in range(W):

@@ -292,9 +292,12 @@ def _fill(store, A, B, ua, ub, missing, kernel_args, verbose):
     """Compute the missing entries of K[ua][:, ub] (A, B: the paths of ua and ub), grouping
     the rows that miss the same columns into one gram."""
     patterns, groups = np.unique(missing, axis=0, return_inverse=True)
-    i, j = np.nonzero(missing)
-    pairs = np.sort(np.c_[ua[i], ub[j]], axis=1) if store.symmetric else np.c_[ua[i], ub[j]]
-    progress = _Progress(verbose, len(np.unique(pairs, axis=0)))
+    total = 0
+    if verbose:       # entries to compute, a symmetric pair once
+        i, j = np.nonzero(missing)
+        pairs = np.sort(np.c_[ua[i], ub[j]], axis=1) if store.symmetric else np.c_[ua[i], ub[j]]
+        total = len(np.unique(pairs, axis=0))
+    progress = _Progress(verbose, total)
     for g, pattern in enumerate(patterns):
         rows = np.flatnonzero(groups.ravel() == g)
         cols = np.flatnonzero(pattern)

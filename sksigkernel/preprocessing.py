@@ -69,9 +69,10 @@ class ChannelScaler(TransformerMixin, BaseEstimator):
         if paths[0].shape[-1] != self.scaler_.n_features_in_:
             raise ValueError(f"X has {paths[0].shape[-1]} channels, but ChannelScaler was fitted "
                              f"on {self.scaler_.n_features_in_}")
+        points = self.scaler_.transform(_points(paths))      # one call for all the points
         if isinstance(paths, list):
-            return [self.scaler_.transform(p) for p in paths]
-        return self.scaler_.transform(_points(paths)).reshape(paths.shape)
+            return np.split(points, np.cumsum([len(p) for p in paths])[:-1])
+        return points.reshape(paths.shape)
 
 
 def _points(paths):
