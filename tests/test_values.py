@@ -58,6 +58,24 @@ def test_matches_plain_numpy_scheme(rng, kernel, order):
     np.testing.assert_allclose(K, ref, rtol=1e-12)
 
 
+@pytest.mark.parametrize("kernel", [sk.RBFKernel(1e-3), sk.Matern12Kernel(1e-3),
+                                    sk.Matern32Kernel(0.05), sk.Matern52Kernel(0.05)], ids=repr)
+def test_distance_kernels_over_the_whole_range_of_exp(rng, kernel):
+    """The solver's own exp (vectorised) against numpy's: kernel values from 1 down to far
+    below the smallest double (exponents from 0 to about -4000)."""
+    X = brownian(rng, 3, 8, 2, scale=2.0)
+    Y = np.concatenate([X[:1] + 1e-3, brownian(rng, 1, 8, 2, scale=2.0)])
+    for x, y in [(X[0], Y[0]), (X[1], Y[1])]:
+        assert np.exp(-((x[:, None] - y[None]) ** 2).sum(-1) / 1e-3).min() == 0.0
+    K = sk.sig_kernel_gram(X, Y, 1, static_kernel=kernel)
+    ref = np.array([[pde_reference(static_differences(kernel, x, y), 1, 1)[-1, -1]
+                     for y in Y] for x in X])
+    np.testing.assert_allclose(K, ref, rtol=1e-12)
+    dX, dY = sk.sig_kernel_gram_backprop(np.ones((3, 2)), X, Y, 1, left_deriv=True,
+                                         right_deriv=True, static_kernel=kernel)
+    assert np.isfinite(dX).all() and np.isfinite(dY).all()
+
+
 def test_grid_is_the_scheme_and_ends_in_the_kernel(rng):
     X, Y = brownian(rng, 2, 5, 2), brownian(rng, 3, 4, 2)
     grid = sk.sig_kernel_gram(X, Y, (2, 1), return_grid=True)
