@@ -177,24 +177,27 @@ cdef inline void point_values(Static sk, floating* s, Py_ssize_t n, bint values)
 cdef void static_row(Static sk, const floating* xs, const floating* ys, Py_ssize_t i,
                      Py_ssize_t L2, Py_ssize_t d, floating* Grow, floating* work,
                      Py_ssize_t* tags) noexcept nogil:
-    """Row i of G: kappa(x_{i+1}, y_{j+1}) - kappa(x_{i+1}, y_j) - kappa(x_i, y_{j+1}) + kappa(x_i, y_j).
-
-    ``work`` must have been set up by static_prepare for the same block.
-    """
+    """Row i of G for a kernel other than the linear one:
+    kappa(x_{i+1}, y_{j+1}) - kappa(x_{i+1}, y_j) - kappa(x_i, y_{j+1}) + kappa(x_i, y_j)."""
     cdef Py_ssize_t t, n2 = L2 - 1
-    cdef floating* dy = work
-    cdef floating* dx = work + n2 * d * W
-    cdef floating* prow
-    cdef floating* crow
-    if sk.kind == LINEAR:
-        for t in range(d * W):
-            dx[t] = <floating>sk.p0 * (xs[(i + 1) * d * W + t] - xs[i * d * W + t])
-        linear_g_rows(dx, dy, Grow, 1, n2, d)
-        return
-    prow = kappa_row(sk, xs, ys, i, L2, d, work, tags)
-    crow = kappa_row(sk, xs, ys, i + 1, L2, d, work, tags)
+    cdef floating* prow = kappa_row(sk, xs, ys, i, L2, d, work, tags)
+    cdef floating* crow = kappa_row(sk, xs, ys, i + 1, L2, d, work, tags)
     for t in range(n2 * W):
         Grow[t] = (crow[t + W] - crow[t]) - (prow[t + W] - prow[t])
+
+
+cdef void g_rows(Static sk, const floating* xs, const floating* ys, Py_ssize_t i0,
+                 Py_ssize_t i1, Py_ssize_t L2, Py_ssize_t d, floating* G, floating* work,
+                 Py_ssize_t* tags, floating* dxs) noexcept nogil:
+    """Rows i0 .. i1-1 of G, row i at G + (i - i0) (L2-1) W. ``work`` must have been set up by
+    static_prepare for the same block; dxs holds (i1 - i0) d W numbers (linear kernel)."""
+    cdef Py_ssize_t i, n2 = L2 - 1
+    if sk.kind == LINEAR:     # all rows at once: dy[j] is read once for all of them
+        linear_increments(sk.p0, xs, i0, i1 - i0, d, dxs)
+        linear_g_rows(dxs, work, G, i1 - i0, n2, d)
+    else:
+        for i in range(i0, i1):
+            static_row(sk, xs, ys, i, L2, d, G + (i - i0) * n2 * W, work, tags)
 
 
 cdef inline void linear_g_rows(const floating* dx, const floating* dy, floating* G,
@@ -305,26 +308,16 @@ cdef inline void pde_row(const floating* prev, floating* cur, const floating* A,
 
 cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, int d2,
                       floating* rows, Py_ssize_t base, Py_ssize_t nstore, Py_ssize_t r_from,
-                      Py_ssize_t r_to, floating* AB, Static sk, const floating* xs,
-                      const floating* ys, Py_ssize_t d, floating* work,
-                      Py_ssize_t* tags) noexcept nogil:
+                      Py_ssize_t r_to, floating* AB) noexcept nogil:
     """Fine rows r_from+1 .. r_to from row r_from; row r lives at slot (r - base) % nstore.
-
-    G holds the coarse rows from g0 on, or is NULL: then each row is computed when it is
-    needed from the points (static_row), so that G never leaves the cache.
-    """
+    G holds the coarse rows these fine rows need, from coarse row g0 on."""
     cdef Py_ssize_t r, i, rowlen = ((n2 << d2) + 1) * W
     cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
     cdef Py_ssize_t M1 = 1 << d1
-    cdef floating* Grow = AB + 2 * n2 * W
     for r in range(r_from, r_to):
         if r == r_from or (r & (M1 - 1)) == 0:
             i = r >> d1
-            if G != NULL:
-                row_coeffs(G + (i - g0) * n2 * W, n2, inv, AB, AB + n2 * W)
-            else:
-                static_row(sk, xs, ys, i, n2 + 1, d, Grow, work, tags)
-                row_coeffs(Grow, n2, inv, AB, AB + n2 * W)
+            row_coeffs(G + (i - g0) * n2 * W, n2, inv, AB, AB + n2 * W)
         pde_row(rows + ((r - base) % nstore) * rowlen, rows + ((r + 1 - base) % nstore) * rowlen,
                 AB, AB + n2 * W, n2, 1 << d2)
 
@@ -440,7 +433,9 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t rowlen = (C + 1) * W
     cdef bint keep = grid is not None
     cdef Py_ssize_t nstore = R + 1 if keep else 2
-    cdef Py_ssize_t blk, n, l, r, c, t
+    # rows of G computed together: about 256 KiB of them, so they stay in cache
+    cdef Py_ssize_t CH = max(1, min(n1, (256 << 10) // max(1, n2 * W * <Py_ssize_t>sizeof(floating))))
+    cdef Py_ssize_t blk, n, l, r, c, t, q, c0, c1
     cdef Py_ssize_t* ia
     cdef Py_ssize_t* ib
     cdef Py_ssize_t* tags
@@ -449,18 +444,23 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef floating* ys
     cdef floating* AB
     cdef floating* work
+    cdef floating* G
+    cdef floating* dxs
     cdef floating* rows
     cdef floating* top
     if npairs == 0:
         return
     with nogil, parallel(num_threads=nthreads):
         ws = <floating*>malloc(sizeof(floating) * (
-            (L1 + L2) * d * W + 3 * n2 * W + static_work(L2, d) + nstore * rowlen))
+            (L1 + L2) * d * W + 2 * n2 * W + static_work(L2, d) + CH * (n2 + d) * W
+            + nstore * rowlen))
         xs = ws
         ys = xs + L1 * d * W
         AB = ys + L2 * d * W
-        work = AB + 3 * n2 * W
-        rows = work + static_work(L2, d)
+        work = AB + 2 * n2 * W
+        G = work + static_work(L2, d)
+        dxs = G + CH * n2 * W
+        rows = dxs + CH * d * W
         ia = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (2 * W + 2))
         ib = ia + W
         tags = ib + W
@@ -471,8 +471,11 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             static_prepare(sk, ys, L2, d, work, tags)
             for t in range(rowlen):
                 rows[t] = 1
-            pde_forward(NULL, 0, n2, d1, d2, rows, 0, nstore, 0, R, AB, sk, xs, ys, d, work,
-                        tags)
+            for q in range((n1 + CH - 1) // CH):
+                c0 = q * CH
+                c1 = c0 + CH if c0 + CH < n1 else n1
+                g_rows(sk, xs, ys, c0, c1, L2, d, G, work, tags, dxs)
+                pde_forward(G, c0, n2, d1, d2, rows, 0, nstore, c0 << d1, c1 << d1, AB)
             top = rows + (R % nstore) * rowlen
             for l in range(n):
                 out[blk * W + l] = top[C * W + l]
@@ -540,7 +543,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         return
     with nogil, parallel(num_threads=nthreads):
         ws = <floating*>malloc(sizeof(floating) * (
-            2 * (L1 + L2) * d * W + 2 * nb * n2 * W + 3 * n2 * W + static_work(L2, d)
+            2 * (L1 + L2) * d * W + 2 * nb * n2 * W + 2 * n2 * W + static_work(L2, d)
             + n2 * d * W + 2 * nb * d * W + L2 * W
             + 2 * rowlen + 8 * n2 * W + (S + 1) * rowlen + ncheck * rowlen + W))
         ia = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (2 * W + 4))
@@ -555,7 +558,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         G = ybar + L2 * d * W
         Gb = G + nb * n2 * W
         AB = Gb + nb * n2 * W
-        work = AB + 3 * n2 * W
+        work = AB + 2 * n2 * W
         dybar = work + static_work(L2, d)
         dxs = dybar + n2 * d * W
         dxbar = dxs + nb * d * W
@@ -583,8 +586,8 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                     r0 = s * S
                     r1 = r0 + S if r0 + S < R else R
                     memcpy(seg, check + s * rowlen, sizeof(floating) * rowlen)
-                    pde_forward(NULL, 0, n2, d1, d2, seg, r0, 2, r0, r1, AB, sk, xs, ys, d,
-                                work, ptags)
+                    g_rows(sk, xs, ys, r0 // M1, r1 // M1, L2, d, G, work, ptags, dxs)
+                    pde_forward(G, r0 // M1, n2, d1, d2, seg, r0, 2, r0, r1, AB)
                     memcpy(check + (s + 1) * rowlen, seg + ((r1 - r0) % 2) * rowlen,
                            sizeof(floating) * rowlen)
             for s in range(nseg - 1, -1, -1):
@@ -593,12 +596,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                 i0 = r0 // M1
                 i1 = r1 // M1       # the segment's coarse rows: i0 .. i1-1; G also needs row i1
                 ig = i1 + 1 if i1 < n1 else n1
-                if linear:
-                    linear_increments(sk.p0, xs, i0, ig - i0, d, dxs)
-                    linear_g_rows(dxs, work, G, ig - i0, n2, d)
-                else:
-                    for i in range(i0, ig):
-                        static_row(sk, xs, ys, i, L2, d, G + (i - i0) * n2 * W, work, ptags)
+                g_rows(sk, xs, ys, i0, ig, L2, d, G, work, ptags, dxs)
                 if given:
                     for l in range(W):
                         for r in range(r0, r1 + 1):
@@ -611,8 +609,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                     else:
                         for t in range(rowlen):
                             seg[t] = 1
-                    pde_forward(G, i0, n2, d1, d2, seg, r0, S + 1, r0, r1, AB, sk, xs, ys, d,
-                                work, ptags)
+                    pde_forward(G, i0, n2, d1, d2, seg, r0, S + 1, r0, r1, AB)
                 # Gb holds rows i0 .. i1: the segment's, and row i1, the lowest of the segment
                 # above (as the point kernels need it), moved to its place
                 if i1 < n1:
