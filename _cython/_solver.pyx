@@ -418,7 +418,9 @@ cdef inline void scatter_add(const floating* src, Py_ssize_t L, Py_ssize_t d, co
 
 
 cdef inline Py_ssize_t static_work(Py_ssize_t L2, Py_ssize_t d) noexcept nogil:
-    return 2 * (L2 - 1) * d * W + 2 * d * W + 2 * L2 * W
+    """Size of static_prepare's workspace: the increments of y (linear kernel) or two rows of
+    kappa (kappa_row's cache)."""
+    return max((L2 - 1) * d, 2 * L2) * W
 
 
 def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
