@@ -36,7 +36,8 @@ cdef extern from "lanes.h" nogil:
                           Py_ssize_t, Py_ssize_t, Py_ssize_t)
     void sk_linear_rows_f(const float*, const float*, const float*, float*, float*, Py_ssize_t,
                           Py_ssize_t, Py_ssize_t)
-    int sk_distance_kernel(int kind, double p0, double* s, Py_ssize_t n, int values)
+    int sk_distance_kernel_d(int kind, double p0, double* s, Py_ssize_t n, int values)
+    int sk_distance_kernel_f(int kind, double p0, float* s, Py_ssize_t n, int values)
 
 cdef enum:
     W = SK_LANES    # pairs per block: the SIMD lanes
@@ -164,12 +165,16 @@ cdef inline floating* kappa_row(Static sk, const floating* xs, const floating* y
 
 
 cdef inline void point_values(Static sk, floating* s, Py_ssize_t n, bint values) noexcept nogil:
-    """kappa (values) or d kappa / d s of the n arguments s, in place: the distance kernels in
-    double precision through lanes.h's vectorised exp, the others one by one."""
+    """kappa (values) or d kappa / d s of the n arguments s, in place: the distance kernels
+    through lanes.h's vectorised exp, the others one by one."""
     cdef Py_ssize_t t
+    cdef int done
     if floating is double:
-        if sk_distance_kernel(sk.kind, sk.p0, s, n, values):
-            return
+        done = sk_distance_kernel_d(sk.kind, sk.p0, s, n, values)
+    else:
+        done = sk_distance_kernel_f(sk.kind, sk.p0, s, n, values)
+    if done:
+        return
     for t in range(n):
         s[t] = <floating>(point_value(sk, s[t]) if values else point_slope(sk, s[t]))
 

@@ -256,50 +256,52 @@ static inline double sk_exp(double x)
 /* The distance-based static kernels on an array of squared distances s, in place: their
  * values (values != 0) or their derivatives in s. kind: 1 RBF exp(-s p0), 2 Matern 1/2
  * exp(-u) with u = sqrt(s) p0, 3 Matern 3/2 (1 + u) exp(-u), 4 Matern 5/2
- * (1 + u + u^2/3) exp(-u), u = sqrt(s) p0 (p0 as _solver.pyx passes it). Returns 0 for
- * other kinds, which the caller computes itself. */
-static int sk_distance_kernel(int kind, double p0, double *s, ptrdiff_t n, int values)
-{
-    ptrdiff_t t;
-    switch (kind * 2 + (values != 0)) {
-    case 3:     /* RBF */
-        for (t = 0; t < n; t++) s[t] = sk_exp(-s[t] * p0);
-        return 1;
-    case 2:
-        for (t = 0; t < n; t++) s[t] = -p0 * sk_exp(-s[t] * p0);
-        return 1;
-    case 5:     /* Matern 1/2 */
-        for (t = 0; t < n; t++) s[t] = sk_exp(-sqrt(s[t]) * p0);
-        return 1;
-    case 4:     /* d/ds exp(-sqrt(s) p0) = -p0 exp(-u) / (2 sqrt(s)); 0 at s = 0 */
-        for (t = 0; t < n; t++) {
-            double u = sqrt(s[t]);
-            s[t] = u == 0.0 ? 0.0 : -p0 * sk_exp(-u * p0) / (2.0 * (u == 0.0 ? 1.0 : u));
-        }
-        return 1;
-    case 7:     /* Matern 3/2 */
-        for (t = 0; t < n; t++) {
-            double u = sqrt(s[t]) * p0;
-            s[t] = (1.0 + u) * sk_exp(-u);
-        }
-        return 1;
-    case 6:
-        for (t = 0; t < n; t++) s[t] = -0.5 * p0 * p0 * sk_exp(-sqrt(s[t]) * p0);
-        return 1;
-    case 9:     /* Matern 5/2 */
-        for (t = 0; t < n; t++) {
-            double u = sqrt(s[t]) * p0;
-            s[t] = (1.0 + u + u * u / 3.0) * sk_exp(-u);
-        }
-        return 1;
-    case 8:
-        for (t = 0; t < n; t++) {
-            double u = sqrt(s[t]) * p0;
-            s[t] = -p0 * p0 / 6.0 * (1.0 + u) * sk_exp(-u);
-        }
-        return 1;
-    }
-    return 0;
+ * (1 + u + u^2/3) exp(-u), u = sqrt(s) p0 (p0 as _solver.pyx passes it). Computed in double
+ * precision for both element types. Returns 0 for other kinds, which the caller computes
+ * itself. */
+#define SK_DEFINE_DISTANCE_KERNEL(S, T)                                                   \
+static int sk_distance_kernel_##S(int kind, double p0, T *s, ptrdiff_t n, int values)     \
+{                                                                                         \
+    ptrdiff_t t;                                                                          \
+    switch (kind * 2 + (values != 0)) {                                                   \
+    case 3:     /* RBF */                                                                 \
+        for (t = 0; t < n; t++) s[t] = (T)sk_exp(-(double)s[t] * p0);                     \
+        return 1;                                                                         \
+    case 2:                                                                               \
+        for (t = 0; t < n; t++) s[t] = (T)(-p0 * sk_exp(-(double)s[t] * p0));             \
+        return 1;                                                                         \
+    case 5:     /* Matern 1/2 */                                                          \
+        for (t = 0; t < n; t++) s[t] = (T)sk_exp(-sqrt((double)s[t]) * p0);               \
+        return 1;                                                                         \
+    case 4:     /* -p0 exp(-u) / (2 sqrt(s)); 0 at s = 0 (zero subgradient) */           \
+        for (t = 0; t < n; t++) {                                                         \
+            double u = sqrt((double)s[t]);                                                \
+            s[t] = (T)(u == 0.0 ? 0.0 : -p0 * sk_exp(-u * p0) / (2.0 * (u == 0.0 ? 1.0 : u))); \
+        }                                                                                 \
+        return 1;                                                                         \
+    case 7:     /* Matern 3/2 */                                                          \
+        for (t = 0; t < n; t++) {                                                         \
+            double u = sqrt((double)s[t]) * p0;                                           \
+            s[t] = (T)((1.0 + u) * sk_exp(-u));                                           \
+        }                                                                                 \
+        return 1;                                                                         \
+    case 6:                                                                               \
+        for (t = 0; t < n; t++) s[t] = (T)(-0.5 * p0 * p0 * sk_exp(-sqrt((double)s[t]) * p0)); \
+        return 1;                                                                         \
+    case 9:     /* Matern 5/2 */                                                          \
+        for (t = 0; t < n; t++) {                                                         \
+            double u = sqrt((double)s[t]) * p0;                                           \
+            s[t] = (T)((1.0 + u + u * u / 3.0) * sk_exp(-u));                             \
+        }                                                                                 \
+        return 1;                                                                         \
+    case 8:                                                                               \
+        for (t = 0; t < n; t++) {                                                         \
+            double u = sqrt((double)s[t]) * p0;                                           \
+            s[t] = (T)(-p0 * p0 / 6.0 * (1.0 + u) * sk_exp(-u));                          \
+        }                                                                                 \
+        return 1;                                                                         \
+    }                                                                                     \
+    return 0;                                                                             \
 }
 
 SK_DEFINE_PDE_ROW(d, double, sk_vd)
@@ -308,5 +310,7 @@ SK_DEFINE_ADJOINT_ROW(d, double, sk_vd)
 SK_DEFINE_ADJOINT_ROW(f, float, sk_vf)
 SK_DEFINE_LINEAR_ROWS(d, double, sk_vd)
 SK_DEFINE_LINEAR_ROWS(f, float, sk_vf)
+SK_DEFINE_DISTANCE_KERNEL(d, double)
+SK_DEFINE_DISTANCE_KERNEL(f, float)
 
 #endif
