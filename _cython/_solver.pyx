@@ -37,7 +37,6 @@ cdef extern from "lanes.h" nogil:
     void sk_linear_rows_f(const float*, const float*, const float*, float*, float*, Py_ssize_t,
                           Py_ssize_t, Py_ssize_t)
     int sk_distance_kernel_d(int kind, double p0, double* s, Py_ssize_t n, int values)
-    int sk_distance_kernel_f(int kind, double p0, float* s, Py_ssize_t n, int values)
 
 cdef enum:
     W = SK_LANES    # pairs per block: the SIMD lanes
@@ -166,15 +165,23 @@ cdef inline floating* kappa_row(Static sk, const floating* xs, const floating* y
 
 cdef inline void point_values(Static sk, floating* s, Py_ssize_t n, bint values) noexcept nogil:
     """kappa (values) or d kappa / d s of the n arguments s, in place: the distance kernels
-    through lanes.h's vectorised exp, the others one by one."""
-    cdef Py_ssize_t t
-    cdef int done
+    through lanes.h's vectorised exp (float32 by way of a double buffer), the others one by
+    one."""
+    cdef Py_ssize_t t, t0, m
+    cdef double buf[256]
     if floating is double:
-        done = sk_distance_kernel_d(sk.kind, sk.p0, s, n, values)
+        if sk_distance_kernel_d(sk.kind, sk.p0, s, n, values):
+            return
     else:
-        done = sk_distance_kernel_f(sk.kind, sk.p0, s, n, values)
-    if done:
-        return
+        if sk.kind == RBF or sk.kind == MATERN12 or sk.kind == MATERN32 or sk.kind == MATERN52:
+            for t0 in range(0, n, 256):
+                m = n - t0 if n - t0 < 256 else 256
+                for t in range(m):
+                    buf[t] = s[t0 + t]
+                sk_distance_kernel_d(sk.kind, sk.p0, buf, m, values)
+                for t in range(m):
+                    s[t0 + t] = <float>buf[t]
+            return
     for t in range(n):
         s[t] = <floating>(point_value(sk, s[t]) if values else point_slope(sk, s[t]))
 

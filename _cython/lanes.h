@@ -256,9 +256,9 @@ static inline double sk_exp(double x)
 /* The distance-based static kernels on an array of squared distances s, in place: their
  * values (values != 0) or their derivatives in s. kind: 1 RBF exp(-s p0), 2 Matern 1/2
  * exp(-u) with u = sqrt(s) p0, 3 Matern 3/2 (1 + u) exp(-u), 4 Matern 5/2
- * (1 + u + u^2/3) exp(-u), u = sqrt(s) p0 (p0 as _solver.pyx passes it). Computed in double
- * precision for both element types. Returns 0 for other kinds, which the caller computes
- * itself. */
+ * (1 + u + u^2/3) exp(-u), u = sqrt(s) p0 (p0 as _solver.pyx passes it). Returns 0 for
+ * other kinds, which the caller computes itself. (Float32 callers convert to double first:
+ * with the conversions inside, the loops do not vectorise.) */
 #define SK_DEFINE_DISTANCE_KERNEL(S, T)                                                   \
 static int sk_distance_kernel_##S(int kind, double p0, T *s, ptrdiff_t n, int values)     \
 {                                                                                         \
@@ -311,6 +311,5 @@ SK_DEFINE_ADJOINT_ROW(f, float, sk_vf)
 SK_DEFINE_LINEAR_ROWS(d, double, sk_vd)
 SK_DEFINE_LINEAR_ROWS(f, float, sk_vf)
 SK_DEFINE_DISTANCE_KERNEL(d, double)
-SK_DEFINE_DISTANCE_KERNEL(f, float)
 
 #endif
