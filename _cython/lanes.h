@@ -1,16 +1,18 @@
-/* The two innermost loops of the solver (_solver.pyx), written on SIMD vectors.
+/* The solver's innermost loops (_solver.pyx calls them), written on SIMD vectors: a row of
+ * the forward scheme, a row of its adjoint, the linear static kernel's rows of G and their
+ * chain rule, and the distance kernels with an exp that vectorises.
  *
  * A block holds SK_LANES pairs, the lanes; a value of the fine grid is SK_LANES numbers in a
- * row. The loops below carry running values from cell to cell along a row. Written on
- * arrays indexed by lane, compilers keep those running values in memory (stack arrays) and
- * the dependency from cell to cell goes through a store and a load; written on vector
- * types, they stay in registers. GCC and Clang's vector extension gives 64-byte vectors (8
- * doubles or 16 floats), lowered to whatever SIMD width the target has; other compilers
- * (or -DSK_PLAIN_LOOPS, to check that path) get plain loops over lanes with the same
+ * row. The rows carry running values from cell to cell. Written on arrays indexed by lane,
+ * compilers keep those running values in memory (stack arrays) and the dependency from
+ * cell to cell goes through a store and a load; written on vector types, they stay in
+ * registers. GCC and Clang's vector extension gives 64-byte vectors (8 doubles or 16
+ * floats), lowered to whatever SIMD width the target has; other compilers (or
+ * -DSK_PLAIN_LOOPS, to check that path) get plain loops over lanes with the same
  * arithmetic.
  *
- * Each routine is defined once, as a macro over the element type, and instantiated for
- * double (_d) and float (_f).
+ * The routines on lanes are defined once, as macros over the element type, and
+ * instantiated for double (_d) and float (_f).
  */
 #ifndef SKSIGKERNEL_LANES_H
 #define SKSIGKERNEL_LANES_H
