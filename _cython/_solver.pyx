@@ -438,8 +438,14 @@ cdef inline Py_ssize_t static_work(Py_ssize_t L2, Py_ssize_t d) noexcept nogil:
 def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb,
             int kind, double p0, double p1, double p2, int d1, int d2,
-            floating[::1] out, floating[:, :, ::1] grid=None, int nthreads=1):
-    """Kernels of the pairs (X[pa[n]], Y[pb[n]]) into out[n]; the fine grids into grid[n]."""
+            floating[::1] out, floating[:, :, ::1] grid=None, int nthreads=1,
+            const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None):
+    """Kernels of the pairs (X[pa[n]], Y[pb[n]]) into out[n]; the fine grids into grid[n].
+
+    len1, len2: the true lengths of paths padded by repeating their last point (not with
+    ``grid``). A block then stops at its longest paths: the cells past them only repeat
+    values, so skipping them changes nothing.
+    """
     cdef Static sk = Static(kind, p0, p1, p2)
     cdef Py_ssize_t npairs = pa.shape[0], nblocks = (npairs + W - 1) // W
     cdef Py_ssize_t L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
@@ -449,7 +455,8 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t nstore = R + 1 if keep else 2
     # rows of G computed together: about 256 KiB of them, so they stay in cache
     cdef Py_ssize_t CH = max(1, min(n1, (256 << 10) // max(1, n2 * W * <Py_ssize_t>sizeof(floating))))
-    cdef Py_ssize_t blk, n, l, r, c, t, q, c0, c1
+    cdef Py_ssize_t blk, n, l, r, c, t, q, c0, c1, L1b, L2b, n1b, n2b, Rb, Cb, rowlen_b
+    cdef bint ragged1 = len1 is not None and not keep, ragged2 = len2 is not None and not keep
     cdef Py_ssize_t* ia
     cdef Py_ssize_t* ib
     cdef Py_ssize_t* tags
@@ -482,17 +489,34 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             n = block_lanes(&pa[0], &pb[0], blk * W, npairs, ia, ib)
             gather(&X[0, 0, 0], L1, d, ia, xs)
             gather(&Y[0, 0, 0], L2, d, ib, ys)
-            static_prepare(sk, ys, L2, d, work, tags)
-            for t in range(rowlen):
+            L1b = L1
+            L2b = L2
+            if ragged1:
+                L1b = 1
+                for l in range(W):
+                    if len1[ia[l]] > L1b:
+                        L1b = len1[ia[l]]
+            if ragged2:
+                L2b = 1
+                for l in range(W):
+                    if len2[ib[l]] > L2b:
+                        L2b = len2[ib[l]]
+            n1b = L1b - 1
+            n2b = L2b - 1
+            Rb = n1b << d1
+            Cb = n2b << d2
+            rowlen_b = (Cb + 1) * W
+            static_prepare(sk, ys, L2b, d, work, tags)
+            for t in range(rowlen_b):
                 rows[t] = 1
-            for q in range((n1 + CH - 1) // CH):
+            for q in range((n1b + CH - 1) // CH):
                 c0 = q * CH
-                c1 = c0 + CH if c0 + CH < n1 else n1
-                g_rows(sk, xs, ys, c0, c1, L2, d, G, work, tags, dxs)
-                pde_forward(G, c0, n2, d1, d2, rows, 0, nstore, c0 << d1, c1 << d1, AB)
-            top = rows + (R % nstore) * rowlen
+                c1 = c0 + CH if c0 + CH < n1b else n1b
+                g_rows(sk, xs, ys, c0, c1, L2b, d, G, work, tags, dxs)
+                pde_forward(G, c0, n2b, d1, d2, rows, 0, nstore, c0 << d1, c1 << d1, AB)
+            top = rows + (Rb % nstore) * rowlen_b
             for l in range(n):
-                out[blk * W + l] = top[C * W + l]
+                out[blk * W + l] = top[Cb * W + l]
             if keep:
                 for l in range(n):
                     for r in range(R + 1):

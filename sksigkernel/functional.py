@@ -47,14 +47,16 @@ class _Problem:
         if (self.p1.tensor is None) != (self.p2.tensor is None):
             raise TypeError("path1 and path2 must both be numpy arrays or both torch tensors")
         dtype = np.result_type(self.p1.data, self.p2.data)
-        self.X1 = self._transform(self.p1, dtype, float(end_time))
-        self.X2 = self.X1 if self.p2 is self.p1 else self._transform(self.p2, dtype, float(end_time))
+        self.X1, self.len1 = self._transform(self.p1, dtype, float(end_time))
+        self.X2, self.len2 = (self.X1, self.len1) if self.p2 is self.p1 else \
+            self._transform(self.p2, dtype, float(end_time))
         self.dtype = dtype
 
     def _transform(self, paths, dtype, end_time):
-        X, _ = transforms.apply(paths.data.astype(dtype, copy=False), paths.lengths,
-                                self.time_aug, self.lead_lag, end_time)
-        return X
+        """Transformed batch, and its true lengths (intp) when it holds padded paths."""
+        X, lengths = transforms.apply(paths.data.astype(dtype, copy=False), paths.lengths,
+                                      self.time_aug, self.lead_lag, end_time)
+        return X, None if lengths is None else np.asarray(lengths, dtype=np.intp)
 
     @property
     def grid_shape(self):
@@ -63,14 +65,20 @@ class _Problem:
 
     def forward(self, pa, pb, grid=None, side=None):
         """Kernels of the pairs (X1[pa], X2[pb]); of (Xs[pa], Xs[pb]) for side s = 1 or 2."""
-        X1, X2, d1, d2 = {None: (self.X1, self.X2, self.d1, self.d2),
-                          1: (self.X1, self.X1, self.d1, self.d1),
-                          2: (self.X2, self.X2, self.d2, self.d2)}[side]
+        X1, X2, n1, n2, d1, d2 = {
+            None: (self.X1, self.X2, self.len1, self.len2, self.d1, self.d2),
+            1: (self.X1, self.X1, self.len1, self.len1, self.d1, self.d1),
+            2: (self.X2, self.X2, self.len2, self.len2, self.d2, self.d2)}[side]
         out = np.empty(len(pa), dtype=self.dtype)
         if len(pa):
             _solver.forward(X1, X2, pa, pb, self.static._code, *self.static._params(),
-                            d1, d2, out, grid, self.nthreads)
+                            d1, d2, out, grid, self.nthreads, n1, n2)
         return out
+
+    def column_order(self):
+        """Columns of a gram by the length of their paths, so that a block of pairs (a few
+        neighbouring columns) holds paths of about one length; None for unpadded paths."""
+        return None if self.len2 is None else np.argsort(self.len2, kind="stable")
 
     def backward(self, pa, pb, seeds, dX, dY, grid=None):
         rows, cols = self.grid_shape
@@ -111,16 +119,20 @@ def _paired_chunks(n, max_batch):
         yield idx, idx
 
 
-def _gram_chunks(B1, B2, symmetric, max_batch):
-    """Pairs (a, b) of a gram in row order, b >= a when symmetric, a few rows at a time."""
+def _gram_chunks(B1, B2, symmetric, max_batch, order=None):
+    """Pairs (a, b) of a gram in row order, a few rows at a time, the columns of each row in
+    ``order`` (default: their own); when symmetric, each pair of paths once."""
     step = _check_max_batch(max_batch)
     rows = max(1, step // max(B2, 1))
+    cols = np.arange(B2, dtype=np.intp) if order is None else np.asarray(order, dtype=np.intp)
+    rank = np.empty(B2, dtype=np.intp)
+    rank[cols] = np.arange(B2)
     for a0 in range(0, B1, rows):
         a = np.arange(a0, min(B1, a0 + rows), dtype=np.intp)
         pa = np.repeat(a, B2)
-        pb = np.tile(np.arange(B2, dtype=np.intp), len(a))
+        pb = np.tile(cols, len(a))
         if symmetric:
-            keep = pb >= pa
+            keep = rank[pb] >= rank[pa]
             pa, pb = pa[keep], pb[keep]
         yield pa, pb
 
@@ -284,7 +296,7 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
             prob.forward(pa, pb, grid[pa[0] * B2:(pa[-1] + 1) * B2])
         return prob.p1.wrap(grid.reshape(shape + prob.grid_shape))
     out = np.empty((B1, B2), dtype=prob.dtype)
-    for pa, pb in _gram_chunks(B1, B2, symmetric, max_batch):
+    for pa, pb in _gram_chunks(B1, B2, symmetric, max_batch, prob.column_order()):
         out[pa, pb] = values = prob.forward(pa, pb)
         if symmetric:
             out[pb, pa] = values

@@ -129,6 +129,25 @@ def test_list_input_equals_padded_input(rng):
     np.testing.assert_allclose(K, one_by_one, rtol=1e-13)
 
 
+@pytest.mark.parametrize("kernel", [None, sk.RBFKernel(0.7)], ids=repr)
+def test_ragged_blocks_stop_at_their_longest_path(rng, kernel):
+    """Blocks of 32 pairs of lists of paths stop at their longest path, and a gram's columns
+    are taken by length: every entry still equals the one computed alone, both sides
+    ragged, symmetric or not, with both transforms."""
+    lengths = rng.integers(1, 30, size=45)
+    paths = [brownian(rng, 1, L, 2)[0] for L in lengths]
+    others = [brownian(rng, 1, L, 2)[0] for L in rng.integers(2, 12, size=40)]
+    opts = dict(static_kernel=kernel, time_aug=True, lead_lag=True)
+    for A, B in [(paths, None), (paths, others), (others, paths)]:
+        K = sk.sig_kernel_gram(A, B, 1, **opts)
+        B = A if B is None else B
+        alone = np.array([[float(sk.sig_kernel(a, b, 1, **opts)) for b in B] for a in A])
+        np.testing.assert_allclose(K, alone, rtol=1e-12)
+    np.testing.assert_allclose(sk.sig_kernel(paths[:40], others, 1, **opts),
+                               [float(sk.sig_kernel(a, b, 1, **opts))
+                                for a, b in zip(paths, others)], rtol=1e-12)
+
+
 def test_paired_matches_gram_diagonal(rng):
     X, Y = brownian(rng, 17, 6, 2), brownian(rng, 17, 9, 2)
     np.testing.assert_allclose(sk.sig_kernel(X, Y, 1), np.diag(sk.sig_kernel_gram(X, Y, 1)),
