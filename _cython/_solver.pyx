@@ -530,7 +530,8 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
              const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb, const floating[::1] derivs,
              int kind, double p0, double p1, double p2, int d1, int d2,
              floating[:, :, :, ::1] dX, floating[:, :, :, ::1] dY,
-             const floating[:, :, ::1] grid=None, Py_ssize_t seg_rows=0, int nthreads=1):
+             const floating[:, :, ::1] grid=None, Py_ssize_t seg_rows=0, int nthreads=1,
+             const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None):
     """Adds derivs[n] * d k(X[pa[n]], Y[pb[n]]) / d points to dX[thread, pa[n]], dY[thread, pb[n]].
 
     dX and dY carry one slice per thread (summed by the caller), so no two threads write the
@@ -538,7 +539,8 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     checkpoints every ``seg_rows`` fine rows (rounded up to whole coarse rows; 0: keep the
     whole grid of a block). Segment by segment, from the top: the rows of G the segment
     needs, its forward rows, its adjoint, then the chain rule of its finished rows of dF/dG
-    back to the points, so that neither G nor dF/dG is ever held whole.
+    back to the points, so that neither G nor dF/dG is ever held whole. len1, len2: as for
+    forward (not with ``grid``); a block stops at its longest paths.
     """
     cdef Static sk = Static(kind, p0, p1, p2)
     cdef Py_ssize_t npairs = pa.shape[0], nblocks = (npairs + W - 1) // W
@@ -552,6 +554,8 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t ncheck = nseg if nseg > 1 else 0
     cdef Py_ssize_t nb = S // M1 + 1      # rows of G and of dF/dG held: a segment's, one more
     cdef bint linear = kind == LINEAR
+    cdef bint ragged1 = len1 is not None and not given, ragged2 = len2 is not None and not given
+    cdef Py_ssize_t bL2, bn1, bn2, bR, bC, browlen, bnseg
     cdef Py_ssize_t blk, n, l, r, c, t, s, r0, r1, i, i0, i1, ig, tid
     cdef Py_ssize_t* ia
     cdef Py_ssize_t* ib
@@ -612,29 +616,46 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                 seed[l] = derivs[blk * W + l] if l < n else 0
             gather(&X[0, 0, 0], L1, d, ia, xs)
             gather(&Y[0, 0, 0], L2, d, ib, ys)
-            static_prepare(sk, ys, L2, d, work, ptags)
+            bn1 = n1            # the block's own grid: up to its longest paths (at least 2 points)
+            bL2 = L2
+            if ragged1:
+                bn1 = 1
+                for l in range(W):
+                    if len1[ia[l]] - 1 > bn1:
+                        bn1 = len1[ia[l]] - 1
+            if ragged2:
+                bL2 = 2
+                for l in range(W):
+                    if len2[ib[l]] > bL2:
+                        bL2 = len2[ib[l]]
+            bn2 = bL2 - 1
+            bR = bn1 << d1
+            bC = bn2 << d2
+            browlen = (bC + 1) * W
+            bnseg = (bR + S - 1) // S
+            static_prepare(sk, ys, bL2, d, work, ptags)
             memset(xbar, 0, sizeof(floating) * (L1 + L2) * d * W)
             memset(dybar, 0, sizeof(floating) * n2 * d * W)
             tags[0] = -1
             tags[1] = -1
-            if nseg > 1:    # checkpoint pass: rows 0, S, 2S, ... ; seg's first two rows as a ring
-                for t in range(rowlen):
+            if bnseg > 1:    # checkpoint pass: rows 0, S, 2S, ... ; seg's first two rows as a ring
+                for t in range(browlen):
                     check[t] = 1
-                for s in range(nseg - 1):   # the top segment is computed below, once
+                for s in range(bnseg - 1):   # the top segment is computed below, once
                     r0 = s * S
-                    r1 = r0 + S if r0 + S < R else R
-                    memcpy(seg, check + s * rowlen, sizeof(floating) * rowlen)
-                    g_rows(sk, xs, ys, r0 // M1, r1 // M1, L2, d, G, work, ptags, dxs)
-                    pde_forward(G, r0 // M1, n2, d1, d2, seg, r0, 2, r0, r1, AB)
-                    memcpy(check + (s + 1) * rowlen, seg + ((r1 - r0) % 2) * rowlen,
-                           sizeof(floating) * rowlen)
-            for s in range(nseg - 1, -1, -1):
+                    r1 = r0 + S if r0 + S < bR else bR
+                    memcpy(seg, check + s * browlen, sizeof(floating) * browlen)
+                    g_rows(sk, xs, ys, r0 // M1, r1 // M1, bL2, d, G, work, ptags, dxs)
+                    pde_forward(G, r0 // M1, bn2, d1, d2, seg, r0, 2, r0, r1, AB)
+                    memcpy(check + (s + 1) * browlen, seg + ((r1 - r0) % 2) * browlen,
+                           sizeof(floating) * browlen)
+            for s in range(bnseg - 1, -1, -1):
                 r0 = s * S
-                r1 = r0 + S if r0 + S < R else R
+                r1 = r0 + S if r0 + S < bR else bR
                 i0 = r0 // M1
                 i1 = r1 // M1       # the segment's coarse rows: i0 .. i1-1; G also needs row i1
-                ig = i1 + 1 if i1 < n1 else n1
-                g_rows(sk, xs, ys, i0, ig, L2, d, G, work, ptags, dxs)
+                ig = i1 + 1 if i1 < bn1 else bn1
+                g_rows(sk, xs, ys, i0, ig, bL2, d, G, work, ptags, dxs)
                 if given:
                     for l in range(W):
                         for r in range(r0, r1 + 1):
@@ -642,34 +663,34 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                                 seg[((r - r0) * (C + 1) + c) * W + l] = \
                                     grid[blk * W + (l if l < n else 0), r, c]
                 else:
-                    if nseg > 1:
-                        memcpy(seg, check + s * rowlen, sizeof(floating) * rowlen)
+                    if bnseg > 1:
+                        memcpy(seg, check + s * browlen, sizeof(floating) * browlen)
                     else:
-                        for t in range(rowlen):
+                        for t in range(browlen):
                             seg[t] = 1
-                    pde_forward(G, i0, n2, d1, d2, seg, r0, S + 1, r0, r1, AB)
+                    pde_forward(G, i0, bn2, d1, d2, seg, r0, S + 1, r0, r1, AB)
                 # Gb holds rows i0 .. i1: the segment's, and row i1, the lowest of the segment
                 # above (as the point kernels need it), moved to its place
-                if i1 < n1:
-                    memcpy(Gb + (i1 - i0) * n2 * W, Gb, sizeof(floating) * n2 * W)
-                memset(Gb, 0, sizeof(floating) * (i1 - i0) * n2 * W)
-                pde_adjoint(G, i0, Gb, n1, n2, d1, d2, seed, seg, r0, r1, kb, coef, tags)
-                for t in range((i1 - i0) * n2 * W):      # rows of dF/dG now complete
+                if i1 < bn1:
+                    memcpy(Gb + (i1 - i0) * bn2 * W, Gb, sizeof(floating) * bn2 * W)
+                memset(Gb, 0, sizeof(floating) * (i1 - i0) * bn2 * W)
+                pde_adjoint(G, i0, Gb, bn1, bn2, d1, d2, seed, seg, r0, r1, kb, coef, tags)
+                for t in range((i1 - i0) * bn2 * W):      # rows of dF/dG now complete
                     Gb[t] = Gb[t] * inv
                 if linear:
-                    linear_backward_rows(sk.p0, i0, i1 - i0, n2, d, Gb, work, dxs, dxbar, dybar,
+                    linear_backward_rows(sk.p0, i0, i1 - i0, bn2, d, Gb, work, dxs, dxbar, dybar,
                                          xbar)
                 else:
                     for i in range(i1 - 1, i0 - 1, -1):
-                        point_backward(sk, xs, ys, i + 1, L2, d, Gb + (i - i0) * n2 * W,
-                                       Gb + (i + 1 - i0) * n2 * W if i + 1 < n1 else NULL,
+                        point_backward(sk, xs, ys, i + 1, bL2, d, Gb + (i - i0) * bn2 * W,
+                                       Gb + (i + 1 - i0) * bn2 * W if i + 1 < bn1 else NULL,
                                        xbar, ybar, srow)
             if linear:
-                for t in range(n2 * d * W):
+                for t in range(bn2 * d * W):
                     ybar[t + d * W] += dybar[t]
                     ybar[t] -= dybar[t]
             else:
-                point_backward(sk, xs, ys, 0, L2, d, NULL, Gb, xbar, ybar, srow)
+                point_backward(sk, xs, ys, 0, bL2, d, NULL, Gb, xbar, ybar, srow)
             if want_x:
                 scatter_add(xbar, L1, d, ia, n, &dX[tid, 0, 0, 0])
             if want_y:

@@ -88,7 +88,7 @@ class _Problem:
         if len(pa):
             _solver.backward(self.X1, self.X2, pa, pb, np.ascontiguousarray(seeds, self.dtype),
                              self.static._code, *self.static._params(), self.d1, self.d2,
-                             dX, dY, grid, seg_rows, self.nthreads)
+                             dX, dY, grid, seg_rows, self.nthreads, self.len1, self.len2)
 
     def accumulators(self, left, right):
         def acc(X):

@@ -166,3 +166,29 @@ def test_no_grad_keeps_nothing(rng):
         K = torch_api.sig_kernel_gram(X, X, 1)
     assert K.grad_fn is None
     np.testing.assert_allclose(K.numpy(), sk.sig_kernel_gram(X.detach().numpy(), None, 1))
+
+
+@pytest.mark.parametrize("checkpoints", [False, True])
+@pytest.mark.parametrize("kernel", [None, sk.RBFKernel(0.7)], ids=repr)
+def test_ragged_backprop_blocks_stop_at_their_longest_path(rng, monkeypatch, kernel,
+                                                            checkpoints):
+    """Gram backprop of lists of paths, whose blocks of 32 pairs stop at their longest
+    paths, equals the sum of the backprops of each pair alone (no padding at all), with the
+    forward grid stored or recomputed from checkpoints."""
+    if checkpoints:
+        monkeypatch.setattr(functional, "_ADJOINT_ROW_BYTES", 1)
+    A = [paths(rng, 1, L)[0] for L in rng.integers(1, 16, size=35)]
+    B = [paths(rng, 1, L)[0] for L in rng.integers(2, 9, size=6)]
+    D = rng.normal(size=(35, 6))
+    opts = dict(static_kernel=kernel, time_aug=True)
+    dA, dB = sk.sig_kernel_gram_backprop(D, A, B, 1, left_deriv=True, right_deriv=True, **opts)
+    eA = [np.zeros_like(a) for a in A]
+    eB = [np.zeros_like(b) for b in B]
+    for i, a in enumerate(A):
+        for j, b in enumerate(B):
+            ga, gb = sk.sig_kernel_backprop(D[i, j], a, b, 1, left_deriv=True,
+                                            right_deriv=True, **opts)
+            eA[i] += ga
+            eB[j] += gb
+    for got, expected in zip(dA + dB, eA + eB):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-13)
