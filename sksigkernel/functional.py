@@ -397,7 +397,8 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, time_aug=False,
     seeds = _check_derivs(derivs, shape, prob.dtype).reshape(B1, B2)
     grid = _check_grid(k_grid, shape + prob.grid_shape, prob.dtype)
     dX, dY = prob.accumulators(left, right)
-    for pa, pb in _gram_chunks(B1, B2, False, max_batch):
+    order = prob.column_order() if grid is None else None   # a given grid is in row order
+    for pa, pb in _gram_chunks(B1, B2, False, max_batch, order):
         prob.backward(pa, pb, seeds[pa, pb], dX, dY,
                       None if grid is None else grid[pa[0] * B2:(pa[-1] + 1) * B2])
     return prob.gradients(dX, dY)
