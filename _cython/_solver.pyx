@@ -413,6 +413,16 @@ cdef inline Py_ssize_t block_lanes(const Py_ssize_t* pa, const Py_ssize_t* pb, P
     return n
 
 
+cdef inline Py_ssize_t block_length(const Py_ssize_t* lengths, const Py_ssize_t* idx,
+                                    Py_ssize_t least) noexcept nogil:
+    """The longest true length among the block's paths idx[0 .. W-1], at least ``least``."""
+    cdef Py_ssize_t l, L = least
+    for l in range(W):
+        if lengths[idx[l]] > L:
+            L = lengths[idx[l]]
+    return L
+
+
 cdef inline void gather(const floating* P, Py_ssize_t L, Py_ssize_t d, const Py_ssize_t* idx,
                         floating* out) noexcept nogil:
     cdef Py_ssize_t t, l
@@ -489,18 +499,8 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             n = block_lanes(&pa[0], &pb[0], blk * W, npairs, ia, ib)
             gather(&X[0, 0, 0], L1, d, ia, xs)
             gather(&Y[0, 0, 0], L2, d, ib, ys)
-            L1b = L1
-            L2b = L2
-            if ragged1:
-                L1b = 1
-                for l in range(W):
-                    if len1[ia[l]] > L1b:
-                        L1b = len1[ia[l]]
-            if ragged2:
-                L2b = 1
-                for l in range(W):
-                    if len2[ib[l]] > L2b:
-                        L2b = len2[ib[l]]
+            L1b = block_length(&len1[0], ia, 1) if ragged1 else L1
+            L2b = block_length(&len2[0], ib, 1) if ragged2 else L2
             n1b = L1b - 1
             n2b = L2b - 1
             Rb = n1b << d1
@@ -616,18 +616,9 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                 seed[l] = derivs[blk * W + l] if l < n else 0
             gather(&X[0, 0, 0], L1, d, ia, xs)
             gather(&Y[0, 0, 0], L2, d, ib, ys)
-            bn1 = n1            # the block's own grid: up to its longest paths (at least 2 points)
-            bL2 = L2
-            if ragged1:
-                bn1 = 1
-                for l in range(W):
-                    if len1[ia[l]] - 1 > bn1:
-                        bn1 = len1[ia[l]] - 1
-            if ragged2:
-                bL2 = 2
-                for l in range(W):
-                    if len2[ib[l]] > bL2:
-                        bL2 = len2[ib[l]]
+            # the block's own grid: up to its longest paths (at least 2 points)
+            bn1 = block_length(&len1[0], ia, 2) - 1 if ragged1 else n1
+            bL2 = block_length(&len2[0], ib, 2) if ragged2 else L2
             bn2 = bL2 - 1
             bR = bn1 << d1
             bC = bn2 << d2
