@@ -74,12 +74,17 @@ def mmd_from_gram(K, labels, biased=False):
     s_xx = np.einsum("bi,bi->b", Ka, a)
     s_xy = Ka.sum(axis=1) - s_xx
     s_yy = K.sum() - s_xx - 2 * s_xy
+    diag = np.diag(K)
+    t_xx = a @ diag
+    return _mmd2(s_xx, s_yy, s_xy, t_xx, diag.sum() - t_xx, n, m, biased)
+
+
+def _mmd2(s_xx, s_yy, s_xy, t_xx, t_yy, n, m, biased):
+    """MMD² from the sums of the blocks K_xx, K_yy, K_xy and the traces of K_xx, K_yy
+    (numpy or torch values alike)."""
     if biased:
         return s_xx / n ** 2 + s_yy / m ** 2 - 2 * s_xy / (n * m)
-    diag = np.diag(K)
-    d_xx = a @ diag
-    d_yy = diag.sum() - d_xx
-    return (s_xx - d_xx) / (n * (n - 1)) + (s_yy - d_yy) / (m * (m - 1)) - 2 * s_xy / (n * m)
+    return (s_xx - t_xx) / (n * (n - 1)) + (s_yy - t_yy) / (m * (m - 1)) - 2 * s_xy / (n * m)
 
 
 class SigMMDTest(SigKernelParamsMixin, BaseEstimator):
@@ -257,12 +262,9 @@ def sig_mmd(X, Y, dyadic_order=1, *, static_kernel=None, time_aug=False, lead_la
     Kyy = sig_kernel_gram(Y, Y, dyadic_order, **opts)
     Kxy = sig_kernel_gram(X, Y, dyadic_order, **opts)
     n, m = Kxx.shape[0], Kyy.shape[0]
-    if biased:
-        value = Kxx.sum() / n ** 2 + Kyy.sum() / m ** 2 - 2 * Kxy.sum() / (n * m)
-    else:
-        if min(n, m) < 2:
-            raise ValueError(f"the unbiased MMD needs at least 2 paths in X and in Y, got {n} "
-                             f"and {m} (or pass biased=True)")
-        value = ((Kxx.sum() - Kxx.diagonal().sum()) / (n * (n - 1))
-                 + (Kyy.sum() - Kyy.diagonal().sum()) / (m * (m - 1)) - 2 * Kxy.sum() / (n * m))
+    if not biased and min(n, m) < 2:
+        raise ValueError(f"the unbiased MMD needs at least 2 paths in X and in Y, got {n} "
+                         f"and {m} (or pass biased=True)")
+    value = _mmd2(Kxx.sum(), Kyy.sum(), Kxy.sum(), Kxx.diagonal().sum(), Kyy.diagonal().sum(),
+                  n, m, biased)
     return value if hasattr(value, "backward") else float(value)
