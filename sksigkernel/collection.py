@@ -14,7 +14,7 @@ guessed: convert them with :func:`from_channels_first`.
 """
 import numpy as np
 
-from ._input import _is_tensor
+from ._input import _is_tensor, _to_numpy
 
 __all__ = ["as_path_collection", "from_channels_first", "n_samples"]
 
@@ -62,9 +62,7 @@ def n_samples(X):
 
 def _numpy(X, name):
     if _is_tensor(X):
-        if X.device.type != "cpu":
-            raise ValueError(f"{name} is a tensor on device '{X.device}': pass {name}.cpu()")
-        return X.detach().numpy()
+        return _to_numpy(X, name)[0]       # the engine's conversion, and its device check
     arr = np.asarray(X)
     if arr.dtype == object:
         try:
