@@ -180,14 +180,14 @@ def _block(A, B, kernel_args, progress):
     same = B is None
     chunks = 20 if progress.verbose else 1
     step = max(1, -(-n // chunks))
-    out = np.empty((n, n if same else n_samples(B)), dtype=_dtypes(A)[0])
+    out = np.empty((n, n if same else n_samples(B)), dtype=_dtype(A))
     for r0 in range(0, n, step):
         r1 = min(n, r0 + step)
-        rows = _take(A, range(r0, r1)) if isinstance(A, list) else A[r0:r1]
+        rows = A[r0:r1]
         if same:
             out[r0:r1, r0:r1] = functional.sig_kernel_gram(rows, None, **kernel_args)
             if r1 < n:
-                rest = _take(A, range(r1, n)) if isinstance(A, list) else A[r1:]
+                rest = A[r1:]
                 out[r0:r1, r1:] = functional.sig_kernel_gram(rows, rest, **kernel_args)
                 out[r1:, r0:r1] = out[r0:r1, r1:].T
             progress.step((r1 - r0) * (r1 - r0 + 1) // 2 + (r1 - r0) * (n - r1))
@@ -197,8 +197,8 @@ def _block(A, B, kernel_args, progress):
     return out
 
 
-def _dtypes(paths):
-    return [paths[0].dtype] if isinstance(paths, list) else [paths.dtype]
+def _dtype(paths):
+    return paths[0].dtype if isinstance(paths, list) else paths.dtype
 
 
 def _compute(A, B, kernel_args, verbose):
@@ -215,7 +215,7 @@ def _compute(A, B, kernel_args, verbose):
 
 
 def _as_dtype(paths, dtype):
-    if _dtypes(paths)[0] == dtype:
+    if _dtype(paths) == dtype:
         return paths
     return [p.astype(dtype) for p in paths] if isinstance(paths, list) else paths.astype(dtype)
 
@@ -231,8 +231,7 @@ def _store(digests, kernel_args, dtype):
     _stores.move_to_end(key)
     for d in digests:
         store.ids(d)
-    if not _evict(store.grow_bytes(), keep=store) or \
-            store.grow_bytes() + sum(s.nbytes for s in _stores.values()) > _max_bytes:
+    if not _evict(store.grow_bytes(), keep=store):
         del _stores[key]
         return None
     store.grow()
@@ -246,7 +245,7 @@ def gram(A, B, kernel_args, verbose=0, use_cache=True):
     (``B`` None for ``A`` against itself); ``kernel_args`` the keyword arguments of
     :func:`sksigkernel.sig_kernel_gram` (``normalize`` excluded).
     """
-    dtype = np.result_type(*_dtypes(A), *([] if B is None else _dtypes(B)))
+    dtype = np.result_type(_dtype(A), _dtype(A if B is None else B))
     A = _as_dtype(A, dtype)
     B = None if B is None else _as_dtype(B, dtype)
     dA = _digests(A) if use_cache else None
@@ -270,7 +269,7 @@ def gram(A, B, kernel_args, verbose=0, use_cache=True):
 
 def diagonal(A, kernel_args, use_cache=True):
     """``k(A[i], A[i])`` for every path, from the cache where possible."""
-    dtype = _dtypes(A)[0]
+    dtype = _dtype(A)
     digests = _digests(A) if use_cache else None
     with _lock:
         store = _store((digests,), kernel_args, dtype) if use_cache else None
