@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length, validate_data
 
-from .collection import as_path_collection
+from .collection import as_path_collection, is_path_list
 from .kernel import KERNEL_PARAMS, SigKernel
 
 
@@ -17,8 +17,7 @@ class SigKernelParamsMixin:
     def _paths(self, X, reset, name="X"):
         """Validate a collection ``X``; on a 2-D table also record ``n_features_in_`` (reset)
         or check it (not reset) as scikit-learn estimators do."""
-        is_list = isinstance(X, (list, tuple)) and len(X) and all(np.ndim(x) == 2 for x in X)
-        if not is_list and (X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim) < 3:
+        if not is_path_list(X) and (X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim) < 3:
             X = validate_data(self, X, reset=reset, ensure_all_finite="allow-nan",
                               dtype="numeric")
         paths = as_path_collection(X, self.n_channels, name)

@@ -60,6 +60,11 @@ def n_samples(X):
     return len(X) if isinstance(X, (list, tuple)) else X.shape[0]
 
 
+def is_path_list(X):
+    """True for a non-empty list (or tuple) of 2-D series, the ragged form of a collection."""
+    return isinstance(X, (list, tuple)) and len(X) > 0 and all(np.ndim(x) == 2 for x in X)
+
+
 def _numpy(X, name):
     if _is_tensor(X):
         return _to_numpy(X, name)[0]       # the engine's conversion, and its device check
@@ -122,7 +127,7 @@ def as_path_collection(X, n_channels=1, name="X"):
     >>> [x.shape for x in as_path_collection(padded)]
     [(3, 1), (2, 1)]
     """
-    if isinstance(X, (list, tuple)) and len(X) and all(np.ndim(x) == 2 for x in X):
+    if is_path_list(X):
         arrays = [_float(_numpy(x, f"{name}[{i}]"), f"{name}[{i}]") for i, x in enumerate(X)]
         channels = {a.shape[1] for a in arrays}
         if len(channels) > 1:
