@@ -238,7 +238,6 @@ cdef void linear_backward_rows(double p0, Py_ssize_t i0, Py_ssize_t nrows, Py_ss
     to the points of x (xbar) and to the increments of y (dybar); dx and dy as for
     linear_g_rows, dxbar a workspace of the size of dx."""
     cdef Py_ssize_t r, t, o
-    memset(dxbar, 0, sizeof(floating) * nrows * d * W)
     if floating is double:
         sk_linear_rows_d(gb, dy, dx, dxbar, dybar, nrows, n2, d)
     else:

@@ -51,6 +51,19 @@ static inline sk_vd sk_splat_d(double x) { return x; }
 static inline sk_vf sk_splat_f(float x) { return x; }
 #endif
 
+#if defined(__GNUC__) || defined(__clang__)
+#define SK_ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define SK_ALWAYS_INLINE static inline
+#endif
+/* Keeps a loaded vector in a register: without it GCC folds the load into every
+ * multiply-add that uses the value, and loads it again for each. */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(SK_PLAIN_LOOPS)
+#define SK_IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#define SK_IN_REGISTER(v) ((void)0)
+#endif
+
 /* One fine row of the forward scheme: cur[c+1] = cur[c] A + (prev[c+1] A - prev[c] B),
  * cur[0] = 1, with A, B constant over the M2 fine columns of each of the n2 coarse cells. */
 #define SK_DEFINE_PDE_ROW(S, T, V)                                                        \
@@ -164,60 +177,104 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
 
 /* The linear static kernel on rows r = 0 .. nrows-1 of G (coarse rows i0 + r), with dx[r]
  * the scaled increments of x at those rows and dy[j] the increments of y, d channels each.
- * Both loops run over the columns j outside and the rows inside, so that dy[j] and dybar[j]
- * stay in the first-level cache while the rows pass by. The chain rule takes the rows from
- * the top down, the order in which the solver's segments finish them, so that the sums do
- * not depend on how the rows are split into segments. */
+ * Per lane, G = dx dy^T, and its chain rule is dxbar = gb dy and dybar += gb^T dx: small
+ * matrix products. Each is computed in tiles of 2 x 4 numbers (for one vector of lanes)
+ * held in registers, so that each load feeds more than one multiply-add; the columns j
+ * are the outer loop, so that dy[j] and dybar[j] stay in the first-level cache while the
+ * rows pass by. dybar sums the rows from the top down, the order in which the solver's
+ * segments finish them, so that its sums do not depend on how the rows are split into
+ * segments. */
 #define SK_DEFINE_LINEAR_ROWS(S, T, V)                                                    \
+/* out[a][b] (=, or += when add) sum_k p[a][k] q[b][k] over k < K, for a < NA, b < NB:     \
+ * p[a] at p + a * ps, q[b] at q + b * qs, steps of k pk and qk, out[a][b] at               \
+ * out + a * oa + b * ob, all in numbers, at one vector of lanes. */                       \
+SK_ALWAYS_INLINE void sk_tile_##S(const T *p, ptrdiff_t ps, ptrdiff_t pk, const T *q,      \
+                                  ptrdiff_t qs, ptrdiff_t qk, ptrdiff_t K, T *out,        \
+                                  ptrdiff_t oa, ptrdiff_t ob, int add, const int NA,      \
+                                  const int NB)                                           \
+{                                                                                         \
+    V acc[4][4];                                                                          \
+    ptrdiff_t k;                                                                          \
+    int a, b;                                                                             \
+    for (a = 0; a < NA; a++)                                                              \
+        for (b = 0; b < NB; b++)                                                          \
+            acc[a][b] = add ? sk_load_##S(out + a * oa + b * ob) : sk_splat_##S(0);       \
+    for (k = 0; k < K; k++) {                                                             \
+        V x[4], y[4];                                                                     \
+        for (a = 0; a < NA; a++) {                                                        \
+            x[a] = sk_load_##S(p + a * ps + k * pk);                                      \
+            SK_IN_REGISTER(x[a]);                                                         \
+        }                                                                                 \
+        for (b = 0; b < NB; b++) {                                                        \
+            y[b] = sk_load_##S(q + b * qs + k * qk);                                      \
+            SK_IN_REGISTER(y[b]);                                                         \
+        }                                                                                 \
+        for (a = 0; a < NA; a++)                                                          \
+            for (b = 0; b < NB; b++)                                                      \
+                acc[a][b] += x[a] * y[b];                                                 \
+    }                                                                                     \
+    for (a = 0; a < NA; a++)                                                              \
+        for (b = 0; b < NB; b++)                                                          \
+            sk_store_##S(out + a * oa + b * ob, acc[a][b]);                               \
+}                                                                                         \
+/* The tiles of an NA x NB result whose NB columns come in blocks of 4, 2, 1 (the same      \
+ * arguments as sk_tile, with nb columns). */                                             \
+SK_ALWAYS_INLINE void sk_tiles_##S(const T *p, ptrdiff_t ps, ptrdiff_t pk, const T *q,     \
+                                   ptrdiff_t qs, ptrdiff_t qk, ptrdiff_t K, T *out,       \
+                                   ptrdiff_t oa, ptrdiff_t ob, int add, const int NA,     \
+                                   ptrdiff_t nb)                                          \
+{                                                                                         \
+    ptrdiff_t b = 0, v;                                                                   \
+    for (v = 0; v < SK_LANES; v += SK_VL_##S) {                                           \
+        for (b = 0; b + 4 <= nb; b += 4)                                                  \
+            sk_tile_##S(p + v, ps, pk, q + b * qs + v, qs, qk, K, out + b * ob + v, oa, ob, \
+                        add, NA, 4);                                                      \
+        if (b + 2 <= nb) {                                                                \
+            sk_tile_##S(p + v, ps, pk, q + b * qs + v, qs, qk, K, out + b * ob + v, oa, ob, \
+                        add, NA, 2);                                                      \
+            b += 2;                                                                       \
+        }                                                                                 \
+        if (b < nb)                                                                       \
+            sk_tile_##S(p + v, ps, pk, q + b * qs + v, qs, qk, K, out + b * ob + v, oa, ob, \
+                        add, NA, 1);                                                      \
+    }                                                                                     \
+}                                                                                         \
 /* G[r][j] = sum_k dx[r][k] dy[j][k] */                                                    \
 static void sk_linear_g_rows_##S(const T *dx, const T *dy, T *G, ptrdiff_t nrows,         \
                                  ptrdiff_t n2, ptrdiff_t d)                               \
 {                                                                                         \
-    ptrdiff_t j, r, k, v;                                                                 \
-    for (j = 0; j < n2; j++) {                                                            \
-        const T *dyj = dy + j * d * SK_LANES;                                             \
-        for (r = 0; r < nrows; r++) {                                                     \
-            const T *dxr = dx + r * d * SK_LANES;                                         \
-            V acc[SK_NV_##S];                                                             \
-            for (v = 0; v < SK_NV_##S; v++)                                               \
-                acc[v] = sk_splat_##S(0);                                                 \
-            for (k = 0; k < d; k++)                                                       \
-                for (v = 0; v < SK_NV_##S; v++)                                           \
-                    acc[v] += sk_load_##S(dxr + k * SK_LANES + v * SK_VL_##S)             \
-                              * sk_load_##S(dyj + k * SK_LANES + v * SK_VL_##S);          \
-            for (v = 0; v < SK_NV_##S; v++)                                               \
-                sk_store_##S(G + (r * n2 + j) * SK_LANES + v * SK_VL_##S, acc[v]);        \
-        }                                                                                 \
+    const ptrdiff_t L = SK_LANES, dL = d * SK_LANES;                                      \
+    ptrdiff_t j, r;                                                                       \
+    for (j = 0; j < n2; j += 4) {                                                         \
+        const ptrdiff_t nj = n2 - j < 4 ? n2 - j : 4;                                     \
+        for (r = 0; r + 2 <= nrows; r += 2)                                               \
+            sk_tiles_##S(dx + r * dL, dL, L, dy + j * dL, dL, L, d, G + (r * n2 + j) * L, \
+                         n2 * L, L, 0, 2, nj);                                            \
+        if (r < nrows)                                                                    \
+            sk_tiles_##S(dx + r * dL, dL, L, dy + j * dL, dL, L, d, G + (r * n2 + j) * L, \
+                         n2 * L, L, 0, 1, nj);                                            \
     }                                                                                     \
 }                                                                                         \
-/* Chain rule of sum gb * G: dxbar[r] += sum_j gb[r][j] dy[j], dybar[j] += sum_r gb[r][j] dx[r];  \
- * dybar[j][k] is summed in registers over the rows. */                                  \
+/* Chain rule of sum gb * G: dxbar[r][k] = sum_j gb[r][j] dy[j][k] (over j in order), and  \
+ * dybar[j][k] += sum_r gb[r][j] dx[r][k] (r from the top down). */                        \
 static void sk_linear_rows_##S(const T *gb, const T *dy, const T *dx, T *dxbar, T *dybar, \
                                ptrdiff_t nrows, ptrdiff_t n2, ptrdiff_t d)                \
 {                                                                                         \
-    ptrdiff_t j, r, k, v;                                                                 \
-    for (j = 0; j < n2; j++) {                                                            \
-        for (k = 0; k < d; k++) {                                                         \
-            const ptrdiff_t jk = (j * d + k) * SK_LANES;                                  \
-            V y[SK_NV_##S], yb[SK_NV_##S];                                                \
-            for (v = 0; v < SK_NV_##S; v++) {                                             \
-                y[v] = sk_load_##S(dy + jk + v * SK_VL_##S);                              \
-                yb[v] = sk_load_##S(dybar + jk + v * SK_VL_##S);                          \
-            }                                                                             \
-            for (r = nrows - 1; r >= 0; r--) {                                            \
-                const T *g = gb + (r * n2 + j) * SK_LANES;                                \
-                const ptrdiff_t rk = (r * d + k) * SK_LANES;                              \
-                for (v = 0; v < SK_NV_##S; v++) {                                         \
-                    const ptrdiff_t o = rk + v * SK_VL_##S;                               \
-                    const V gv = sk_load_##S(g + v * SK_VL_##S);                          \
-                    sk_store_##S(dxbar + o, sk_load_##S(dxbar + o) + gv * y[v]);          \
-                    yb[v] += gv * sk_load_##S(dx + o);                                    \
-                }                                                                         \
-            }                                                                             \
-            for (v = 0; v < SK_NV_##S; v++)                                               \
-                sk_store_##S(dybar + jk + v * SK_VL_##S, yb[v]);                          \
-        }                                                                                 \
-    }                                                                                     \
+    const ptrdiff_t L = SK_LANES, dL = d * SK_LANES;                                      \
+    ptrdiff_t j, r;                                                                       \
+    for (r = 0; r + 2 <= nrows; r += 2)                                                   \
+        sk_tiles_##S(gb + r * n2 * L, n2 * L, L, dy, L, dL, n2, dxbar + r * dL, dL, L, 0,  \
+                     2, d);                                                               \
+    if (r < nrows)                                                                        \
+        sk_tiles_##S(gb + r * n2 * L, n2 * L, L, dy, L, dL, n2, dxbar + r * dL, dL, L, 0,  \
+                     1, d);                                                               \
+    /* rows from the top down: row nrows-1-t is the t-th; p walks down with a negative step */ \
+    for (j = 0; j + 2 <= n2; j += 2)                                                      \
+        sk_tiles_##S(gb + ((nrows - 1) * n2 + j) * L, L, -n2 * L, dx + (nrows - 1) * dL, L, \
+                     -dL, nrows, dybar + j * dL, dL, L, 1, 2, d);                         \
+    if (j < n2)                                                                           \
+        sk_tiles_##S(gb + ((nrows - 1) * n2 + j) * L, L, -n2 * L, dx + (nrows - 1) * dL, L, \
+                     -dL, nrows, dybar + j * dL, dL, L, 1, 1, d);                         \
 }
 
 /* exp(x) in double precision, branch-free so that loops over arrays of x vectorise (libm's
