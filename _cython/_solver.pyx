@@ -235,8 +235,9 @@ cdef void linear_backward_rows(double p0, Py_ssize_t i0, Py_ssize_t nrows, Py_ss
                                const floating* dx, floating* dxbar, floating* dybar,
                                floating* xbar) noexcept nogil:
     """Linear static kernel: adds the derivatives of sum(gb * G) over G's rows i0 .. i0+nrows-1
-    to the points of x (xbar) and to the increments of y (dybar); dx and dy as for
-    linear_g_rows, dxbar a workspace of the size of dx."""
+    to the points of x (xbar, times p0: the kernel's scale, and any factor of gb) and to the
+    increments of y (dybar); dx and dy as for linear_g_rows, dxbar a workspace of the size of
+    dx."""
     cdef Py_ssize_t r, t, o
     if floating is double:
         sk_linear_rows_d(gb, dy, dx, dxbar, dybar, nrows, n2, d)
@@ -249,19 +250,21 @@ cdef void linear_backward_rows(double p0, Py_ssize_t i0, Py_ssize_t nrows, Py_ss
             xbar[i0 * d * W + o] -= <floating>p0 * dxbar[o]
 
 
-cdef void point_backward(Static sk, const floating* xs, const floating* ys, Py_ssize_t i,
-                         Py_ssize_t L2, Py_ssize_t d, const floating* below,
+cdef void point_backward(Static sk, floating scale, const floating* xs, const floating* ys,
+                         Py_ssize_t i, Py_ssize_t L2, Py_ssize_t d, const floating* below,
                          const floating* above, floating* xbar, floating* ybar,
                          floating* srow) noexcept nogil:
     """Other static kernels: adds the derivatives with respect to the point x_i and the points
-    of y of sum(Gb * G), through kappa(x_i, y_j), which enters rows i-1 (below, the row of
-    dF/dG, NULL when i = 0) and i (above, NULL past the last row)."""
+    of y of sum(scale * Gb * G), through kappa(x_i, y_j), which enters rows i-1 (below, the
+    row of Gb, NULL when i = 0) and i (above, NULL past the last row)."""
     cdef Py_ssize_t j, k, l, n2 = L2 - 1
     cdef floating w[W]
     cdef floating acc[W]
     cdef floating diff
     point_args(sk, xs + i * d * W, ys, L2, d, srow)
     point_values(sk, srow, L2 * W, False)          # now the slopes d kappa / d s
+    for j in range(L2 * W):
+        srow[j] = srow[j] * scale
     for j in range(L2):
         for l in range(W):
             acc[l] = 0
@@ -552,10 +555,12 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t nseg = (R + S - 1) // S if S > 0 else 0
     cdef Py_ssize_t ncheck = nseg if nseg > 1 else 0
     cdef Py_ssize_t nb = S // M1 + 1      # rows of G and of dF/dG held: a segment's, one more
+    # coarse rows of the adjoint per step of the chain rule: about 128 KiB of dF/dG
+    cdef Py_ssize_t CB = max(4, (128 << 10) // max(1, n2 * W * <Py_ssize_t>sizeof(floating)))
     cdef bint linear = kind == LINEAR
     cdef bint ragged1 = len1 is not None and not given, ragged2 = len2 is not None and not given
     cdef Py_ssize_t bL2, bn1, bn2, bR, bC, browlen, bnseg
-    cdef Py_ssize_t blk, n, l, r, c, t, s, r0, r1, i, i0, i1, ig, tid
+    cdef Py_ssize_t blk, n, l, r, c, t, s, r0, r1, i, i0, i1, ig, ia_, ib_, tid
     cdef Py_ssize_t* ia
     cdef Py_ssize_t* ib
     cdef Py_ssize_t* tags
@@ -664,23 +669,31 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                 if i1 < bn1:
                     memcpy(Gb + (i1 - i0) * bn2 * W, Gb, sizeof(floating) * bn2 * W)
                 memset(Gb, 0, sizeof(floating) * (i1 - i0) * bn2 * W)
-                pde_adjoint(G, i0, Gb, bn1, bn2, d1, d2, seed, seg, r0, r1, kb, coef, tags)
-                for t in range((i1 - i0) * bn2 * W):      # rows of dF/dG now complete
-                    Gb[t] = Gb[t] * inv
-                if linear:
-                    linear_backward_rows(sk.p0, i0, i1 - i0, bn2, d, Gb, work, dxs, dxbar, dybar,
-                                         xbar)
-                else:
-                    for i in range(i1 - 1, i0 - 1, -1):
-                        point_backward(sk, xs, ys, i + 1, bL2, d, Gb + (i - i0) * bn2 * W,
-                                       Gb + (i + 1 - i0) * bn2 * W if i + 1 < bn1 else NULL,
-                                       xbar, ybar, srow)
+                # the adjoint and the chain rule, CB coarse rows at a time from the top, so
+                # that the chain rule reads rows of dF/dG the adjoint has just written
+                ib_ = i1
+                while ib_ > i0:
+                    ia_ = ib_ - CB if ib_ - CB > i0 else i0
+                    pde_adjoint(G, i0, Gb, bn1, bn2, d1, d2, seed,
+                                seg + ((ia_ << d1) - r0) * browlen, ia_ << d1, ib_ << d1, kb,
+                                coef, tags)
+                    if linear:
+                        linear_backward_rows(sk.p0 * inv, ia_, ib_ - ia_, bn2, d,
+                                             Gb + (ia_ - i0) * bn2 * W, work,
+                                             dxs + (ia_ - i0) * d * W, dxbar, dybar, xbar)
+                    else:
+                        for i in range(ib_ - 1, ia_ - 1, -1):
+                            point_backward(sk, inv, xs, ys, i + 1, bL2, d,
+                                           Gb + (i - i0) * bn2 * W,
+                                           Gb + (i + 1 - i0) * bn2 * W if i + 1 < bn1 else NULL,
+                                           xbar, ybar, srow)
+                    ib_ = ia_
             if linear:
                 for t in range(bn2 * d * W):
-                    ybar[t + d * W] += dybar[t]
-                    ybar[t] -= dybar[t]
+                    ybar[t + d * W] += inv * dybar[t]
+                    ybar[t] -= inv * dybar[t]
             else:
-                point_backward(sk, xs, ys, 0, bL2, d, NULL, Gb, xbar, ybar, srow)
+                point_backward(sk, inv, xs, ys, 0, bL2, d, NULL, Gb, xbar, ybar, srow)
             if want_x:
                 scatter_add(xbar, L1, d, ia, n, &dX[tid, 0, 0, 0])
             if want_y:

@@ -239,42 +239,43 @@ SK_ALWAYS_INLINE void sk_tiles_##S(const T *p, ptrdiff_t ps, ptrdiff_t pk, const
                         add, NA, 1);                                                      \
     }                                                                                     \
 }                                                                                         \
+/* sk_tiles over na rows in blocks of 4, 2, 1: row a's p at p + a * ps, its out at       \
+ * out + a * oa. */                                                                      \
+SK_ALWAYS_INLINE void sk_tile_rows_##S(const T *p, ptrdiff_t ps, ptrdiff_t pk, const T *q,  \
+                                       ptrdiff_t qs, ptrdiff_t qk, ptrdiff_t K, T *out,   \
+                                       ptrdiff_t oa, ptrdiff_t ob, int add, ptrdiff_t na, \
+                                       ptrdiff_t nb)                                      \
+{                                                                                         \
+    ptrdiff_t a;                                                                          \
+    for (a = 0; a + 4 <= na; a += 4)                                                      \
+        sk_tiles_##S(p + a * ps, ps, pk, q, qs, qk, K, out + a * oa, oa, ob, add, 4, nb); \
+    if (a + 2 <= na) {                                                                    \
+        sk_tiles_##S(p + a * ps, ps, pk, q, qs, qk, K, out + a * oa, oa, ob, add, 2, nb); \
+        a += 2;                                                                           \
+    }                                                                                     \
+    if (a < na)                                                                           \
+        sk_tiles_##S(p + a * ps, ps, pk, q, qs, qk, K, out + a * oa, oa, ob, add, 1, nb); \
+}                                                                                         \
 /* G[r][j] = sum_k dx[r][k] dy[j][k] */                                                    \
 static void sk_linear_g_rows_##S(const T *dx, const T *dy, T *G, ptrdiff_t nrows,         \
                                  ptrdiff_t n2, ptrdiff_t d)                               \
 {                                                                                         \
     const ptrdiff_t L = SK_LANES, dL = d * SK_LANES;                                      \
-    ptrdiff_t j, r;                                                                       \
-    for (j = 0; j < n2; j += 4) {                                                         \
-        const ptrdiff_t nj = n2 - j < 4 ? n2 - j : 4;                                     \
-        for (r = 0; r + 2 <= nrows; r += 2)                                               \
-            sk_tiles_##S(dx + r * dL, dL, L, dy + j * dL, dL, L, d, G + (r * n2 + j) * L, \
-                         n2 * L, L, 0, 2, nj);                                            \
-        if (r < nrows)                                                                    \
-            sk_tiles_##S(dx + r * dL, dL, L, dy + j * dL, dL, L, d, G + (r * n2 + j) * L, \
-                         n2 * L, L, 0, 1, nj);                                            \
-    }                                                                                     \
+    ptrdiff_t j;                                                                          \
+    for (j = 0; j < n2; j += 4)                                                           \
+        sk_tile_rows_##S(dx, dL, L, dy + j * dL, dL, L, d, G + j * L, n2 * L, L, 0, nrows, \
+                         n2 - j < 4 ? n2 - j : 4);                                        \
 }                                                                                         \
 /* Chain rule of sum gb * G: dxbar[r][k] = sum_j gb[r][j] dy[j][k] (over j in order), and  \
- * dybar[j][k] += sum_r gb[r][j] dx[r][k] (r from the top down). */                        \
+ * dybar[j][k] += sum_r gb[r][j] dx[r][k] (r from the top down: p walks down the rows with \
+ * a negative step). */                                                                   \
 static void sk_linear_rows_##S(const T *gb, const T *dy, const T *dx, T *dxbar, T *dybar, \
                                ptrdiff_t nrows, ptrdiff_t n2, ptrdiff_t d)                \
 {                                                                                         \
     const ptrdiff_t L = SK_LANES, dL = d * SK_LANES;                                      \
-    ptrdiff_t j, r;                                                                       \
-    for (r = 0; r + 2 <= nrows; r += 2)                                                   \
-        sk_tiles_##S(gb + r * n2 * L, n2 * L, L, dy, L, dL, n2, dxbar + r * dL, dL, L, 0,  \
-                     2, d);                                                               \
-    if (r < nrows)                                                                        \
-        sk_tiles_##S(gb + r * n2 * L, n2 * L, L, dy, L, dL, n2, dxbar + r * dL, dL, L, 0,  \
-                     1, d);                                                               \
-    /* rows from the top down: row nrows-1-t is the t-th; p walks down with a negative step */ \
-    for (j = 0; j + 2 <= n2; j += 2)                                                      \
-        sk_tiles_##S(gb + ((nrows - 1) * n2 + j) * L, L, -n2 * L, dx + (nrows - 1) * dL, L, \
-                     -dL, nrows, dybar + j * dL, dL, L, 1, 2, d);                         \
-    if (j < n2)                                                                           \
-        sk_tiles_##S(gb + ((nrows - 1) * n2 + j) * L, L, -n2 * L, dx + (nrows - 1) * dL, L, \
-                     -dL, nrows, dybar + j * dL, dL, L, 1, 1, d);                         \
+    sk_tile_rows_##S(gb, n2 * L, L, dy, L, dL, n2, dxbar, dL, L, 0, nrows, d);            \
+    sk_tile_rows_##S(gb + (nrows - 1) * n2 * L, L, -n2 * L, dx + (nrows - 1) * dL, L, -dL, \
+                     nrows, dybar, dL, L, 1, n2, d);                                      \
 }
 
 /* exp(x) in double precision, branch-free so that loops over arrays of x vectorise (libm's
