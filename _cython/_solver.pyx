@@ -25,9 +25,11 @@ cdef extern from "lanes.h" nogil:
                       Py_ssize_t)
     void sk_pde_row_f(const float*, float*, const float*, const float*, Py_ssize_t, Py_ssize_t)
     void sk_adjoint_row_d(double*, const double*, const double*, const double*, const double*,
-                          const double*, double*, Py_ssize_t, Py_ssize_t, const double*)
+                          const double*, double*, Py_ssize_t, Py_ssize_t, const double*,
+                          const double*)
     void sk_adjoint_row_f(float*, const float*, const float*, const float*, const float*,
-                          const float*, float*, Py_ssize_t, Py_ssize_t, const float*)
+                          const float*, float*, Py_ssize_t, Py_ssize_t, const float*,
+                          const float*)
     void sk_linear_g_rows_d(const double*, const double*, double*, Py_ssize_t, Py_ssize_t,
                             Py_ssize_t)
     void sk_linear_g_rows_f(const float*, const float*, float*, Py_ssize_t, Py_ssize_t,
@@ -313,7 +315,8 @@ cdef inline void row_coeffs(const floating* Grow, Py_ssize_t n2, floating inv, f
 
 cdef inline void pde_row(const floating* prev, floating* cur, const floating* A,
                          const floating* B, Py_ssize_t n2, Py_ssize_t M2) noexcept nogil:
-    """One fine row: cur[c+1] = cur[c] A + (prev[c+1] A - prev[c] B) (lanes.h)."""
+    """One fine row: cur[c+1] = cur[c] A + (prev[c+1] A - prev[c] B), from the left boundary
+    value the caller has put in cur[0] (lanes.h)."""
     if floating is double:
         sk_pde_row_d(prev, cur, A, B, n2, M2)
     else:
@@ -322,18 +325,34 @@ cdef inline void pde_row(const floating* prev, floating* cur, const floating* A,
 
 cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, int d2,
                       floating* rows, Py_ssize_t base, Py_ssize_t nstore, Py_ssize_t r_from,
-                      Py_ssize_t r_to, floating* AB) noexcept nogil:
+                      Py_ssize_t r_to, floating* AB, Py_ssize_t strips,
+                      floating* edge) noexcept nogil:
     """Fine rows r_from+1 .. r_to from row r_from; row r lives at slot (r - base) % nstore.
-    G holds the coarse rows these fine rows need, from coarse row g0 on."""
-    cdef Py_ssize_t r, i, rowlen = ((n2 << d2) + 1) * W
+    G holds the coarse rows these fine rows need, from coarse row g0 on.
+
+    With strips > 1 the lanes are strips of columns of fewer pairs (see forward): the left
+    boundary of a strip other than the first at row r is the right edge of the strip before
+    it 2^d1 rows earlier, kept in edge[r] (one vector of lanes per row, recorded here).
+    """
+    cdef Py_ssize_t r, i, l, rowlen = ((n2 << d2) + 1) * W
     cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
-    cdef Py_ssize_t M1 = 1 << d1
+    cdef Py_ssize_t M1 = 1 << d1, C = n2 << d2
+    cdef floating* cur
     for r in range(r_from, r_to):
         if r == r_from or (r & (M1 - 1)) == 0:
             i = r >> d1
             row_coeffs(G + (i - g0) * n2 * W, n2, inv, AB, AB + n2 * W)
-        pde_row(rows + ((r - base) % nstore) * rowlen, rows + ((r + 1 - base) % nstore) * rowlen,
-                AB, AB + n2 * W, n2, 1 << d2)
+        cur = rows + ((r + 1 - base) % nstore) * rowlen
+        if strips == 1:
+            for l in range(W):
+                cur[l] = 1
+        else:
+            for l in range(W):
+                cur[l] = 1 if l % strips == 0 or r + 1 <= M1 else edge[(r + 1 - M1) * W + l - 1]
+        pde_row(rows + ((r - base) % nstore) * rowlen, cur, AB, AB + n2 * W, n2, 1 << d2)
+        if strips > 1:
+            for l in range(W):
+                edge[(r + 1) * W + l] = cur[C * W + l]
 
 
 cdef inline floating* adjoint_coeffs(const floating* G, Py_ssize_t i, Py_ssize_t n2,
@@ -356,36 +375,42 @@ cdef inline floating* adjoint_coeffs(const floating* G, Py_ssize_t i, Py_ssize_t
 cdef inline void adjoint_row(floating* out, const floating* nxt, const floating* Kp,
                              const floating* Km, const floating* lo, const floating* hi,
                              floating* gb, Py_ssize_t n2, Py_ssize_t M2,
-                             const floating* seed) noexcept nogil:
+                             const floating* seed, const floating* right) noexcept nogil:
     """Adjoint row p from row p+1 (nxt), and dF/dG of the cells of fine row p-1 into gb.
 
     Kbar[p][q] = A(p-1, q) Kbar[p][q+1] + A(p, q-1) Kbar[p+1][q] - B(p, q) Kbar[p+1][q+1];
     lo holds A, B, dA, dB of the coarse row of fine row p-1, hi those of fine row p; Kp and
-    Km are the forward rows p and p-1. seed != NULL marks the top row. The loop is in
-    lanes.h.
+    Km are the forward rows p and p-1. seed != NULL marks the top row; right != NULL is added
+    to the last column (the part of a strip's right edge that the next strip computes). The
+    loop is in lanes.h.
     """
     if floating is double:
-        sk_adjoint_row_d(out, nxt, Kp, Km, lo, hi, gb, n2, M2, seed)
+        sk_adjoint_row_d(out, nxt, Kp, Km, lo, hi, gb, n2, M2, seed, right)
     else:
-        sk_adjoint_row_f(out, nxt, Kp, Km, lo, hi, gb, n2, M2, seed)
+        sk_adjoint_row_f(out, nxt, Kp, Km, lo, hi, gb, n2, M2, seed, right)
 
 
 cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
                       Py_ssize_t n1, Py_ssize_t n2, int d1, int d2, const floating* seed,
                       const floating* rows, Py_ssize_t r0, Py_ssize_t r1, floating* kb,
-                      floating* coef, Py_ssize_t* tags) noexcept nogil:
+                      floating* coef, Py_ssize_t* tags, Py_ssize_t strips,
+                      floating* edge) noexcept nogil:
     """Adjoint over fine rows r1 down to r0+1; rows holds K rows r0..r1 at slots 0..r1-r0.
 
     G holds the coarse rows from g0 on. kb holds the adjoint rows in two slots (row p at
     slot p % 2); on entry the slot of row r1+1 must hold that row unless r1 is the top row.
     dF/dG of each coarse cell of row i (not yet multiplied by 2^-(d1+d2)) is added to row
-    i - g0 of Gb.
+    i - g0 of Gb. With strips > 1 (see pde_forward), edge[p] receives the part of the
+    adjoint at a strip's left boundary that its own cells give, which the strip before it
+    adds to its right edge 2^d1 rows lower.
     """
-    cdef Py_ssize_t R = n1 << d1, C = n2 << d2, rowlen = (C + 1) * W
-    cdef Py_ssize_t p, t, i
+    cdef Py_ssize_t R = n1 << d1, C = n2 << d2, rowlen = (C + 1) * W, M1 = 1 << d1
+    cdef Py_ssize_t p, t, i, l
     cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
     cdef floating* lo
     cdef floating* hi
+    cdef floating* out
+    cdef floating* right
     if r1 == R:     # above the top row the adjoint is zero
         for t in range(rowlen):
             kb[((R + 1) % 2) * rowlen + t] = 0
@@ -394,9 +419,19 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
         lo = adjoint_coeffs(G + (i - g0) * n2 * W, i, n2, inv, coef, tags)
         hi = adjoint_coeffs(G + ((p >> d1) - g0) * n2 * W, p >> d1, n2, inv, coef, tags) \
             if p < R else lo
-        adjoint_row(kb + (p % 2) * rowlen, kb + ((p + 1) % 2) * rowlen,
-                    rows + (p - r0) * rowlen, rows + (p - 1 - r0) * rowlen, lo, hi,
-                    Gb + (i - g0) * n2 * W, n2, 1 << d2, seed if p == R else NULL)
+        out = kb + (p % 2) * rowlen
+        # edge[p + M1][l] holds what lane l + 1 gave at row p + M1 (see below)
+        right = edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL
+        adjoint_row(out, kb + ((p + 1) % 2) * rowlen, rows + (p - r0) * rowlen,
+                    rows + (p - 1 - r0) * rowlen, lo, hi, Gb + (i - g0) * n2 * W, n2,
+                    1 << d2, seed if p == R else NULL, right)
+        if strips > 1:
+            # Kbar[p][0] = A(p-1, 0) Kbar[p][1] - B(p, 0) Kbar[p+1][1] + (the strip before's
+            # cell), stored at lane l - 1 for the strip before; nothing for a first strip,
+            # whose left boundary is fixed
+            for l in range(W):
+                edge[p * W + l] = 0 if l % strips == strips - 1 else \
+                    lo[l + 1] * out[W + l + 1] - hi[n2 * W + l + 1] * kb[((p + 1) % 2) * rowlen + W + l + 1]
 
 
 # ---------------------------------------------------------------------------------------
@@ -404,14 +439,18 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
 # ---------------------------------------------------------------------------------------
 
 cdef inline Py_ssize_t block_lanes(const Py_ssize_t* pa, const Py_ssize_t* pb, Py_ssize_t start,
-                                   Py_ssize_t npairs, Py_ssize_t* ia, Py_ssize_t* ib) noexcept nogil:
-    """Path indices of the block's lanes (unused lanes repeat the first pair); returns the count."""
-    cdef Py_ssize_t l, n = npairs - start
-    if n > W:
-        n = W
+                                   Py_ssize_t npairs, Py_ssize_t strips, Py_ssize_t* ia,
+                                   Py_ssize_t* ib) noexcept nogil:
+    """Path indices of the block's lanes: lane l holds strip l % strips of pair
+    start + l // strips (lanes past the last pair repeat the first); returns the number of
+    pairs."""
+    cdef Py_ssize_t l, q, n = npairs - start
+    if n > W // strips:
+        n = W // strips
     for l in range(W):
-        ia[l] = pa[start + l] if l < n else pa[start]
-        ib[l] = pb[start + l] if l < n else pb[start]
+        q = start + l // strips if l // strips < n else start
+        ia[l] = pa[q]
+        ib[l] = pb[q]
     return n
 
 
@@ -425,20 +464,48 @@ cdef inline Py_ssize_t block_length(const Py_ssize_t* lengths, const Py_ssize_t*
     return L
 
 
+cdef inline Py_ssize_t x_point(Py_ssize_t i, Py_ssize_t l, Py_ssize_t strips,
+                               Py_ssize_t L) noexcept nogil:
+    """The point of a path of x (L points) that lane l sees as its point i: strip s = l % strips
+    runs s coarse rows behind, so it sees the first point s more times (and the last one
+    fewer), which changes no kernel value."""
+    i -= l % strips
+    return 0 if i < 0 else (L - 1 if i >= L else i)
+
+
+cdef inline Py_ssize_t y_point(Py_ssize_t j, Py_ssize_t l, Py_ssize_t strips, Py_ssize_t w,
+                               Py_ssize_t L) noexcept nogil:
+    """The point of a path of y (L points) that lane l sees as its point j: strip s = l % strips
+    holds the coarse columns s w .. (s + 1) w (past the last point: the last point again)."""
+    j += (l % strips) * w
+    return L - 1 if j >= L else j
+
+
 cdef inline void gather(const floating* P, Py_ssize_t L, Py_ssize_t d, const Py_ssize_t* idx,
+                        Py_ssize_t npts, bint rows, Py_ssize_t strips, Py_ssize_t w,
                         floating* out) noexcept nogil:
-    cdef Py_ssize_t t, l
+    """Points 0 .. npts-1 of the lanes' paths (of x when ``rows``, else of y, as lanes see
+    them: x_point, y_point) into out[i][k][l]."""
+    cdef Py_ssize_t i, k, l, src
     for l in range(W):
-        for t in range(L * d):
-            out[t * W + l] = P[idx[l] * L * d + t]
+        for i in range(npts):
+            src = x_point(i, l, strips, L) if rows else y_point(i, l, strips, w, L)
+            for k in range(d):
+                out[(i * d + k) * W + l] = P[(idx[l] * L + src) * d + k]
 
 
-cdef inline void scatter_add(const floating* src, Py_ssize_t L, Py_ssize_t d, const Py_ssize_t* idx,
-                             Py_ssize_t n, floating* acc) noexcept nogil:
-    cdef Py_ssize_t t, l
-    for l in range(n):
-        for t in range(L * d):
-            acc[idx[l] * L * d + t] += src[t * W + l]
+cdef inline void scatter_add(const floating* src, Py_ssize_t L, Py_ssize_t d,
+                             const Py_ssize_t* idx, Py_ssize_t nlanes, Py_ssize_t npts,
+                             bint rows, Py_ssize_t strips, Py_ssize_t w,
+                             floating* acc) noexcept nogil:
+    """The reverse of gather, for the first nlanes lanes: adds src[i][k][l] to the point that
+    lane l sees as its point i."""
+    cdef Py_ssize_t i, k, l, dst
+    for l in range(nlanes):
+        for i in range(npts):
+            dst = x_point(i, l, strips, L) if rows else y_point(i, l, strips, w, L)
+            for k in range(d):
+                acc[(idx[l] * L + dst) * d + k] += src[(i * d + k) * W + l]
 
 
 cdef inline Py_ssize_t static_work(Py_ssize_t L2, Py_ssize_t d) noexcept nogil:
@@ -451,23 +518,33 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb,
             int kind, double p0, double p1, double p2, int d1, int d2,
             floating[::1] out, floating[:, :, ::1] grid=None, int nthreads=1,
-            const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None):
+            const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None,
+            Py_ssize_t strips=1):
     """Kernels of the pairs (X[pa[n]], Y[pb[n]]) into out[n]; the fine grids into grid[n].
 
     len1, len2: the true lengths of paths padded by repeating their last point (not with
     ``grid``). A block then stops at its longest paths: the cells past them only repeat
     values, so skipping them changes nothing.
+
+    strips (a divisor of LANES; 1 with ``grid``): the lanes of a block are LANES // strips
+    pairs, each cut into ``strips`` strips of columns, so that few pairs still fill the
+    lanes. A strip needs the right edge of the strip before it as its left boundary, so
+    strip s runs s coarse rows behind: it sees the first point of x s more times (the
+    padding the first rows of every grid already hold, G = 0, K = 1) and gets that edge
+    2^d1 fine rows after it was computed (pde_forward).
     """
     cdef Static sk = Static(kind, p0, p1, p2)
-    cdef Py_ssize_t npairs = pa.shape[0], nblocks = (npairs + W - 1) // W
+    cdef Py_ssize_t P = W // strips, npairs = pa.shape[0], nblocks = (npairs + P - 1) // P
     cdef Py_ssize_t L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2
+    cdef Py_ssize_t Lx = L1 + strips - 1       # points of x as the lanes see them, at most
     cdef Py_ssize_t rowlen = (C + 1) * W
     cdef bint keep = grid is not None
     cdef Py_ssize_t nstore = R + 1 if keep else 2
     # rows of G computed together: about 256 KiB of them, so they stay in cache
-    cdef Py_ssize_t CH = max(1, min(n1, (256 << 10) // max(1, n2 * W * <Py_ssize_t>sizeof(floating))))
-    cdef Py_ssize_t blk, n, l, r, c, t, q, c0, c1, L1b, L2b, n1b, n2b, Rb, Cb, rowlen_b
+    cdef Py_ssize_t gcap = max(n2 * W, (256 << 10) // <Py_ssize_t>sizeof(floating))
+    cdef Py_ssize_t nedge = (((Lx - 1) << d1) + 1) * W if strips > 1 else 0
+    cdef Py_ssize_t blk, n, b, l, r, c, t, q, c0, c1, CH, w, n1b, n2b, Rb, Cb, rowlen_b
     cdef bint ragged1 = len1 is not None and not keep, ragged2 = len2 is not None and not keep
     cdef Py_ssize_t* ia
     cdef Py_ssize_t* ib
@@ -479,46 +556,52 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef floating* work
     cdef floating* G
     cdef floating* dxs
+    cdef floating* edge
     cdef floating* rows
     cdef floating* top
     if npairs == 0:
         return
+    if strips < 1 or W % strips or (keep and strips != 1):
+        raise ValueError(f"strips must divide {W} (and be 1 with grid), got {strips}")
     with nogil, parallel(num_threads=nthreads):
         ws = <floating*>malloc(sizeof(floating) * (
-            (L1 + L2) * d * W + 2 * n2 * W + static_work(L2, d) + CH * (n2 + d) * W
+            (Lx + L2) * d * W + 2 * n2 * W + static_work(L2, d) + gcap + Lx * d * W + nedge
             + nstore * rowlen))
         xs = ws
-        ys = xs + L1 * d * W
+        ys = xs + Lx * d * W
         AB = ys + L2 * d * W
         work = AB + 2 * n2 * W
         G = work + static_work(L2, d)
-        dxs = G + CH * n2 * W
-        rows = dxs + CH * d * W
+        dxs = G + gcap
+        edge = dxs + Lx * d * W
+        rows = edge + nedge
         ia = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (2 * W + 2))
         ib = ia + W
         tags = ib + W
         for blk in prange(nblocks, schedule='dynamic'):
-            n = block_lanes(&pa[0], &pb[0], blk * W, npairs, ia, ib)
-            gather(&X[0, 0, 0], L1, d, ia, xs)
-            gather(&Y[0, 0, 0], L2, d, ib, ys)
-            L1b = block_length(&len1[0], ia, 1) if ragged1 else L1
-            L2b = block_length(&len2[0], ib, 1) if ragged2 else L2
-            n1b = L1b - 1
-            n2b = L2b - 1
+            n = block_lanes(&pa[0], &pb[0], blk * P, npairs, strips, ia, ib)
+            # the block's grid: its longest paths, rows skewed and columns cut into strips
+            n1b = (block_length(&len1[0], ia, 1) if ragged1 else L1) - 1 + strips - 1
+            n2b = (block_length(&len2[0], ib, 1) if ragged2 else L2) - 1
+            w = (n2b + strips - 1) // strips
+            gather(&X[0, 0, 0], L1, d, ia, n1b + 1, True, strips, w, xs)
+            gather(&Y[0, 0, 0], L2, d, ib, w + 1, False, strips, w, ys)
             Rb = n1b << d1
-            Cb = n2b << d2
+            Cb = w << d2
             rowlen_b = (Cb + 1) * W
-            static_prepare(sk, ys, L2b, d, work, tags)
+            static_prepare(sk, ys, w + 1, d, work, tags)
             for t in range(rowlen_b):
                 rows[t] = 1
+            CH = max(1, min(n1b, gcap // max(1, w * W)))
             for q in range((n1b + CH - 1) // CH):
                 c0 = q * CH
                 c1 = c0 + CH if c0 + CH < n1b else n1b
-                g_rows(sk, xs, ys, c0, c1, L2b, d, G, work, tags, dxs)
-                pde_forward(G, c0, n2b, d1, d2, rows, 0, nstore, c0 << d1, c1 << d1, AB)
+                g_rows(sk, xs, ys, c0, c1, w + 1, d, G, work, tags, dxs)
+                pde_forward(G, c0, w, d1, d2, rows, 0, nstore, c0 << d1, c1 << d1, AB, strips,
+                            edge)
             top = rows + (Rb % nstore) * rowlen_b
-            for l in range(n):
-                out[blk * W + l] = top[Cb * W + l]
+            for b in range(n):      # a pair's kernel: the top right corner of its last strip
+                out[blk * P + b] = top[Cb * W + b * strips + strips - 1]
             if keep:
                 for l in range(n):
                     for r in range(R + 1):
@@ -533,7 +616,8 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
              int kind, double p0, double p1, double p2, int d1, int d2,
              floating[:, :, :, ::1] dX, floating[:, :, :, ::1] dY,
              const floating[:, :, ::1] grid=None, Py_ssize_t seg_rows=0, int nthreads=1,
-             const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None):
+             const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None,
+             Py_ssize_t strips=1):
     """Adds derivs[n] * d k(X[pa[n]], Y[pb[n]]) / d points to dX[thread, pa[n]], dY[thread, pb[n]].
 
     dX and dY carry one slice per thread (summed by the caller), so no two threads write the
@@ -541,18 +625,23 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     checkpoints every ``seg_rows`` fine rows (rounded up to whole coarse rows; 0: keep the
     whole grid of a block). Segment by segment, from the top: the rows of G the segment
     needs, its forward rows, its adjoint, then the chain rule of its finished rows of dF/dG
-    back to the points, so that neither G nor dF/dG is ever held whole. len1, len2: as for
-    forward (not with ``grid``); a block stops at its longest paths.
+    back to the points, so that neither G nor dF/dG is ever held whole. len1, len2, strips:
+    as for forward (not with ``grid``); a block stops at its longest paths, and seg_rows
+    counts the rows of a block's grid of strips.
     """
     cdef Static sk = Static(kind, p0, p1, p2)
-    cdef Py_ssize_t npairs = pa.shape[0], nblocks = (npairs + W - 1) // W
+    cdef Py_ssize_t P = W // strips, npairs = pa.shape[0], nblocks = (npairs + P - 1) // P
     cdef Py_ssize_t L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
-    cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, M1 = 1 << d1
-    cdef Py_ssize_t rowlen = (C + 1) * W
+    cdef Py_ssize_t R = L1 - 1 << d1, C = L2 - 1 << d2, M1 = 1 << d1
+    # the largest grid of a block of strips: n1 rows (skewed), n2 columns
+    cdef Py_ssize_t Lx = L1 + strips - 1
+    cdef Py_ssize_t n1 = Lx - 1, n2 = (L2 - 1 + strips - 1) // strips
+    cdef Py_ssize_t Rl = n1 << d1, rowlen = ((n2 << d2) + 1) * W
+    cdef Py_ssize_t nedge = (Rl + 1) * W if strips > 1 else 0
     cdef bint given = grid is not None
-    cdef Py_ssize_t S = R if seg_rows <= 0 or seg_rows >= R or given else \
+    cdef Py_ssize_t S = Rl if seg_rows <= 0 or seg_rows >= Rl or given else \
         (seg_rows + M1 - 1) // M1 * M1
-    cdef Py_ssize_t nseg = (R + S - 1) // S if S > 0 else 0
+    cdef Py_ssize_t nseg = (Rl + S - 1) // S if S > 0 else 0
     cdef Py_ssize_t ncheck = nseg if nseg > 1 else 0
     cdef Py_ssize_t nb = S // M1 + 1      # rows of G and of dF/dG held: a segment's, one more
     # coarse rows of the adjoint per step of the chain rule: about 128 KiB of dF/dG
@@ -585,22 +674,26 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef floating* coef
     cdef floating* seg
     cdef floating* check
+    cdef floating* fedge
+    cdef floating* aedge
     if npairs == 0 or R == 0 or C == 0:
         return
+    if strips < 1 or W % strips or (given and strips != 1):
+        raise ValueError(f"strips must divide {W} (and be 1 with grid), got {strips}")
     with nogil, parallel(num_threads=nthreads):
         ws = <floating*>malloc(sizeof(floating) * (
-            2 * (L1 + L2) * d * W + 2 * nb * n2 * W + 2 * n2 * W + static_work(L2, d)
+            2 * (Lx + L2) * d * W + 2 * nb * n2 * W + 2 * n2 * W + static_work(L2, d)
             + n2 * d * W + 2 * nb * d * W + L2 * W
-            + 2 * rowlen + 8 * n2 * W + (S + 1) * rowlen + ncheck * rowlen + W))
+            + 2 * rowlen + 8 * n2 * W + (S + 1) * rowlen + ncheck * rowlen + W + 2 * nedge))
         ia = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (2 * W + 4))
         ib = ia + W
         tags = ib + W
         ptags = tags + 2
         seed = ws
         xs = seed + W
-        ys = xs + L1 * d * W
+        ys = xs + Lx * d * W
         xbar = ys + L2 * d * W
-        ybar = xbar + L1 * d * W
+        ybar = xbar + Lx * d * W
         G = ybar + L2 * d * W
         Gb = G + nb * n2 * W
         AB = Gb + nb * n2 * W
@@ -613,23 +706,27 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         coef = kb + 2 * rowlen
         seg = coef + 8 * n2 * W
         check = seg + (S + 1) * rowlen
+        fedge = check + ncheck * rowlen
+        aedge = fedge + nedge
         for blk in prange(nblocks, schedule='dynamic'):
             tid = threadid()
-            n = block_lanes(&pa[0], &pb[0], blk * W, npairs, ia, ib)
-            for l in range(W):
-                seed[l] = derivs[blk * W + l] if l < n else 0
-            gather(&X[0, 0, 0], L1, d, ia, xs)
-            gather(&Y[0, 0, 0], L2, d, ib, ys)
-            # the block's own grid: up to its longest paths (at least 2 points)
-            bn1 = block_length(&len1[0], ia, 2) - 1 if ragged1 else n1
-            bL2 = block_length(&len2[0], ib, 2) if ragged2 else L2
-            bn2 = bL2 - 1
+            n = block_lanes(&pa[0], &pb[0], blk * P, npairs, strips, ia, ib)
+            for l in range(W):      # the seed enters at the top right corner of a last strip
+                seed[l] = derivs[blk * P + l // strips] \
+                    if l // strips < n and l % strips == strips - 1 else 0
+            # the block's own grid: up to its longest paths (at least 2 points), rows skewed
+            # and columns cut into strips (see forward)
+            bn1 = (block_length(&len1[0], ia, 2) if ragged1 else L1) - 1 + strips - 1
+            bn2 = ((block_length(&len2[0], ib, 2) if ragged2 else L2) - 1 + strips - 1) // strips
+            bL2 = bn2 + 1
+            gather(&X[0, 0, 0], L1, d, ia, bn1 + 1, True, strips, bn2, xs)
+            gather(&Y[0, 0, 0], L2, d, ib, bL2, False, strips, bn2, ys)
             bR = bn1 << d1
             bC = bn2 << d2
             browlen = (bC + 1) * W
             bnseg = (bR + S - 1) // S
             static_prepare(sk, ys, bL2, d, work, ptags)
-            memset(xbar, 0, sizeof(floating) * (L1 + L2) * d * W)
+            memset(xbar, 0, sizeof(floating) * (Lx + L2) * d * W)
             memset(dybar, 0, sizeof(floating) * n2 * d * W)
             tags[0] = -1
             tags[1] = -1
@@ -641,7 +738,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                     r1 = r0 + S if r0 + S < bR else bR
                     memcpy(seg, check + s * browlen, sizeof(floating) * browlen)
                     g_rows(sk, xs, ys, r0 // M1, r1 // M1, bL2, d, G, work, ptags, dxs)
-                    pde_forward(G, r0 // M1, bn2, d1, d2, seg, r0, 2, r0, r1, AB)
+                    pde_forward(G, r0 // M1, bn2, d1, d2, seg, r0, 2, r0, r1, AB, strips, fedge)
                     memcpy(check + (s + 1) * browlen, seg + ((r1 - r0) % 2) * browlen,
                            sizeof(floating) * browlen)
             for s in range(bnseg - 1, -1, -1):
@@ -656,14 +753,14 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                         for r in range(r0, r1 + 1):
                             for c in range(C + 1):
                                 seg[((r - r0) * (C + 1) + c) * W + l] = \
-                                    grid[blk * W + (l if l < n else 0), r, c]
+                                    grid[blk * P + (l if l < n else 0), r, c]
                 else:
                     if bnseg > 1:
                         memcpy(seg, check + s * browlen, sizeof(floating) * browlen)
                     else:
                         for t in range(browlen):
                             seg[t] = 1
-                    pde_forward(G, i0, bn2, d1, d2, seg, r0, S + 1, r0, r1, AB)
+                    pde_forward(G, i0, bn2, d1, d2, seg, r0, S + 1, r0, r1, AB, strips, fedge)
                 # Gb holds rows i0 .. i1: the segment's, and row i1, the lowest of the segment
                 # above (as the point kernels need it), moved to its place
                 if i1 < bn1:
@@ -676,7 +773,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                     ia_ = ib_ - CB if ib_ - CB > i0 else i0
                     pde_adjoint(G, i0, Gb, bn1, bn2, d1, d2, seed,
                                 seg + ((ia_ << d1) - r0) * browlen, ia_ << d1, ib_ << d1, kb,
-                                coef, tags)
+                                coef, tags, strips, aedge)
                     if linear:
                         linear_backward_rows(sk.p0 * inv, ia_, ib_ - ia_, bn2, d,
                                              Gb + (ia_ - i0) * bn2 * W, work,
@@ -695,8 +792,10 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             else:
                 point_backward(sk, inv, xs, ys, 0, bL2, d, NULL, Gb, xbar, ybar, srow)
             if want_x:
-                scatter_add(xbar, L1, d, ia, n, &dX[tid, 0, 0, 0])
+                scatter_add(xbar, L1, d, ia, n * strips, bn1 + 1, True, strips, bn2,
+                            &dX[tid, 0, 0, 0])
             if want_y:
-                scatter_add(ybar, L2, d, ib, n, &dY[tid, 0, 0, 0])
+                scatter_add(ybar, L2, d, ib, n * strips, bL2, False, strips, bn2,
+                            &dY[tid, 0, 0, 0])
         free(ws)
         free(ia)

@@ -64,19 +64,18 @@ static inline sk_vf sk_splat_f(float x) { return x; }
 #define SK_IN_REGISTER(v) ((void)0)
 #endif
 
-/* One fine row of the forward scheme: cur[c+1] = cur[c] A + (prev[c+1] A - prev[c] B),
- * cur[0] = 1, with A, B constant over the M2 fine columns of each of the n2 coarse cells. */
+/* One fine row of the forward scheme: cur[c+1] = cur[c] A + (prev[c+1] A - prev[c] B), with
+ * A, B constant over the M2 fine columns of each of the n2 coarse cells; cur[0], the left
+ * boundary, is set by the caller. */
 #define SK_DEFINE_PDE_ROW(S, T, V)                                                        \
 static inline void sk_pde_row_##S(const T *prev, T *cur, const T *A, const T *B,          \
                                   ptrdiff_t n2, ptrdiff_t M2)                             \
 {                                                                                         \
     V run[SK_NV_##S], lo[SK_NV_##S], a[SK_NV_##S], b[SK_NV_##S];                          \
-    const V one = sk_splat_##S(1);                                                        \
     ptrdiff_t j, m, k, c = 0;                                                             \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
-        run[k] = one;                                                                     \
+        run[k] = sk_load_##S(cur + k * SK_VL_##S);                                        \
         lo[k] = sk_load_##S(prev + k * SK_VL_##S);                                        \
-        sk_store_##S(cur + k * SK_VL_##S, one);                                           \
     }                                                                                     \
     for (j = 0; j < n2; j++) {                                                            \
         for (k = 0; k < SK_NV_##S; k++) {                                                 \
@@ -127,7 +126,7 @@ static inline void sk_pde_row_##S(const T *prev, T *cur, const T *A, const T *B,
 #define SK_DEFINE_ADJOINT_ROW(S, T, V)                                                    \
 static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T *Km,     \
                                       const T *lo, const T *hi, T *gb, ptrdiff_t n2,      \
-                                      ptrdiff_t M2, const T *seed)                        \
+                                      ptrdiff_t M2, const T *seed, const T *right)        \
 {                                                                                         \
     V run[SK_NV_##S], nh[SK_NV_##S], kh[SK_NV_##S], acc[SK_NV_##S], acc2[SK_NV_##S];      \
     V aL[SK_NV_##S], bH[SK_NV_##S], aH[SK_NV_##S], dA[SK_NV_##S], dB[SK_NV_##S];          \
@@ -139,6 +138,8 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
         nh[k] = sk_load_##S(nxt + C * SK_LANES + o);                                      \
         run[k] = seed ? sk_load_##S(seed + o)                                             \
                       : sk_load_##S(hi + (n2 - 1) * SK_LANES + o) * nh[k];                \
+        if (right)                                                                        \
+            run[k] += sk_load_##S(right + o);                                             \
         sk_store_##S(out + C * SK_LANES + o, run[k]);                                     \
         kh[k] = sk_load_##S(Km + C * SK_LANES + o);                                       \
         aL[k] = zero;                                                                     \
@@ -178,12 +179,10 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
 /* The linear static kernel on rows r = 0 .. nrows-1 of G (coarse rows i0 + r), with dx[r]
  * the scaled increments of x at those rows and dy[j] the increments of y, d channels each.
  * Per lane, G = dx dy^T, and its chain rule is dxbar = gb dy and dybar += gb^T dx: small
- * matrix products. Each is computed in tiles of 2 x 4 numbers (for one vector of lanes)
- * held in registers, so that each load feeds more than one multiply-add; the columns j
- * are the outer loop, so that dy[j] and dybar[j] stay in the first-level cache while the
- * rows pass by. dybar sums the rows from the top down, the order in which the solver's
- * segments finish them, so that its sums do not depend on how the rows are split into
- * segments. */
+ * matrix products. Each is computed in tiles of up to 4 x 4 numbers (for one vector of
+ * lanes) held in registers, so that each load feeds several multiply-adds. dybar sums the
+ * rows from the top down, the order in which the solver's segments finish them, so that
+ * its sums do not depend on how the rows are split into segments. */
 #define SK_DEFINE_LINEAR_ROWS(S, T, V)                                                    \
 /* out[a][b] (=, or += when add) sum_k p[a][k] q[b][k] over k < K, for a < NA, b < NB:     \
  * p[a] at p + a * ps, q[b] at q + b * qs, steps of k pk and qk, out[a][b] at               \

@@ -27,6 +27,22 @@ _PAIRS_PER_CALL = 1 << 16
 _ADJOINT_ROW_BYTES = 4 << 20
 
 
+def _strips(npairs, nthreads, n1, n2):
+    """Strips of columns to cut each pair's grid into (a divisor of the solver's LANES), so
+    that fewer pairs than lanes still fill the lanes (see _solver.forward).
+
+    Cut into s strips, a pair's grid of n1 x n2 coarse cells becomes s lanes of
+    (n1 + s - 1) x ceil(n2 / s) cells (strip k runs k rows behind the one before it), and a
+    block holds LANES // s pairs. The estimate counts the cells each thread computes, plus
+    two columns a row for the work done once per row.
+    """
+    def cost(s):
+        blocks = -(-npairs * s // _solver.LANES)
+        return -(-blocks // nthreads) * (n1 + s - 1) * (-(-n2 // s) + 2)
+    choices = [s for s in (1, 2, 4, 8, 16, 32) if s <= _solver.LANES and (s == 1 or s <= n2)]
+    return min(choices, key=cost)
+
+
 class _Problem:
     """Both sides of a kernel computation, validated and transformed, ready for the solver."""
 
@@ -71,8 +87,10 @@ class _Problem:
             2: (self.X2, self.X2, self.len2, self.len2, self.d2, self.d2)}[side]
         out = np.empty(len(pa), dtype=self.dtype)
         if len(pa):
+            strips = 1 if grid is not None else \
+                _strips(len(pa), self.nthreads, X1.shape[1] - 1, X2.shape[1] - 1)
             _solver.forward(X1, X2, pa, pb, self.static._code, *self.static._params(),
-                            d1, d2, out, grid, self.nthreads, n1, n2)
+                            d1, d2, out, grid, self.nthreads, n1, n2, strips)
         return out
 
     def column_order(self):
@@ -81,14 +99,18 @@ class _Problem:
         return None if self.len2 is None else np.argsort(self.len2, kind="stable")
 
     def backward(self, pa, pb, seeds, dX, dY, grid=None):
-        rows, cols = self.grid_shape
-        row_bytes = cols * _solver.LANES * self.dtype.itemsize
+        if not len(pa):
+            return
+        n1, n2 = self.X1.shape[1] - 1, self.X2.shape[1] - 1
+        strips = 1 if grid is not None else _strips(len(pa), self.nthreads, n1, n2)
+        # the fine grid of a block's lanes
+        rows = (n1 + strips - 1 << self.d1) + 1
+        row_bytes = ((-(-n2 // strips) << self.d2) + 1) * _solver.LANES * self.dtype.itemsize
         budget = max(1, _ADJOINT_ROW_BYTES // row_bytes - 1)
         seg_rows = 0 if budget >= rows - 1 else max(budget, math.isqrt(rows - 1) + 1)
-        if len(pa):
-            _solver.backward(self.X1, self.X2, pa, pb, np.ascontiguousarray(seeds, self.dtype),
-                             self.static._code, *self.static._params(), self.d1, self.d2,
-                             dX, dY, grid, seg_rows, self.nthreads, self.len1, self.len2)
+        _solver.backward(self.X1, self.X2, pa, pb, np.ascontiguousarray(seeds, self.dtype),
+                         self.static._code, *self.static._params(), self.d1, self.d2,
+                         dX, dY, grid, seg_rows, self.nthreads, self.len1, self.len2, strips)
 
     def accumulators(self, left, right):
         def acc(X):

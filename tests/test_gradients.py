@@ -89,6 +89,27 @@ def test_checkpointed_adjoint_equals_stored_grid(rng, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("strips", [2, 8, 32])
+@pytest.mark.parametrize("checkpoints", [False, True])
+@pytest.mark.parametrize("kernel", [None, sk.RBFKernel(0.7)], ids=repr)
+def test_strips_of_columns_equal_whole_rows(rng, monkeypatch, kernel, checkpoints, strips):
+    """Gradients with each pair's grid cut into strips of columns (the adjoint hands each
+    strip's left edge to the strip before it) equal those of one lane a pair, for lists of
+    paths, a dyadic pair, with the forward grid stored or recomputed from checkpoints."""
+    X = [paths(rng, 1, L)[0] for L in (9, 4, 13)]
+    Y = [paths(rng, 1, L)[0] for L in (11, 6)]
+    D = rng.normal(size=(3, 2))
+    opts = dict(static_kernel=kernel, left_deriv=True, right_deriv=True)
+    if checkpoints:
+        monkeypatch.setattr(functional, "_ADJOINT_ROW_BYTES", 1)
+    monkeypatch.setattr(functional, "_strips", lambda *args: 1)
+    expected = sk.sig_kernel_gram_backprop(D, X, Y, (1, 2), **opts)
+    monkeypatch.setattr(functional, "_strips", lambda *args: strips)
+    got = sk.sig_kernel_gram_backprop(D, X, Y, (1, 2), **opts)
+    for a, b in zip(got[0] + got[1], expected[0] + expected[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
 def test_paired_backprop(rng):
     X, Y = paths(rng, 3, 4), paths(rng, 3, 5)
     k = rng.normal(size=3)

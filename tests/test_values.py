@@ -4,6 +4,7 @@ import pytest
 from scipy.special import i0, j0
 
 import sksigkernel as sk
+from sksigkernel import functional
 from reference import brownian, pde_reference, static_differences, truncated_sig_kernel
 
 STATIC = [sk.LinearKernel(), sk.ScaledLinearKernel(0.7), sk.RBFKernel(0.8), sk.Matern12Kernel(1.3),
@@ -56,6 +57,29 @@ def test_matches_plain_numpy_scheme(rng, kernel, order):
     ref = np.array([[pde_reference(static_differences(kernel, x, y), d1, d2)[-1, -1]
                      for y in Y] for x in X])
     np.testing.assert_allclose(K, ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("strips", [1, 2, 4, 8, 16, 32])
+@pytest.mark.parametrize("kernel", [sk.LinearKernel(), sk.RBFKernel(0.8)], ids=repr)
+def test_strips_of_columns_match_plain_numpy_scheme(rng, monkeypatch, kernel, strips):
+    """Few pairs fill the lanes by cutting each grid into strips of columns (skewed by a row
+    each): every number of strips gives the plain scheme's values, with strips wider or
+    narrower than the grid, lists of paths and a dyadic pair."""
+    monkeypatch.setattr(functional, "_strips", lambda *args: strips)
+    X = brownian(rng, 3, 9, 3, scale=2.0)
+    Y = [brownian(rng, 1, L, 3, scale=2.0)[0] for L in (12, 5)]
+    for order, (d1, d2) in [(0, (0, 0)), ((2, 1), (2, 1))]:
+        K = sk.sig_kernel_gram(X, Y, order, static_kernel=kernel)
+        ref = np.array([[pde_reference(static_differences(kernel, x, y), d1, d2)[-1, -1]
+                         for y in Y] for x in X])
+        np.testing.assert_allclose(K, ref, rtol=1e-12)
+
+
+def test_strips_are_chosen_for_few_pairs():
+    assert functional._strips(1, 2, 999, 999) == 32           # one pair: all lanes
+    assert functional._strips(4, 2, 999, 999) == 16           # 2 blocks for 2 threads
+    assert functional._strips(128 * 128, 2, 63, 63) == 1       # many pairs: one lane each
+    assert functional._strips(1, 1, 50, 3) <= 3                # no strip narrower than a cell
 
 
 @pytest.mark.parametrize("kernel", [sk.RBFKernel(1e-3), sk.Matern12Kernel(1e-3),
