@@ -1,7 +1,9 @@
 """sksigkernel against pysiglib: gram and gram backprop, same process, same inputs.
 
 Brownian paths in float64, n_jobs=-1. Prints the best of ``--repeat`` timings, the ratio
-(pysiglib time / sksigkernel time), fine cells per second, and backprop / forward. With
+(pysiglib time / sksigkernel time), fine cells per second, and backprop / forward: for
+grams of many pairs, then for the kernels of a few pairs of long paths (sig_kernel and
+sig_kernel_backprop, both sides), where each pair's grid is cut into strips. With
 ``--memory`` it also measures the peak resident memory of a 2000 x 2000 gram of length-100,
 8-channel paths at dyadic order 0, in a fresh process.
 
@@ -18,6 +20,7 @@ import numpy as np
 import sksigkernel as sk
 
 CASES = [(128, 64, 4, 0), (128, 64, 4, 1), (128, 64, 4, 2), (32, 256, 8, 1)]
+FEW_PAIRS = [(1, 1000, 4, 0), (1, 1000, 4, 2), (4, 1000, 4, 1), (16, 500, 4, 1)]
 
 
 def brownian(rng, n, length, channels):
@@ -34,6 +37,15 @@ def best(fn, repeat):
     return min(times)
 
 
+def report(name, cells, ours, theirs):
+    """Lines for one case: forward and backprop, ours against pysiglib's (None: absent)."""
+    for what, mine, other in (("forward", ours[0], theirs[0]), ("backprop", ours[1], theirs[1])):
+        other_s = f"{other:10.4f}s" if other else f"{'-':>11}"
+        ratio = f"{other / mine:7.1f}x" if other else f"{'-':>8}"
+        print(f"{name + ' ' + what:<34}{mine:11.4f}s{other_s}{ratio}{cells / mine:11.3g}")
+    print(f"{'':<34}backprop / forward (ours): {ours[1] / ours[0]:.2f}")
+
+
 def run(repeat):
     try:
         import pysiglib
@@ -41,28 +53,35 @@ def run(repeat):
         pysiglib = None
         print("pysiglib is not installed: timing sksigkernel alone (pip install pysiglib)")
     rng = np.random.default_rng(0)
-    header = f"{'case':<28}{'sksigkernel':>12}{'pysiglib':>11}{'ratio':>8}{'cells/s':>11}"
+    header = f"{'case':<34}{'sksigkernel':>12}{'pysiglib':>11}{'ratio':>8}{'cells/s':>11}"
     print(header)
     print("-" * len(header))
     for B, L, d, order in CASES:
         X, Y = brownian(rng, B, L, d), brownian(rng, B, L, d)
         D = rng.normal(size=(B, B))
-        cells = B * B * ((L - 1) << order) ** 2
-        ours_fwd = best(lambda: sk.sig_kernel_gram(X, Y, order, n_jobs=-1), repeat)
-        ours_bwd = best(lambda: sk.sig_kernel_gram_backprop(
-            D, X, Y, order, left_deriv=True, right_deriv=True, n_jobs=-1), repeat)
-        theirs = [None, None]
-        if pysiglib is not None:
-            theirs[0] = best(lambda: pysiglib.sig_kernel_gram(X, Y, dyadic_order=order, n_jobs=-1),
-                             repeat)
-            theirs[1] = best(lambda: pysiglib.sig_kernel_gram_backprop(
-                D, X, Y, dyadic_order=order, left_deriv=True, right_deriv=True, n_jobs=-1), repeat)
-        name = f"{B}x{B} L={L} d={d} order={order}"
-        for what, ours, other in (("gram", ours_fwd, theirs[0]), ("backprop", ours_bwd, theirs[1])):
-            other_s = f"{other:10.4f}s" if other else f"{'-':>11}"
-            ratio = f"{other / ours:7.1f}x" if other else f"{'-':>8}"
-            print(f"{name + ' ' + what:<28}{ours:11.4f}s{other_s}{ratio}{cells / ours:11.3g}")
-        print(f"{'':<28}backprop / gram (ours): {ours_bwd / ours_fwd:.2f}")
+        ours = (best(lambda: sk.sig_kernel_gram(X, Y, order, n_jobs=-1), repeat),
+                best(lambda: sk.sig_kernel_gram_backprop(
+                    D, X, Y, order, left_deriv=True, right_deriv=True, n_jobs=-1), repeat))
+        theirs = (None, None) if pysiglib is None else (
+            best(lambda: pysiglib.sig_kernel_gram(X, Y, dyadic_order=order, n_jobs=-1), repeat),
+            best(lambda: pysiglib.sig_kernel_gram_backprop(
+                D, X, Y, dyadic_order=order, left_deriv=True, right_deriv=True, n_jobs=-1),
+                repeat))
+        report(f"gram {B}x{B} L={L} d={d} order={order}", B * B * ((L - 1) << order) ** 2,
+               ours, theirs)
+    for B, L, d, order in FEW_PAIRS:
+        X, Y = brownian(rng, B, L, d), brownian(rng, B, L, d)
+        k = rng.normal(size=B)
+        ours = (best(lambda: sk.sig_kernel(X, Y, order, n_jobs=-1), repeat),
+                best(lambda: sk.sig_kernel_backprop(
+                    k, X, Y, order, left_deriv=True, right_deriv=True, n_jobs=-1), repeat))
+        theirs = (None, None) if pysiglib is None else (
+            best(lambda: pysiglib.sig_kernel(X, Y, dyadic_order=order, n_jobs=-1), repeat),
+            best(lambda: pysiglib.sig_kernel_backprop(
+                k, X, Y, dyadic_order=order, left_deriv=True, right_deriv=True, n_jobs=-1),
+                repeat))
+        report(f"{B} pair{'s' * (B > 1)} L={L} d={d} order={order}",
+               B * ((L - 1) << order) ** 2, ours, theirs)
 
 
 MEMORY_SCRIPT = """
