@@ -56,32 +56,25 @@ def run(repeat):
     header = f"{'case':<34}{'sksigkernel':>12}{'pysiglib':>11}{'ratio':>8}{'cells/s':>11}"
     print(header)
     print("-" * len(header))
-    for B, L, d, order in CASES:
-        X, Y = brownian(rng, B, L, d), brownian(rng, B, L, d)
-        D = rng.normal(size=(B, B))
-        ours = (best(lambda: sk.sig_kernel_gram(X, Y, order, n_jobs=-1), repeat),
-                best(lambda: sk.sig_kernel_gram_backprop(
-                    D, X, Y, order, left_deriv=True, right_deriv=True, n_jobs=-1), repeat))
-        theirs = (None, None) if pysiglib is None else (
-            best(lambda: pysiglib.sig_kernel_gram(X, Y, dyadic_order=order, n_jobs=-1), repeat),
-            best(lambda: pysiglib.sig_kernel_gram_backprop(
-                D, X, Y, dyadic_order=order, left_deriv=True, right_deriv=True, n_jobs=-1),
-                repeat))
-        report(f"gram {B}x{B} L={L} d={d} order={order}", B * B * ((L - 1) << order) ** 2,
-               ours, theirs)
-    for B, L, d, order in FEW_PAIRS:
-        X, Y = brownian(rng, B, L, d), brownian(rng, B, L, d)
-        k = rng.normal(size=B)
-        ours = (best(lambda: sk.sig_kernel(X, Y, order, n_jobs=-1), repeat),
-                best(lambda: sk.sig_kernel_backprop(
-                    k, X, Y, order, left_deriv=True, right_deriv=True, n_jobs=-1), repeat))
-        theirs = (None, None) if pysiglib is None else (
-            best(lambda: pysiglib.sig_kernel(X, Y, dyadic_order=order, n_jobs=-1), repeat),
-            best(lambda: pysiglib.sig_kernel_backprop(
-                k, X, Y, dyadic_order=order, left_deriv=True, right_deriv=True, n_jobs=-1),
-                repeat))
-        report(f"{B} pair{'s' * (B > 1)} L={L} d={d} order={order}",
-               B * ((L - 1) << order) ** 2, ours, theirs)
+    for gram, cases in ((True, CASES), (False, FEW_PAIRS)):
+        # the same names and parameters in both libraries
+        forward, backprop = ("sig_kernel_gram", "sig_kernel_gram_backprop") if gram else \
+            ("sig_kernel", "sig_kernel_backprop")
+        for B, L, d, order in cases:
+            X, Y = brownian(rng, B, L, d), brownian(rng, B, L, d)
+            derivs = rng.normal(size=(B, B) if gram else B)
+
+            def times(lib):
+                if lib is None:
+                    return None, None
+                return (best(lambda: getattr(lib, forward)(X, Y, dyadic_order=order, n_jobs=-1),
+                             repeat),
+                        best(lambda: getattr(lib, backprop)(
+                            derivs, X, Y, dyadic_order=order, left_deriv=True, right_deriv=True,
+                            n_jobs=-1), repeat))
+            name = f"gram {B}x{B}" if gram else f"{B} pair{'s' * (B > 1)}"
+            report(f"{name} L={L} d={d} order={order}",
+                   (B * B if gram else B) * ((L - 1) << order) ** 2, times(sk), times(pysiglib))
 
 
 MEMORY_SCRIPT = """
