@@ -6,6 +6,8 @@ Work is split into blocks of ``LANES`` pairs. The pairs of a block are the lanes
 inner loop (no dependency between lanes), so the compiler turns those loops into SIMD
 instructions; blocks are shared between OpenMP threads with dynamic scheduling. Each thread
 owns its workspace, sized for one block, so memory does not grow with the number of pairs.
+When there are too few pairs, a block holds fewer pairs, each cut into strips of columns
+(``strips`` lanes a pair; see forward).
 
 Layouts (``l`` = lane): points ``[i][k][l]``, static second differences ``G[i][j][l]``,
 PDE rows ``[c][l]``. The discretisation is the one of DESIGN.md section 1.
@@ -419,6 +421,7 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
     cdef floating* lo
     cdef floating* hi
     cdef floating* out
+    cdef floating* nxt
     cdef floating* right
     if r1 == R:     # above the top row the adjoint is zero
         for t in range(rowlen):
@@ -429,9 +432,10 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
         hi = adjoint_coeffs(G + ((p >> d1) - g0) * n2 * W, p >> d1, n2, inv, coef, tags) \
             if p < R else lo
         out = kb + (p % 2) * rowlen
+        nxt = kb + ((p + 1) % 2) * rowlen
         # edge[p + M1][l] holds what lane l + 1 gave at row p + M1 (see below)
         right = edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL
-        adjoint_row(out, kb + ((p + 1) % 2) * rowlen, rows + (p - r0) * rowlen,
+        adjoint_row(out, nxt, rows + (p - r0) * rowlen,
                     rows + (p - 1 - r0) * rowlen, lo, hi, Gb + (i - g0) * n2 * W, n2,
                     1 << d2, seed if p == R else NULL, right)
         if strips > 1:
@@ -440,7 +444,7 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
             # whose left boundary is fixed
             for l in range(W):
                 edge[p * W + l] = 0 if l % strips == strips - 1 else \
-                    lo[l + 1] * out[W + l + 1] - hi[n2 * W + l + 1] * kb[((p + 1) % 2) * rowlen + W + l + 1]
+                    lo[l + 1] * out[W + l + 1] - hi[n2 * W + l + 1] * nxt[W + l + 1]
 
 
 # ---------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def _strips(npairs, nthreads, n1, n2):
     def cost(s):
         blocks = -(-npairs * s // _solver.LANES)
         return -(-blocks // nthreads) * (n1 + s - 1) * (-(-n2 // s) + 2)
-    choices = [s for s in (1, 2, 4, 8, 16, 32) if s <= _solver.LANES and (s == 1 or s <= n2)]
+    choices = [s for s in (1, 2, 4, 8, 16, 32) if _solver.LANES % s == 0 and (s == 1 or s <= n2)]
     return min(choices, key=cost)
 
 
