@@ -57,8 +57,9 @@ static inline sk_vf sk_splat_f(float x) { return x; }
 #define SK_ALWAYS_INLINE static inline
 #endif
 /* Keeps a loaded vector in a register: without it GCC folds the load into every
- * multiply-add that uses the value, and loads it again for each. */
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(SK_PLAIN_LOOPS)
+ * multiply-add that uses the value, and loads it again for each. Only where a 64-byte
+ * vector is one register (AVX-512); elsewhere the compiler splits it as it likes. */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(SK_PLAIN_LOOPS) && defined(__AVX512F__)
 #define SK_IN_REGISTER(v) __asm__("" : "+v"(v))
 #else
 #define SK_IN_REGISTER(v) ((void)0)
