@@ -27,18 +27,23 @@ _PAIRS_PER_CALL = 1 << 16
 _ADJOINT_ROW_BYTES = 4 << 20
 
 
-def _strips(npairs, nthreads, n1, n2):
+def _strips(npairs, nthreads, n1, n2, recomputed=None):
     """Strips of columns to cut each pair's grid into (a divisor of the solver's LANES), so
-    that fewer pairs than lanes still fill the lanes (see _solver.forward).
+    that fewer pairs than lanes still fill the lanes (see _solver.forward), or so that the
+    backward keeps a block's whole grid instead of recomputing it from checkpoints.
 
     Cut into s strips, a pair's grid of n1 x n2 coarse cells becomes s lanes of
     (n1 + s - 1) x ceil(n2 / s) cells (strip k runs k rows behind the one before it), and a
     block holds LANES // s pairs. The estimate counts the cells each thread computes, plus
-    two columns a row for the work done once per row.
+    two columns a row for the work done once per row, times 1.4 where ``recomputed(s)``
+    says that the backward recomputes the grid from checkpoints (most of a forward pass
+    more: the 128 x 128 gram backprop at order 2 of bench_engine.py took 247 ms in 8
+    strips, its grids kept, and 300 ms in one, recomputed).
     """
     def cost(s):
         blocks = -(-npairs * s // _solver.LANES)
-        return -(-blocks // nthreads) * (n1 + s - 1) * (-(-n2 // s) + 2)
+        cells = -(-blocks // nthreads) * (n1 + s - 1) * (-(-n2 // s) + 2)
+        return cells * 1.4 if recomputed is not None and recomputed(s) else cells
     choices = [s for s in (1, 2, 4, 8, 16, 32) if _solver.LANES % s == 0 and (s == 1 or s <= n2)]
     return min(choices, key=cost)
 
@@ -98,16 +103,22 @@ class _Problem:
         neighbouring columns) holds paths of about one length; None for unpadded paths."""
         return None if self.len2 is None else np.argsort(self.len2, kind="stable")
 
-    def backward(self, pa, pb, seeds, dX, dY, grid=None):
-        if not len(pa):
-            return
+    def _segment_rows(self, strips):
+        """Fine rows between the backward's checkpoints for a block of lanes cut into
+        ``strips``; 0 when its whole grid fits in _ADJOINT_ROW_BYTES and is kept."""
         n1, n2 = self.X1.shape[1] - 1, self.X2.shape[1] - 1
-        strips = 1 if grid is not None else _strips(len(pa), self.nthreads, n1, n2)
-        # the fine grid of a block's lanes
         rows = (n1 + strips - 1 << self.d1) + 1
         row_bytes = ((-(-n2 // strips) << self.d2) + 1) * _solver.LANES * self.dtype.itemsize
         budget = max(1, _ADJOINT_ROW_BYTES // row_bytes - 1)
-        seg_rows = 0 if budget >= rows - 1 else max(budget, math.isqrt(rows - 1) + 1)
+        return 0 if budget >= rows - 1 else max(budget, math.isqrt(rows - 1) + 1)
+
+    def backward(self, pa, pb, seeds, dX, dY, grid=None):
+        if not len(pa):
+            return
+        strips = 1 if grid is not None else _strips(
+            len(pa), self.nthreads, self.X1.shape[1] - 1, self.X2.shape[1] - 1,
+            recomputed=lambda s: self._segment_rows(s) > 0)
+        seg_rows = 0 if grid is not None else self._segment_rows(strips)
         _solver.backward(self.X1, self.X2, pa, pb, np.ascontiguousarray(seeds, self.dtype),
                          self.static._code, *self.static._params(), self.d1, self.d2,
                          dX, dY, grid, seg_rows, self.nthreads, self.len1, self.len2, strips)

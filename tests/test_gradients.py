@@ -102,9 +102,9 @@ def test_strips_of_columns_equal_whole_rows(rng, monkeypatch, kernel, checkpoint
     opts = dict(static_kernel=kernel, left_deriv=True, right_deriv=True)
     if checkpoints:
         monkeypatch.setattr(functional, "_ADJOINT_ROW_BYTES", 1)
-    monkeypatch.setattr(functional, "_strips", lambda *args: 1)
+    monkeypatch.setattr(functional, "_strips", lambda *args, **kwargs: 1)
     expected = sk.sig_kernel_gram_backprop(D, X, Y, (1, 2), **opts)
-    monkeypatch.setattr(functional, "_strips", lambda *args: strips)
+    monkeypatch.setattr(functional, "_strips", lambda *args, **kwargs: strips)
     got = sk.sig_kernel_gram_backprop(D, X, Y, (1, 2), **opts)
     for a, b in zip(got[0] + got[1], expected[0] + expected[1]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

@@ -65,7 +65,7 @@ def test_strips_of_columns_match_plain_numpy_scheme(rng, monkeypatch, kernel, st
     """Few pairs fill the lanes by cutting each grid into strips of columns (skewed by a row
     each): every number of strips gives the plain scheme's values, with strips wider or
     narrower than the grid, lists of paths and a dyadic pair."""
-    monkeypatch.setattr(functional, "_strips", lambda *args: strips)
+    monkeypatch.setattr(functional, "_strips", lambda *args, **kwargs: strips)
     X = brownian(rng, 3, 9, 3, scale=2.0)
     Y = [brownian(rng, 1, L, 3, scale=2.0)[0] for L in (12, 5)]
     for order, (d1, d2) in [(0, (0, 0)), ((2, 1), (2, 1))]:
@@ -80,6 +80,9 @@ def test_strips_are_chosen_for_few_pairs():
     assert functional._strips(4, 2, 999, 999) == 16           # 2 blocks for 2 threads
     assert functional._strips(128 * 128, 2, 63, 63) == 1       # many pairs: one lane each
     assert functional._strips(1, 1, 50, 3) <= 3                # no strip narrower than a cell
+    # the backward cuts grids into strips when that lets it keep them instead of recomputing
+    assert functional._strips(128 * 128, 2, 63, 63, recomputed=lambda s: s < 8) == 8
+    assert functional._strips(128 * 128, 2, 63, 63, recomputed=lambda s: False) == 1
 
 
 @pytest.mark.parametrize("kernel", [sk.RBFKernel(1e-3), sk.Matern12Kernel(1e-3),
