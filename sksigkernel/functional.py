@@ -27,22 +27,23 @@ _PAIRS_PER_CALL = 1 << 16
 _ADJOINT_ROW_BYTES = 4 << 20
 
 
-def _strips(npairs, nthreads, n1, n2, recomputed=None):
+def _strips(npairs, nthreads, n1, n2, d1=0, d2=0, recomputed=None):
     """Strips of columns to cut each pair's grid into (a divisor of the solver's LANES), so
     that fewer pairs than lanes still fill the lanes (see _solver.forward), or so that the
     backward keeps a block's whole grid instead of recomputing it from checkpoints.
 
     Cut into s strips, a pair's grid of n1 x n2 coarse cells becomes s lanes of
     (n1 + s - 1) x ceil(n2 / s) cells (strip k runs k rows behind the one before it), and a
-    block holds LANES // s pairs. The estimate counts the cells each thread computes, plus
-    two columns a row for the work done once per row, times 1.4 where ``recomputed(s)``
+    block holds LANES // s pairs. The estimate counts the fine cells (dyadic orders d1, d2)
+    each thread computes, plus six cells a fine row for the work done once per row (fitted
+    to bench_engine.py's cases), times 1.4 where ``recomputed(s)``
     says that the backward recomputes the grid from checkpoints (most of a forward pass
     more: the 128 x 128 gram backprop at order 2 of bench_engine.py took 247 ms in 8
     strips, its grids kept, and 300 ms in one, recomputed).
     """
     def cost(s):
         blocks = -(-npairs * s // _solver.LANES)
-        cells = -(-blocks // nthreads) * (n1 + s - 1) * (-(-n2 // s) + 2)
+        cells = -(-blocks // nthreads) * (n1 + s - 1 << d1) * ((-(-n2 // s) << d2) + 6)
         return cells * 1.4 if recomputed is not None and recomputed(s) else cells
     choices = [s for s in (1, 2, 4, 8, 16, 32) if _solver.LANES % s == 0 and (s == 1 or s <= n2)]
     return min(choices, key=cost)
@@ -93,7 +94,7 @@ class _Problem:
         out = np.empty(len(pa), dtype=self.dtype)
         if len(pa):
             strips = 1 if grid is not None else \
-                _strips(len(pa), self.nthreads, X1.shape[1] - 1, X2.shape[1] - 1)
+                _strips(len(pa), self.nthreads, X1.shape[1] - 1, X2.shape[1] - 1, d1, d2)
             _solver.forward(X1, X2, pa, pb, self.static._code, *self.static._params(),
                             d1, d2, out, grid, self.nthreads, n1, n2, strips)
         return out
@@ -116,8 +117,8 @@ class _Problem:
         if not len(pa):
             return
         strips = 1 if grid is not None else _strips(
-            len(pa), self.nthreads, self.X1.shape[1] - 1, self.X2.shape[1] - 1,
-            recomputed=lambda s: self._segment_rows(s) > 0)
+            len(pa), self.nthreads, self.X1.shape[1] - 1, self.X2.shape[1] - 1, self.d1,
+            self.d2, recomputed=lambda s: self._segment_rows(s) > 0)
         seg_rows = 0 if grid is not None else self._segment_rows(strips)
         _solver.backward(self.X1, self.X2, pa, pb, np.ascontiguousarray(seeds, self.dtype),
                          self.static._code, *self.static._params(), self.d1, self.d2,

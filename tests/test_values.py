@@ -81,8 +81,8 @@ def test_strips_are_chosen_for_few_pairs():
     assert functional._strips(128 * 128, 2, 63, 63) == 1       # many pairs: one lane each
     assert functional._strips(1, 1, 50, 3) <= 3                # no strip narrower than a cell
     # the backward cuts grids into strips when that lets it keep them instead of recomputing
-    assert functional._strips(128 * 128, 2, 63, 63, recomputed=lambda s: s < 8) == 8
-    assert functional._strips(128 * 128, 2, 63, 63, recomputed=lambda s: False) == 1
+    assert functional._strips(128 * 128, 2, 63, 63, 2, 2, recomputed=lambda s: s < 8) == 8
+    assert functional._strips(128 * 128, 2, 63, 63, 2, 2, recomputed=lambda s: False) == 1
 
 
 @pytest.mark.parametrize("kernel", [sk.RBFKernel(1e-3), sk.Matern12Kernel(1e-3),
