@@ -359,7 +359,8 @@ cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, i
                 cur[l] = 1
         else:
             for l in range(W):
-                cur[l] = 1 if l % strips == 0 or r + 1 <= M1 else edge[(r + 1 - M1) * W + l - 1]
+                cur[l] = 1 if l & (strips - 1) == 0 or r + 1 <= M1 else \
+                    edge[(r + 1 - M1) * W + l - 1]
         pde_row(rows + ((r - base) % nstore) * rowlen, cur, AB, AB + n2 * W, n2, 1 << d2)
         if strips > 1:
             for l in range(W):
@@ -443,7 +444,7 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
             # cell), stored at lane l - 1 for the strip before; nothing for a first strip,
             # whose left boundary is fixed
             for l in range(W):
-                edge[p * W + l] = 0 if l % strips == strips - 1 else \
+                edge[p * W + l] = 0 if l & (strips - 1) == strips - 1 else \
                     lo[l + 1] * out[W + l + 1] - hi[n2 * W + l + 1] * nxt[W + l + 1]
 
 
@@ -482,7 +483,7 @@ cdef inline Py_ssize_t x_point(Py_ssize_t i, Py_ssize_t l, Py_ssize_t strips,
     """The point of a path of x (L points) that lane l sees as its point i: strip s = l % strips
     runs s coarse rows behind, so it sees the first point s more times (and the last one
     fewer), which changes no kernel value."""
-    i -= l % strips
+    i -= l & (strips - 1)       # l % strips: strips is a power of two
     return 0 if i < 0 else (L - 1 if i >= L else i)
 
 
@@ -490,7 +491,7 @@ cdef inline Py_ssize_t y_point(Py_ssize_t j, Py_ssize_t l, Py_ssize_t strips, Py
                                Py_ssize_t L) noexcept nogil:
     """The point of a path of y (L points) that lane l sees as its point j: strip s = l % strips
     holds the coarse columns s w .. (s + 1) w (past the last point: the last point again)."""
-    j += (l % strips) * w
+    j += (l & (strips - 1)) * w
     return L - 1 if j >= L else j
 
 
@@ -539,9 +540,9 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     ``grid``). A block then stops at its longest paths: the cells past them only repeat
     values, so skipping them changes nothing.
 
-    strips (a divisor of LANES; 1 with ``grid``): the lanes of a block are LANES // strips
-    pairs, each cut into ``strips`` strips of columns, so that few pairs still fill the
-    lanes. A strip needs the right edge of the strip before it as its left boundary, so
+    strips (a power of two dividing LANES; 1 with ``grid``): the lanes of a block are
+    LANES // strips pairs, each cut into ``strips`` strips of columns, so that few pairs
+    still fill the lanes. A strip needs the right edge of the strip before it as its left boundary, so
     strip s runs s coarse rows behind: it sees the first point of x s more times (the
     padding the first rows of every grid already hold, G = 0, K = 1) and gets that edge
     2^d1 fine rows after it was computed (pde_forward).
@@ -575,8 +576,9 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef floating* top
     if npairs == 0:
         return
-    if strips < 1 or W % strips or (keep and strips != 1):
-        raise ValueError(f"strips must divide {W} (and be 1 with grid), got {strips}")
+    if strips < 1 or W % strips or strips & (strips - 1) or (keep and strips != 1):
+        raise ValueError(f"strips must be a power of two dividing {W} (and 1 with grid), "
+                         f"got {strips}")
     with nogil, parallel(num_threads=nthreads):
         raw = malloc(sizeof(floating) * (
             (Lx + L2) * d * W + 2 * n2 * W + static_work(L2, d) + gcap + Lx * d * W + nedge
@@ -696,8 +698,9 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef floating* aedge
     if npairs == 0 or R == 0 or C == 0:
         return
-    if strips < 1 or W % strips or (given and strips != 1):
-        raise ValueError(f"strips must divide {W} (and be 1 with grid), got {strips}")
+    if strips < 1 or W % strips or strips & (strips - 1) or (given and strips != 1):
+        raise ValueError(f"strips must be a power of two dividing {W} (and 1 with grid), "
+                         f"got {strips}")
     with nogil, parallel(num_threads=nthreads):
         raw = malloc(sizeof(floating) * (
             2 * (Lx + L2) * d * W + 2 * nb * n2 * W + 2 * n2 * W + static_work(L2, d)
@@ -732,7 +735,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             n = block_lanes(&pa[0], &pb[0], blk * P, npairs, strips, ia, ib)
             for l in range(W):      # the seed enters at the top right corner of a last strip
                 seed[l] = derivs[blk * P + l // strips] \
-                    if l // strips < n and l % strips == strips - 1 else 0
+                    if l // strips < n and l & (strips - 1) == strips - 1 else 0
             # the block's own grid: up to its longest paths (at least 2 points), rows skewed
             # and columns cut into strips (see forward)
             bn1 = (block_length(&len1[0], ia, 2) if ragged1 else L1) - 1 + strips - 1

@@ -28,7 +28,7 @@ _ADJOINT_ROW_BYTES = 4 << 20
 
 
 def _strips(npairs, nthreads, n1, n2, d1=0, d2=0, recomputed=None):
-    """Strips of columns to cut each pair's grid into (a divisor of the solver's LANES), so
+    """Strips of columns to cut each pair's grid into (a power of two dividing LANES), so
     that fewer pairs than lanes still fill the lanes (see _solver.forward), or so that the
     backward keeps a block's whole grid instead of recomputing it from checkpoints.
 
