@@ -542,10 +542,10 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
 
     strips (a power of two dividing LANES; 1 with ``grid``): the lanes of a block are
     LANES // strips pairs, each cut into ``strips`` strips of columns, so that few pairs
-    still fill the lanes. A strip needs the right edge of the strip before it as its left boundary, so
-    strip s runs s coarse rows behind: it sees the first point of x s more times (the
-    padding the first rows of every grid already hold, G = 0, K = 1) and gets that edge
-    2^d1 fine rows after it was computed (pde_forward).
+    still fill the lanes. A strip needs the right edge of the strip before it as its left
+    boundary, so strip s runs s coarse rows behind: it sees the first point of x s more
+    times (the padding the first rows of every grid already hold, G = 0, K = 1) and gets
+    that edge 2^d1 fine rows after it was computed (pde_forward).
     """
     cdef Static sk = Static(kind, p0, p1, p2)
     cdef Py_ssize_t P = W // strips, npairs = pa.shape[0], nblocks = (npairs + P - 1) // P
