@@ -35,16 +35,16 @@ def _strips(npairs, nthreads, n1, n2, d1=0, d2=0, recomputed=None):
     Cut into s strips, a pair's grid of n1 x n2 coarse cells becomes s lanes of
     (n1 + s - 1) x ceil(n2 / s) cells (strip k runs k rows behind the one before it), and a
     block holds LANES // s pairs. The estimate counts the fine cells (dyadic orders d1, d2)
-    each thread computes, plus six cells a fine row for the work done once per row (fitted
-    to bench_engine.py's cases), times 1.4 where ``recomputed(s)``
-    says that the backward recomputes the grid from checkpoints (most of a forward pass
-    more: the 128 x 128 gram backprop at order 2 of bench_engine.py took 247 ms in 8
-    strips, its grids kept, and 300 ms in one, recomputed).
+    each thread computes, plus six cells a fine row for the work done once per row, times
+    1.6 where ``recomputed(s)`` says that the backward recomputes the grid from checkpoints
+    (a forward pass more). Both numbers are fitted to bench_engine.py's cases: its 128 x 128
+    gram backprop at order 2 took 247 ms in 8 strips, its grids kept, and 300 ms in one,
+    recomputed.
     """
     def cost(s):
         blocks = -(-npairs * s // _solver.LANES)
         cells = -(-blocks // nthreads) * (n1 + s - 1 << d1) * ((-(-n2 // s) << d2) + 6)
-        return cells * 1.4 if recomputed is not None and recomputed(s) else cells
+        return cells * 1.6 if recomputed is not None and recomputed(s) else cells
     choices = [s for s in (1, 2, 4, 8, 16, 32) if _solver.LANES % s == 0 and (s == 1 or s <= n2)]
     return min(choices, key=cost)
 
