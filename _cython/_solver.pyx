@@ -354,17 +354,16 @@ cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, i
             i = r >> d1
             row_coeffs(G + (i - g0) * n2 * W, n2, inv, AB, AB + n2 * W)
         cur = rows + ((r + 1 - base) % nstore) * rowlen
-        if strips == 1:
+        if strips == 1 or r + 1 <= M1:
             for l in range(W):
                 cur[l] = 1
-        else:
-            for l in range(W):
-                cur[l] = 1 if l & (strips - 1) == 0 or r + 1 <= M1 else \
-                    edge[(r + 1 - M1) * W + l - 1]
+        else:       # lane l from lane l - 1, then 1 for the first strips
+            memcpy(cur + 1, edge + (r + 1 - M1) * W, sizeof(floating) * (W - 1))
+            for l in range(W // strips):
+                cur[l * strips] = 1
         pde_row(rows + ((r - base) % nstore) * rowlen, cur, AB, AB + n2 * W, n2, 1 << d2)
         if strips > 1:
-            for l in range(W):
-                edge[(r + 1) * W + l] = cur[C * W + l]
+            memcpy(edge + (r + 1) * W, cur + C * W, sizeof(floating) * W)
 
 
 cdef inline floating* adjoint_coeffs(const floating* G, Py_ssize_t i, Py_ssize_t n2,
@@ -443,9 +442,10 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
             # Kbar[p][0] = A(p-1, 0) Kbar[p][1] - B(p, 0) Kbar[p+1][1] + (the strip before's
             # cell), stored at lane l - 1 for the strip before; nothing for a first strip,
             # whose left boundary is fixed
-            for l in range(W):
-                edge[p * W + l] = 0 if l & (strips - 1) == strips - 1 else \
-                    lo[l + 1] * out[W + l + 1] - hi[n2 * W + l + 1] * nxt[W + l + 1]
+            for l in range(W - 1):
+                edge[p * W + l] = lo[l + 1] * out[W + l + 1] - hi[n2 * W + l + 1] * nxt[W + l + 1]
+            for l in range(W // strips):
+                edge[p * W + l * strips + strips - 1] = 0
 
 
 # ---------------------------------------------------------------------------------------
