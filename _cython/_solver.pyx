@@ -366,6 +366,26 @@ cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, i
             memcpy(edge + (r + 1) * W, cur + C * W, sizeof(floating) * W)
 
 
+cdef void forward_coarse_rows(Static sk, const floating* xs, const floating* ys, Py_ssize_t i0,
+                              Py_ssize_t i1, Py_ssize_t L2, Py_ssize_t d, Py_ssize_t CH,
+                              bint keep_g, floating* G, floating* work, Py_ssize_t* tags,
+                              floating* dxs, int d1, int d2, floating* rows, Py_ssize_t base,
+                              Py_ssize_t nstore, floating* AB, Py_ssize_t strips,
+                              floating* edge) noexcept nogil:
+    """The fine rows of coarse rows i0 .. i1-1 (pde_forward: rows, base, nstore), their rows
+    of G computed CH at a time, so that each chunk is read while in cache. With keep_g, G
+    and dxs keep every row (row i at G + (i - i0) (L2 - 1) W, for the adjoint); else each
+    chunk takes the place of the one before."""
+    cdef Py_ssize_t c0 = i0, c1, g0, n2 = L2 - 1
+    while c0 < i1:
+        c1 = c0 + CH if c0 + CH < i1 else i1
+        g0 = i0 if keep_g else c0
+        g_rows(sk, xs, ys, c0, c1, L2, d, G + (c0 - g0) * n2 * W, work, tags,
+               dxs + (c0 - g0) * d * W)
+        pde_forward(G, g0, n2, d1, d2, rows, base, nstore, c0 << d1, c1 << d1, AB, strips, edge)
+        c0 = c1
+
+
 cdef inline floating* adjoint_coeffs(const floating* G, Py_ssize_t i, Py_ssize_t n2,
                                      floating inv, floating* coef, Py_ssize_t* tags) noexcept nogil:
     """A, B, dA/dDelta, dB/dDelta of coarse row i (G: that row), cached in one of two slots."""
@@ -478,6 +498,23 @@ cdef inline Py_ssize_t block_length(const Py_ssize_t* lengths, const Py_ssize_t*
     return L
 
 
+cdef inline Py_ssize_t load_block(const floating* X, const floating* Y, Py_ssize_t L1,
+                                  Py_ssize_t L2, Py_ssize_t d, const Py_ssize_t* len1,
+                                  const Py_ssize_t* len2, Py_ssize_t least,
+                                  Py_ssize_t strips, const Py_ssize_t* ia,
+                                  const Py_ssize_t* ib, floating* xs, floating* ys,
+                                  Py_ssize_t* w) noexcept nogil:
+    """The block's grid: up to its longest paths (true lengths len1, len2, or NULL for the
+    padded lengths L1, L2; at least ``least`` points), rows skewed and columns cut into
+    strips (see forward). Gathers the lanes' points into xs and ys; returns the coarse rows
+    and sets w, the coarse columns of a strip."""
+    cdef Py_ssize_t n1 = (block_length(len1, ia, least) if len1 != NULL else L1) - 1 + strips - 1
+    w[0] = ((block_length(len2, ib, least) if len2 != NULL else L2) - 1 + strips - 1) // strips
+    gather(X, L1, d, ia, n1 + 1, True, strips, w[0], xs)
+    gather(Y, L2, d, ib, w[0] + 1, False, strips, w[0], ys)
+    return n1
+
+
 cdef inline Py_ssize_t x_point(Py_ssize_t i, Py_ssize_t l, Py_ssize_t strips,
                                Py_ssize_t L) noexcept nogil:
     """The point of a path of x (L points) that lane l sees as its point i: strip s = l % strips
@@ -558,8 +595,10 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     # rows of G computed together: about 256 KiB of them, so they stay in cache
     cdef Py_ssize_t gcap = max(n2 * W, (256 << 10) // <Py_ssize_t>sizeof(floating))
     cdef Py_ssize_t nedge = (((Lx - 1) << d1) + 1) * W if strips > 1 else 0
-    cdef Py_ssize_t blk, n, b, l, r, c, t, q, c0, c1, CH, w, n1b, n2b, Rb, Cb, rowlen_b
-    cdef bint ragged1 = len1 is not None and not keep, ragged2 = len2 is not None and not keep
+    cdef Py_ssize_t blk, n, b, l, r, c, t, w, n1b, Rb, Cb, rowlen_b
+    # true lengths (NULL: the padded ones)
+    cdef const Py_ssize_t* lens1 = &len1[0] if len1 is not None and not keep else NULL
+    cdef const Py_ssize_t* lens2 = &len2[0] if len2 is not None and not keep else NULL
     cdef Py_ssize_t* ia
     cdef Py_ssize_t* ib
     cdef Py_ssize_t* tags
@@ -597,25 +636,17 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         tags = ib + W
         for blk in prange(nblocks, schedule='dynamic'):
             n = block_lanes(&pa[0], &pb[0], blk * P, npairs, strips, ia, ib)
-            # the block's grid: its longest paths, rows skewed and columns cut into strips
-            n1b = (block_length(&len1[0], ia, 1) if ragged1 else L1) - 1 + strips - 1
-            n2b = (block_length(&len2[0], ib, 1) if ragged2 else L2) - 1
-            w = (n2b + strips - 1) // strips
-            gather(&X[0, 0, 0], L1, d, ia, n1b + 1, True, strips, w, xs)
-            gather(&Y[0, 0, 0], L2, d, ib, w + 1, False, strips, w, ys)
+            n1b = load_block(&X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, lens1, lens2, 1, strips, ia,
+                             ib, xs, ys, &w)
             Rb = n1b << d1
             Cb = w << d2
             rowlen_b = (Cb + 1) * W
             static_prepare(sk, ys, w + 1, d, work, tags)
             for t in range(rowlen_b):
                 rows[t] = 1
-            CH = max(1, min(n1b, gcap // max(1, w * W)))
-            for q in range((n1b + CH - 1) // CH):
-                c0 = q * CH
-                c1 = c0 + CH if c0 + CH < n1b else n1b
-                g_rows(sk, xs, ys, c0, c1, w + 1, d, G, work, tags, dxs)
-                pde_forward(G, c0, w, d1, d2, rows, 0, nstore, c0 << d1, c1 << d1, AB, strips,
-                            edge)
+            forward_coarse_rows(sk, xs, ys, 0, n1b, w + 1, d,
+                                max(1, min(n1b, gcap // max(1, w * W))), False, G, work, tags,
+                                dxs, d1, d2, rows, 0, nstore, AB, strips, edge)
             top = rows + (Rb % nstore) * rowlen_b
             for b in range(n):      # a pair's kernel: the top right corner of its last strip
                 out[blk * P + b] = top[Cb * W + b * strips + strips - 1]
@@ -666,9 +697,10 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t CH = max(1, (256 << 10) // max(1, n2 * W * <Py_ssize_t>sizeof(floating)))
     cdef Py_ssize_t CB = max(4, (128 << 10) // max(1, n2 * W * <Py_ssize_t>sizeof(floating)))
     cdef bint linear = kind == LINEAR
-    cdef bint ragged1 = len1 is not None and not given, ragged2 = len2 is not None and not given
+    cdef const Py_ssize_t* lens1 = &len1[0] if len1 is not None and not given else NULL
+    cdef const Py_ssize_t* lens2 = &len2[0] if len2 is not None and not given else NULL
     cdef Py_ssize_t bL2, bn1, bn2, bR, bC, browlen, bnseg
-    cdef Py_ssize_t blk, n, l, r, c, t, s, r0, r1, i, i0, i1, ig, ia_, ib_, c0, c1, tid
+    cdef Py_ssize_t blk, n, l, r, c, t, s, r0, r1, i, i0, i1, ig, ia_, ib_, tid
     cdef Py_ssize_t* ia
     cdef Py_ssize_t* ib
     cdef Py_ssize_t* tags
@@ -736,13 +768,10 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             for l in range(W):      # the seed enters at the top right corner of a last strip
                 seed[l] = derivs[blk * P + l // strips] \
                     if l // strips < n and l & (strips - 1) == strips - 1 else 0
-            # the block's own grid: up to its longest paths (at least 2 points), rows skewed
-            # and columns cut into strips (see forward)
-            bn1 = (block_length(&len1[0], ia, 2) if ragged1 else L1) - 1 + strips - 1
-            bn2 = ((block_length(&len2[0], ib, 2) if ragged2 else L2) - 1 + strips - 1) // strips
+            # the block's own grid (at least 2 points a path)
+            bn1 = load_block(&X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, lens1, lens2, 2, strips, ia,
+                             ib, xs, ys, &bn2)
             bL2 = bn2 + 1
-            gather(&X[0, 0, 0], L1, d, ia, bn1 + 1, True, strips, bn2, xs)
-            gather(&Y[0, 0, 0], L2, d, ib, bL2, False, strips, bn2, ys)
             bR = bn1 << d1
             bC = bn2 << d2
             browlen = (bC + 1) * W
@@ -759,13 +788,8 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                     r0 = s * S
                     r1 = r0 + S if r0 + S < bR else bR
                     memcpy(seg, check + s * browlen, sizeof(floating) * browlen)
-                    c0 = r0 // M1
-                    while c0 < r1 // M1:      # G in chunks, as in forward
-                        c1 = c0 + CH if c0 + CH < r1 // M1 else r1 // M1
-                        g_rows(sk, xs, ys, c0, c1, bL2, d, G, work, ptags, dxs)
-                        pde_forward(G, c0, bn2, d1, d2, seg, r0, 2, c0 << d1, c1 << d1, AB,
-                                    strips, fedge)
-                        c0 = c1
+                    forward_coarse_rows(sk, xs, ys, r0 // M1, r1 // M1, bL2, d, CH, False, G,
+                                        work, ptags, dxs, d1, d2, seg, r0, 2, AB, strips, fedge)
                     memcpy(check + (s + 1) * browlen, seg + ((r1 - r0) % 2) * browlen,
                            sizeof(floating) * browlen)
             for s in range(bnseg - 1, -1, -1):
@@ -787,16 +811,11 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                     else:
                         for t in range(browlen):
                             seg[t] = 1
-                    # G in chunks, each used while in cache (all kept: the adjoint needs them)
-                    c0 = i0
-                    while c0 < ig:
-                        c1 = c0 + CH if c0 + CH < ig else ig
-                        g_rows(sk, xs, ys, c0, c1, bL2, d, G + (c0 - i0) * bn2 * W, work, ptags,
-                               dxs + (c0 - i0) * d * W)
-                        if c0 < i1:
-                            pde_forward(G, i0, bn2, d1, d2, seg, r0, S + 1, c0 << d1,
-                                        (c1 if c1 < i1 else i1) << d1, AB, strips, fedge)
-                        c0 = c1
+                    # every row of G kept: the adjoint needs them, and row i1 too
+                    forward_coarse_rows(sk, xs, ys, i0, i1, bL2, d, CH, True, G, work, ptags,
+                                        dxs, d1, d2, seg, r0, S + 1, AB, strips, fedge)
+                    g_rows(sk, xs, ys, i1, ig, bL2, d, G + (i1 - i0) * bn2 * W, work, ptags,
+                           dxs + (i1 - i0) * d * W)
                 # Gb holds rows i0 .. i1: the segment's, and row i1, the lowest of the segment
                 # above (as the point kernels need it), moved to its place
                 if i1 < bn1:
