@@ -9,6 +9,7 @@ signature kernel unchanged), plus what is needed to hand results back in the cal
 """
 from dataclasses import dataclass
 import os
+import sys
 
 import numpy as np
 
@@ -24,7 +25,9 @@ def _torch():
 
 
 def _is_tensor(obj):
-    torch = _torch()
+    # a tensor exists only once torch is imported: numpy callers do not pay torch's import
+    # (close to a second) on their first call
+    torch = sys.modules.get("torch")
     return torch is not None and isinstance(obj, torch.Tensor)
 
 

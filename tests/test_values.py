@@ -235,3 +235,14 @@ def test_torch_in_torch_out(rng):
     np.testing.assert_allclose(K.numpy(), sk.sig_kernel_gram(X, X, 1), rtol=1e-15)
     K32 = sk.sig_kernel(torch.from_numpy(X).float(), torch.from_numpy(X).float(), 1)
     assert K32.dtype == torch.float32
+
+
+def test_numpy_calls_do_not_import_torch():
+    # torch's import takes about a second; a numpy caller must not pay it
+    import subprocess
+    import sys
+    code = ("import sys, numpy as np, sksigkernel as sk; X = np.ones((2, 3, 2)); "
+            "sk.sig_kernel_gram(X, X, 1); sk.sig_kernel_gram_backprop(np.ones((2, 2)), X, X, 1); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
