@@ -28,10 +28,16 @@ cdef extern from "lanes.h" nogil:
     void sk_pde_row_f(const float*, float*, const float*, const float*, Py_ssize_t, Py_ssize_t)
     void sk_adjoint_row_d(double*, const double*, const double*, const double*, const double*,
                           const double*, double*, Py_ssize_t, Py_ssize_t, const double*,
-                          const double*)
+                          const double*, int)
     void sk_adjoint_row_f(float*, const float*, const float*, const float*, const float*,
                           const float*, float*, Py_ssize_t, Py_ssize_t, const float*,
-                          const float*)
+                          const float*, int)
+    void sk_adjoint_pair_d(double*, double*, const double*, const double*, const double*,
+                           const double*, const double*, const double*, double*, Py_ssize_t,
+                           Py_ssize_t, const double*, const double*, const double*, int)
+    void sk_adjoint_pair_f(float*, float*, const float*, const float*, const float*,
+                           const float*, const float*, const float*, float*, Py_ssize_t,
+                           Py_ssize_t, const float*, const float*, const float*, int)
     void sk_linear_g_rows_d(const double*, const double*, double*, Py_ssize_t, Py_ssize_t,
                             Py_ssize_t)
     void sk_linear_g_rows_f(const float*, const float*, float*, Py_ssize_t, Py_ssize_t,
@@ -406,19 +412,51 @@ cdef inline floating* adjoint_coeffs(const floating* G, Py_ssize_t i, Py_ssize_t
 cdef inline void adjoint_row(floating* out, const floating* nxt, const floating* Kp,
                              const floating* Km, const floating* lo, const floating* hi,
                              floating* gb, Py_ssize_t n2, Py_ssize_t M2,
-                             const floating* seed, const floating* right) noexcept nogil:
+                             const floating* seed, const floating* right,
+                             bint add) noexcept nogil:
     """Adjoint row p from row p+1 (nxt), and dF/dG of the cells of fine row p-1 into gb.
 
     Kbar[p][q] = A(p-1, q) Kbar[p][q+1] + A(p, q-1) Kbar[p+1][q] - B(p, q) Kbar[p+1][q+1];
     lo holds A, B, dA, dB of the coarse row of fine row p-1, hi those of fine row p; Kp and
     Km are the forward rows p and p-1. seed != NULL marks the top row; right != NULL is added
-    to the last column (the part of a strip's right edge that the next strip computes). The
-    loop is in lanes.h.
+    to the last column (the part of a strip's right edge that the next strip computes).
+    gb is overwritten, or added to with ``add``. The loop is in lanes.h.
     """
     if floating is double:
-        sk_adjoint_row_d(out, nxt, Kp, Km, lo, hi, gb, n2, M2, seed, right)
+        sk_adjoint_row_d(out, nxt, Kp, Km, lo, hi, gb, n2, M2, seed, right, add)
     else:
-        sk_adjoint_row_f(out, nxt, Kp, Km, lo, hi, gb, n2, M2, seed, right)
+        sk_adjoint_row_f(out, nxt, Kp, Km, lo, hi, gb, n2, M2, seed, right, add)
+
+
+cdef inline void adjoint_pair(floating* out1, floating* out2, const floating* nxt,
+                              const floating* K0, const floating* K1, const floating* K2,
+                              const floating* lo, const floating* hi, floating* gb,
+                              Py_ssize_t n2, Py_ssize_t M2, const floating* seed,
+                              const floating* right1, const floating* right2,
+                              bint add) noexcept nogil:
+    """Adjoint rows p (out1) and p-1 (out2) in one sweep, p even at dyadic order d1 >= 1: both
+    lie in the coarse row of lo, whose coefficients and row of dF/dG (gb) they share. K0, K1,
+    K2 are the forward rows p, p-1, p-2; hi, seed, add as for adjoint_row (row p); right1,
+    right2 are the right edges of the two rows (lanes.h)."""
+    if floating is double:
+        sk_adjoint_pair_d(out1, out2, nxt, K0, K1, K2, lo, hi, gb, n2, M2, seed, right1, right2,
+                          add)
+    else:
+        sk_adjoint_pair_f(out1, out2, nxt, K0, K1, K2, lo, hi, gb, n2, M2, seed, right1, right2,
+                          add)
+
+
+cdef inline void strip_edge(floating* edge, const floating* out, const floating* nxt,
+                            const floating* lo, const floating* hi, Py_ssize_t n2,
+                            Py_ssize_t strips) noexcept nogil:
+    """With strips (see pde_forward): Kbar[p][0] = A(p-1, 0) Kbar[p][1] - B(p, 0) Kbar[p+1][1]
+    + (the strip before's cell), from row p (out) and p+1 (nxt), stored at lane l - 1 for the
+    strip before; nothing for a first strip, whose left boundary is fixed."""
+    cdef Py_ssize_t l
+    for l in range(W - 1):
+        edge[l] = lo[l + 1] * out[W + l + 1] - hi[n2 * W + l + 1] * nxt[W + l + 1]
+    for l in range(W // strips):
+        edge[l * strips + strips - 1] = 0
 
 
 cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
@@ -428,44 +466,54 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
                       floating* edge) noexcept nogil:
     """Adjoint over fine rows r1 down to r0+1; rows holds K rows r0..r1 at slots 0..r1-r0.
 
-    G holds the coarse rows from g0 on. kb holds the adjoint rows in two slots (row p at
-    slot p % 2); on entry the slot of row r1+1 must hold that row unless r1 is the top row.
-    dF/dG of each coarse cell of row i (not yet multiplied by 2^-(d1+d2)) is added to row
-    i - g0 of Gb. With strips > 1 (see pde_forward), edge[p] receives the part of the
+    G holds the coarse rows from g0 on. kb holds the adjoint rows in three slots (row p at
+    slot p % 3); on entry the slot of row r1+1 must hold that row unless r1 is the top row.
+    dF/dG of each coarse cell of row i (not yet multiplied by 2^-(d1+d2)) goes to row i - g0
+    of Gb: the top fine row of a coarse row writes it, the others add to it, so Gb needs no
+    clearing. At d1 >= 1 the rows go two at a time (adjoint_pair; r0 and r1 are whole coarse
+    rows, so even). With strips > 1 (see pde_forward), edge[p] receives the part of the
     adjoint at a strip's left boundary that its own cells give, which the strip before it
     adds to its right edge 2^d1 rows lower.
     """
     cdef Py_ssize_t R = n1 << d1, C = n2 << d2, rowlen = (C + 1) * W, M1 = 1 << d1
-    cdef Py_ssize_t p, t, i, l
+    cdef Py_ssize_t p, t, i
     cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
     cdef floating* lo
     cdef floating* hi
     cdef floating* out
+    cdef floating* out2
     cdef floating* nxt
-    cdef floating* right
     if r1 == R:     # above the top row the adjoint is zero
         for t in range(rowlen):
-            kb[((R + 1) % 2) * rowlen + t] = 0
-    for p in range(r1, r0, -1):
+            kb[((R + 1) % 3) * rowlen + t] = 0
+    p = r1
+    while p > r0:
         i = (p - 1) >> d1
         lo = adjoint_coeffs(G + (i - g0) * n2 * W, i, n2, inv, coef, tags)
         hi = adjoint_coeffs(G + ((p >> d1) - g0) * n2 * W, p >> d1, n2, inv, coef, tags) \
             if p < R else lo
-        out = kb + (p % 2) * rowlen
-        nxt = kb + ((p + 1) % 2) * rowlen
-        # edge[p + M1][l] holds what lane l + 1 gave at row p + M1 (see below)
-        right = edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL
-        adjoint_row(out, nxt, rows + (p - r0) * rowlen,
-                    rows + (p - 1 - r0) * rowlen, lo, hi, Gb + (i - g0) * n2 * W, n2,
-                    1 << d2, seed if p == R else NULL, right)
-        if strips > 1:
-            # Kbar[p][0] = A(p-1, 0) Kbar[p][1] - B(p, 0) Kbar[p+1][1] + (the strip before's
-            # cell), stored at lane l - 1 for the strip before; nothing for a first strip,
-            # whose left boundary is fixed
-            for l in range(W - 1):
-                edge[p * W + l] = lo[l + 1] * out[W + l + 1] - hi[n2 * W + l + 1] * nxt[W + l + 1]
-            for l in range(W // strips):
-                edge[p * W + l * strips + strips - 1] = 0
+        out = kb + (p % 3) * rowlen
+        nxt = kb + ((p + 1) % 3) * rowlen
+        # edge[p + M1][l] holds what lane l + 1 gave at row p + M1 (strip_edge)
+        if d1 == 0:
+            adjoint_row(out, nxt, rows + (p - r0) * rowlen, rows + (p - 1 - r0) * rowlen, lo,
+                        hi, Gb + (i - g0) * n2 * W, n2, 1 << d2, seed if p == R else NULL,
+                        edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL, False)
+            if strips > 1:
+                strip_edge(edge + p * W, out, nxt, lo, hi, n2, strips)
+            p -= 1
+        else:
+            out2 = kb + ((p - 1) % 3) * rowlen
+            adjoint_pair(out, out2, nxt, rows + (p - r0) * rowlen,
+                         rows + (p - 1 - r0) * rowlen, rows + (p - 2 - r0) * rowlen, lo, hi,
+                         Gb + (i - g0) * n2 * W, n2, 1 << d2, seed if p == R else NULL,
+                         edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL,
+                         edge + (p - 1 + M1) * W if strips > 1 and p - 1 + M1 <= R else NULL,
+                         p != (i + 1) << d1)
+            if strips > 1:
+                strip_edge(edge + p * W, out, nxt, lo, hi, n2, strips)
+                strip_edge(edge + (p - 1) * W, out2, out, lo, lo, n2, strips)
+            p -= 2
 
 
 # ---------------------------------------------------------------------------------------
@@ -536,13 +584,31 @@ cdef inline void gather(const floating* P, Py_ssize_t L, Py_ssize_t d, const Py_
                         Py_ssize_t npts, bint rows, Py_ssize_t strips, Py_ssize_t w,
                         floating* out) noexcept nogil:
     """Points 0 .. npts-1 of the lanes' paths (of x when ``rows``, else of y, as lanes see
-    them: x_point, y_point) into out[i][k][l]."""
-    cdef Py_ssize_t i, k, l, src
+    them: x_point, y_point) into out[i][k][l], a point at a time."""
+    cdef Py_ssize_t i, k, l, b
+    cdef const floating* path
+    cdef const floating* src
+    cdef floating* row
+    if rows and strips > 1:
+        # lane s of a pair sees at its point i what lane s - 1 saw at point i - 1: each row
+        # of a pair's lanes is the row below moved up one lane, with the next point at lane 0
+        for b in range(W // strips):
+            path = P + idx[b * strips] * L * d
+            for k in range(d):
+                for l in range(strips):
+                    out[k * W + b * strips + l] = path[k]
+            for i in range(1, npts):
+                for k in range(d):
+                    row = out + (i * d + k) * W + b * strips
+                    memcpy(row + 1, row - d * W, sizeof(floating) * (strips - 1))
+                    row[0] = path[(i if i < L else L - 1) * d + k]
+        return
     for l in range(W):
         for i in range(npts):
-            src = x_point(i, l, strips, L) if rows else y_point(i, l, strips, w, L)
+            src = P + (idx[l] * L + (x_point(i, l, strips, L) if rows else
+                                     y_point(i, l, strips, w, L))) * d
             for k in range(d):
-                out[(i * d + k) * W + l] = P[(idx[l] * L + src) * d + k]
+                out[(i * d + k) * W + l] = src[k]
 
 
 cdef inline void scatter_add(const floating* src, Py_ssize_t L, Py_ssize_t d,
@@ -551,12 +617,35 @@ cdef inline void scatter_add(const floating* src, Py_ssize_t L, Py_ssize_t d,
                              floating* acc) noexcept nogil:
     """The reverse of gather, for the first nlanes lanes: adds src[i][k][l] to the point that
     lane l sees as its point i."""
-    cdef Py_ssize_t i, k, l, dst
+    cdef Py_ssize_t i, k, l, b
+    cdef floating* dst
+    cdef floating R[W]
+    cdef floating* path
+    cdef const floating* row
+    if rows and strips > 1:
+        # point p of a pair's path gets src[p + s][k][lane s] from each lane s (x_point).
+        # Down the rows, R[s] sums src[i + t][k][lane s + t] over t, so that R[0] is what
+        # point i gets; what is left in R at the bottom belongs to point 0
+        for b in range(nlanes // strips):
+            path = acc + idx[b * strips] * L * d
+            for k in range(d):
+                for l in range(strips):
+                    R[l] = 0
+                for i in range(npts - 1, -1, -1):
+                    row = src + (i * d + k) * W + b * strips
+                    for l in range(strips - 1):
+                        R[l] = R[l + 1] + row[l]
+                    R[strips - 1] = row[strips - 1]
+                    path[(i if i < L else L - 1) * d + k] += R[0]
+                for l in range(1, strips):
+                    path[k] += R[l]
+        return
     for l in range(nlanes):
         for i in range(npts):
-            dst = x_point(i, l, strips, L) if rows else y_point(i, l, strips, w, L)
+            dst = acc + (idx[l] * L + (x_point(i, l, strips, L) if rows else
+                                       y_point(i, l, strips, w, L))) * d
             for k in range(d):
-                acc[(idx[l] * L + dst) * d + k] += src[(i * d + k) * W + l]
+                dst[k] += src[(i * d + k) * W + l]
 
 
 cdef inline Py_ssize_t static_work(Py_ssize_t L2, Py_ssize_t d) noexcept nogil:
@@ -737,7 +826,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         raw = malloc(sizeof(floating) * (
             2 * (Lx + L2) * d * W + 2 * nb * n2 * W + 2 * n2 * W + static_work(L2, d)
             + n2 * d * W + 2 * nb * d * W + L2 * W
-            + 2 * rowlen + 8 * n2 * W + (S + 1) * rowlen + ncheck * rowlen + W + 2 * nedge) + ALIGN)
+            + 3 * rowlen + 8 * n2 * W + (S + 1) * rowlen + ncheck * rowlen + W + 2 * nedge) + ALIGN)
         ws = <floating*>cache_aligned(raw)
         ia = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (2 * W + 4))
         ib = ia + W
@@ -757,7 +846,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         dxbar = dxs + nb * d * W
         srow = dxbar + nb * d * W
         kb = srow + L2 * W
-        coef = kb + 2 * rowlen
+        coef = kb + 3 * rowlen
         seg = coef + 8 * n2 * W
         check = seg + (S + 1) * rowlen
         fedge = check + ncheck * rowlen
@@ -816,11 +905,11 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                                         dxs, d1, d2, seg, r0, S + 1, AB, strips, fedge)
                     g_rows(sk, xs, ys, i1, ig, bL2, d, G + (i1 - i0) * bn2 * W, work, ptags,
                            dxs + (i1 - i0) * d * W)
-                # Gb holds rows i0 .. i1: the segment's, and row i1, the lowest of the segment
-                # above (as the point kernels need it), moved to its place
+                # Gb holds rows i0 .. i1: the segment's (which the adjoint writes), and row i1,
+                # the lowest of the segment above (as the point kernels need it), moved to its
+                # place
                 if i1 < bn1:
                     memcpy(Gb + (i1 - i0) * bn2 * W, Gb, sizeof(floating) * bn2 * W)
-                memset(Gb, 0, sizeof(floating) * (i1 - i0) * bn2 * W)
                 # the adjoint and the chain rule, CB coarse rows at a time from the top, so
                 # that the chain rule reads rows of dF/dG the adjoint has just written
                 ib_ = i1
