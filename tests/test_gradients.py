@@ -89,13 +89,15 @@ def test_checkpointed_adjoint_equals_stored_grid(rng, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("order", [(1, 2), (0, 1), (2, 0)])
 @pytest.mark.parametrize("strips", [2, 8, 32])
 @pytest.mark.parametrize("checkpoints", [False, True])
 @pytest.mark.parametrize("kernel", [None, sk.RBFKernel(0.7)], ids=repr)
-def test_strips_of_columns_equal_whole_rows(rng, monkeypatch, kernel, checkpoints, strips):
+def test_strips_of_columns_equal_whole_rows(rng, monkeypatch, kernel, checkpoints, strips, order):
     """Gradients with each pair's grid cut into strips of columns (the adjoint hands each
     strip's left edge to the strip before it) equal those of one lane a pair, for lists of
-    paths, a dyadic pair, with the forward grid stored or recomputed from checkpoints."""
+    paths, dyadic pairs (the adjoint goes a row or two rows at a time), with the forward grid
+    stored or recomputed from checkpoints."""
     X = [paths(rng, 1, L)[0] for L in (9, 4, 13)]
     Y = [paths(rng, 1, L)[0] for L in (11, 6)]
     D = rng.normal(size=(3, 2))
@@ -103,9 +105,9 @@ def test_strips_of_columns_equal_whole_rows(rng, monkeypatch, kernel, checkpoint
     if checkpoints:
         monkeypatch.setattr(functional, "_ADJOINT_ROW_BYTES", 1)
     monkeypatch.setattr(functional, "_strips", lambda *args, **kwargs: 1)
-    expected = sk.sig_kernel_gram_backprop(D, X, Y, (1, 2), **opts)
+    expected = sk.sig_kernel_gram_backprop(D, X, Y, order, **opts)
     monkeypatch.setattr(functional, "_strips", lambda *args, **kwargs: strips)
-    got = sk.sig_kernel_gram_backprop(D, X, Y, (1, 2), **opts)
+    got = sk.sig_kernel_gram_backprop(D, X, Y, order, **opts)
     for a, b in zip(got[0] + got[1], expected[0] + expected[1]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
