@@ -180,54 +180,56 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
 
 /* Rows p and p-1 of the adjoint in one sweep, for p even at dyadic order d1 >= 1: both lie
  * in coarse row i = (p-1) >> d1, so they share its coefficients (lo: A, B, dA, dB) and its
- * row of dF/dG (gb, one sum for both), and row p-1 takes row p from registers. hi holds
+ * row of dF/dG (gb, one sum for both), and row p-1 takes row p from registers: of row p,
+ * only columns 1 and C are stored (row p-1 is the next sweep's nxt). hi holds
  * A, B of the coarse row of fine row p (i + 1 when p starts one, else lo); K0, K1, K2 are
  * the forward rows p, p-1, p-2; nxt is row p+1; seed as for sk_adjoint_row (row p only);
- * right1, right2 (or NULL) are added to the last column of rows p and p-1. The lanes go in
- * parts of NP vectors, so that the two rows' running values stay in registers. */
+ * right1, right2 (or NULL) are added to the last column of rows p and p-1; gb is
+ * overwritten, or added to with add. */
 #define SK_PAIR_STEP(S, Q)                                                                \
-    for (k = 0; k < NP; k++) {                                                            \
-        const ptrdiff_t o = o0 + k * SK_VL_##S;                                           \
-        sk_v##S n = sk_load_##S(nxt + (Q) * SK_LANES + o);                                      \
-        sk_v##S r1 = aL[k] * run1[k] + (aH1[k] * n - bH1[k] * nh1[k]);                          \
-        sk_store_##S(out1 + (Q) * SK_LANES + o, r1);                                      \
+    for (k = 0; k < SK_NV_##S; k++) {                                                     \
+        const ptrdiff_t o = k * SK_VL_##S;                                                \
+        sk_v##S n = sk_load_##S(nxt + (Q) * SK_LANES + o);                                \
+        sk_v##S r1 = aL[k] * run1[k] + (aH1[k] * n - bH1[k] * nh1[k]);                    \
         run2[k] = aL[k] * run2[k] + (aH2[k] * r1 - bH2[k] * run1[k]);                     \
         sk_store_##S(out2 + (Q) * SK_LANES + o, run2[k]);                                 \
         nh1[k] = n;                                                                       \
         run1[k] = r1;                                                                     \
     }
 #define SK_PAIR_ACC(S, Q)                                                                 \
-    for (k = 0; k < NP; k++) {                                                            \
-        const ptrdiff_t o = o0 + k * SK_VL_##S;                                           \
-        sk_v##S k1 = sk_load_##S(K1 + ((Q) - 1) * SK_LANES + o);                                \
-        sk_v##S k2 = sk_load_##S(K2 + ((Q) - 1) * SK_LANES + o);                                \
-        acc[k] += run1[k] * (sk_load_##S(K0 + ((Q) - 1) * SK_LANES + o) + kh1[k])          \
+    for (k = 0; k < SK_NV_##S; k++) {                                                     \
+        const ptrdiff_t o = k * SK_VL_##S;                                                \
+        sk_v##S k1 = sk_load_##S(K1 + ((Q) - 1) * SK_LANES + o);                          \
+        sk_v##S k2 = sk_load_##S(K2 + ((Q) - 1) * SK_LANES + o);                          \
+        acc[k] += run1[k] * (sk_load_##S(K0 + ((Q) - 1) * SK_LANES + o) + kh1[k])         \
                   + run2[k] * (k1 + kh2[k]);                                              \
         acc2[k] += run1[k] * k1 + run2[k] * k2;                                           \
         kh1[k] = k1;                                                                      \
         kh2[k] = k2;                                                                      \
     }
 #define SK_PAIR_COEFFS(S, CJ)                                                             \
-    for (k = 0; k < NP; k++) {                                                            \
-        const ptrdiff_t o = o0 + k * SK_VL_##S;                                           \
+    for (k = 0; k < SK_NV_##S; k++) {                                                     \
+        const ptrdiff_t o = k * SK_VL_##S;                                                \
         aL[k] = sk_load_##S(lo + (CJ) * SK_LANES + o);                                    \
         bH1[k] = sk_load_##S(hi + N + (CJ) * SK_LANES + o);                               \
         bH2[k] = sk_load_##S(lo + N + (CJ) * SK_LANES + o);                               \
     }
 
 #define SK_DEFINE_ADJOINT_PAIR(S, T, V)                                                   \
-SK_ALWAYS_INLINE void sk_adjoint_pair_part_##S(                                           \
-    T *out1, T *out2, const T *nxt, const T *K0, const T *K1, const T *K2, const T *lo,   \
-    const T *hi, T *gb, ptrdiff_t n2, ptrdiff_t M2, const T *seed, const T *right1,       \
-    const T *right2, int add, ptrdiff_t o0, const int NP)                                          \
+static inline void sk_adjoint_pair_##S(T *out1, T *out2, const T *nxt, const T *K0,       \
+                                       const T *K1, const T *K2, const T *lo,             \
+                                       const T *hi, T *gb, ptrdiff_t n2, ptrdiff_t M2,    \
+                                       const T *seed, const T *right1, const T *right2,   \
+                                       int add)                                           \
 {                                                                                         \
-    V run1[2], run2[2], nh1[2], kh1[2], kh2[2], acc[2], acc2[2];                          \
-    V aL[2], aH1[2], bH1[2], aH2[2], bH2[2];                                              \
+    V run1[SK_NV_##S], run2[SK_NV_##S], nh1[SK_NV_##S], kh1[SK_NV_##S], kh2[SK_NV_##S];   \
+    V acc[SK_NV_##S], acc2[SK_NV_##S], aL[SK_NV_##S], aH1[SK_NV_##S], bH1[SK_NV_##S];     \
+    V aH2[SK_NV_##S], bH2[SK_NV_##S];                                                     \
     const ptrdiff_t N = n2 * SK_LANES, C = n2 * M2;                                       \
     const V zero = sk_splat_##S(0);                                                       \
     ptrdiff_t j, k, q;                                                                    \
-    for (k = 0; k < NP; k++) {                                                            \
-        const ptrdiff_t o = o0 + k * SK_VL_##S;                                           \
+    for (k = 0; k < SK_NV_##S; k++) {                                                     \
+        const ptrdiff_t o = k * SK_VL_##S;                                                \
         nh1[k] = sk_load_##S(nxt + C * SK_LANES + o);                                     \
         run1[k] = seed ? sk_load_##S(seed + o)                                            \
                        : sk_load_##S(hi + (n2 - 1) * SK_LANES + o) * nh1[k];              \
@@ -243,8 +245,8 @@ SK_ALWAYS_INLINE void sk_adjoint_pair_part_##S(                                 
         aL[k] = bH1[k] = bH2[k] = zero;                                                   \
     }                                                                                     \
     for (j = n2 - 1; j >= 0; j--) {                                                       \
-        for (k = 0; k < NP; k++) {                                                        \
-            const ptrdiff_t o = o0 + k * SK_VL_##S;                                       \
+        for (k = 0; k < SK_NV_##S; k++) {                                                 \
+            const ptrdiff_t o = k * SK_VL_##S;                                            \
             aH1[k] = sk_load_##S(hi + j * SK_LANES + o);                                  \
             aH2[k] = sk_load_##S(lo + j * SK_LANES + o);                                  \
             acc[k] = zero;                                                                \
@@ -263,26 +265,17 @@ SK_ALWAYS_INLINE void sk_adjoint_pair_part_##S(                                 
             SK_PAIR_STEP(S, q)                                                            \
             SK_PAIR_ACC(S, q)                                                             \
         }                                                                                 \
-        for (k = 0; k < NP; k++) {                                                        \
-            const ptrdiff_t o = o0 + k * SK_VL_##S;                                       \
+        for (k = 0; k < SK_NV_##S; k++) {                                                 \
+            const ptrdiff_t o = k * SK_VL_##S;                                            \
             T *g = gb + j * SK_LANES + o;                                                 \
             sk_store_##S(g, (add ? sk_load_##S(g) : zero)                                 \
                             + (acc[k] * sk_load_##S(lo + 2 * N + j * SK_LANES + o)        \
-                                             - acc2[k] * sk_load_##S(lo + 3 * N + j * SK_LANES + o))); \
+                               - acc2[k] * sk_load_##S(lo + 3 * N + j * SK_LANES + o)));  \
         }                                                                                 \
     }                                                                                     \
-}                                                                                         \
-static inline void sk_adjoint_pair_##S(T *out1, T *out2, const T *nxt, const T *K0,       \
-                                       const T *K1, const T *K2, const T *lo,             \
-                                       const T *hi, T *gb, ptrdiff_t n2, ptrdiff_t M2,    \
-                                       const T *seed, const T *right1, const T *right2,   \
-                                       int add)                                           \
-{                                                                                         \
-    ptrdiff_t o0;                                                                         \
-    for (o0 = 0; o0 < SK_LANES; o0 += 2 * SK_VL_##S)                                      \
-        sk_adjoint_pair_part_##S(out1, out2, nxt, K0, K1, K2, lo, hi, gb, n2, M2, seed,   \
-                                 right1, right2, add, o0,                         \
-                                 SK_LANES >= 2 * SK_VL_##S ? 2 : 1);                      \
+    /* row p's column 1 (the rest of row p is not read again) */                          \
+    for (k = 0; k < SK_NV_##S; k++)                                                       \
+        sk_store_##S(out1 + SK_LANES + k * SK_VL_##S, run1[k]);                           \
 }
 
 /* The linear static kernel on rows r = 0 .. nrows-1 of G (coarse rows i0 + r), with dx[r]
