@@ -253,20 +253,22 @@ cdef void linear_backward_rows(double p0, Py_ssize_t i0, Py_ssize_t nrows, Py_ss
                                Py_ssize_t d, const floating* gb, const floating* dy,
                                const floating* dx, floating* dxbar, floating* dybar,
                                floating* xbar) noexcept nogil:
-    """Linear static kernel: adds the derivatives of sum(gb * G) over G's rows i0 .. i0+nrows-1
-    to the points of x (xbar, times p0: the kernel's scale, and any factor of gb) and to the
-    increments of y (dybar); dx and dy as for linear_g_rows, dxbar a workspace of the size of
-    dx."""
+    """Linear static kernel: the derivatives of sum(gb * G) over G's rows i0 .. i0+nrows-1
+    with respect to the points of x (xbar, times p0: the kernel's scale, and any factor of
+    gb) and the increments of y (added to dybar); dx and dy as for linear_g_rows, dxbar a
+    workspace of the size of dx. The rows go from the top down, as the segments finish them:
+    point i0 + r + 1 adds row r's part to what row r + 1 wrote, and point i0 + r is written
+    (so xbar needs no clearing but at the top point, which only rows below add to)."""
     cdef Py_ssize_t r, t, o
     if floating is double:
         sk_linear_rows_d(gb, dy, dx, dxbar, dybar, nrows, n2, d)
     else:
         sk_linear_rows_f(gb, dy, dx, dxbar, dybar, nrows, n2, d)
-    for r in range(nrows - 1, -1, -1):     # top down, as the segments finish the rows
+    for r in range(nrows - 1, -1, -1):
         for t in range(d * W):
             o = r * d * W + t
             xbar[i0 * d * W + o + d * W] += <floating>p0 * dxbar[o]
-            xbar[i0 * d * W + o] -= <floating>p0 * dxbar[o]
+            xbar[i0 * d * W + o] = -(<floating>p0 * dxbar[o])
 
 
 cdef void point_backward(Static sk, floating scale, const floating* xs, const floating* ys,
@@ -866,7 +868,10 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             browlen = (bC + 1) * W
             bnseg = (bR + S - 1) // S
             static_prepare(sk, ys, bL2, d, work, ptags)
-            memset(xbar, 0, sizeof(floating) * (Lx + L2) * d * W)
+            if linear:      # see linear_backward_rows; ybar is written at the end
+                memset(xbar + bn1 * d * W, 0, sizeof(floating) * d * W)
+            else:
+                memset(xbar, 0, sizeof(floating) * (Lx + L2) * d * W)
             memset(dybar, 0, sizeof(floating) * n2 * d * W)
             tags[0] = -1
             tags[1] = -1
@@ -929,10 +934,12 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                                            Gb + (i + 1 - i0) * bn2 * W if i + 1 < bn1 else NULL,
                                            xbar, ybar, srow)
                     ib_ = ia_
-            if linear:
-                for t in range(bn2 * d * W):
-                    ybar[t + d * W] += inv * dybar[t]
-                    ybar[t] -= inv * dybar[t]
+            if linear:      # point j of y: increment j - 1's part minus increment j's
+                for t in range(d * W):
+                    ybar[t] = -(inv * dybar[t])
+                    ybar[bn2 * d * W + t] = inv * dybar[(bn2 - 1) * d * W + t]
+                for t in range(d * W, bn2 * d * W):
+                    ybar[t] = inv * dybar[t - d * W] - inv * dybar[t]
             else:
                 point_backward(sk, inv, xs, ys, 0, bL2, d, NULL, Gb, xbar, ybar, srow)
             if want_x:
