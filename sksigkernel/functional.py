@@ -27,23 +27,34 @@ _PAIRS_PER_CALL = 1 << 16
 _ADJOINT_ROW_BYTES = 4 << 20
 
 
-def _strips(npairs, nthreads, n1, n2, d1=0, d2=0, recomputed=None):
+# Two fine rows of a block up to this size stay in the L1 data cache (48 KiB on the benchmark
+# machine) beside the row's coefficients; longer rows stream from L2, and the forward then
+# measured 1.3 to 1.8 times slower a cell (bench_engine.py's grams at orders 1 and 2).
+_CACHED_ROWS_BYTES = 36 << 10
+
+
+def _strips(npairs, nthreads, n1, n2, d1=0, d2=0, itemsize=8, recomputed=None):
     """Strips of columns to cut each pair's grid into (a power of two dividing LANES), so
-    that fewer pairs than lanes still fill the lanes (see _solver.forward), or so that the
-    backward keeps a block's whole grid instead of recomputing it from checkpoints.
+    that fewer pairs than lanes still fill the lanes (see _solver.forward), that a block's
+    rows stay in the L1 cache, or that the backward keeps a block's whole grid instead of
+    recomputing it from checkpoints.
 
     Cut into s strips, a pair's grid of n1 x n2 coarse cells becomes s lanes of
     (n1 + s - 1) x ceil(n2 / s) cells (strip k runs k rows behind the one before it), and a
     block holds LANES // s pairs. The estimate counts the fine cells (dyadic orders d1, d2)
-    each thread computes, plus six cells a fine row for the work done once per row, times
-    1.6 where ``recomputed(s)`` says that the backward recomputes the grid from checkpoints
-    (a forward pass more). Both numbers are fitted to bench_engine.py's cases: its 128 x 128
-    gram backprop at order 2 took 247 ms in 8 strips, its grids kept, and 300 ms in one,
-    recomputed.
+    each thread computes, plus six cells a fine row for the work done once per row; times
+    1.5 when two rows of numbers of ``itemsize`` bytes exceed _CACHED_ROWS_BYTES; times 1.6
+    where ``recomputed(s)`` says that the backward recomputes the grid from checkpoints (a
+    forward pass more). The factors are fitted to measurements on 2 cores: the 128 x 128
+    gram at order 2 took 65 ms in one strip and 42 ms in 4 (rows of 64 cells), and its
+    backprop 247 ms in 8 strips, its grids kept, and 300 ms in one, recomputed.
     """
     def cost(s):
         blocks = -(-npairs * s // _solver.LANES)
-        cells = -(-blocks // nthreads) * (n1 + s - 1 << d1) * ((-(-n2 // s) << d2) + 6)
+        cols = -(-n2 // s) << d2
+        cells = -(-blocks // nthreads) * (n1 + s - 1 << d1) * (cols + 6)
+        if 2 * (cols + 1) * _solver.LANES * itemsize > _CACHED_ROWS_BYTES:
+            cells *= 1.5
         return cells * 1.6 if recomputed is not None and recomputed(s) else cells
     choices = [s for s in (1, 2, 4, 8, 16, 32) if _solver.LANES % s == 0 and (s == 1 or s <= n2)]
     return min(choices, key=cost)
@@ -94,7 +105,8 @@ class _Problem:
         out = np.empty(len(pa), dtype=self.dtype)
         if len(pa):
             strips = 1 if grid is not None else \
-                _strips(len(pa), self.nthreads, X1.shape[1] - 1, X2.shape[1] - 1, d1, d2)
+                _strips(len(pa), self.nthreads, X1.shape[1] - 1, X2.shape[1] - 1, d1, d2,
+                        self.dtype.itemsize)
             _solver.forward(X1, X2, pa, pb, self.static._code, *self.static._params(),
                             d1, d2, out, grid, self.nthreads, n1, n2, strips)
         return out
@@ -118,7 +130,7 @@ class _Problem:
             return
         strips = 1 if grid is not None else _strips(
             len(pa), self.nthreads, self.X1.shape[1] - 1, self.X2.shape[1] - 1, self.d1,
-            self.d2, recomputed=lambda s: self._segment_rows(s) > 0)
+            self.d2, self.dtype.itemsize, recomputed=lambda s: self._segment_rows(s) > 0)
         seg_rows = 0 if grid is not None else self._segment_rows(strips)
         _solver.backward(self.X1, self.X2, pa, pb, np.ascontiguousarray(seeds, self.dtype),
                          self.static._code, *self.static._params(), self.d1, self.d2,
