@@ -615,32 +615,36 @@ cdef inline void gather(const floating* P, Py_ssize_t L, Py_ssize_t d, const Py_
 
 cdef inline void scatter_add(const floating* src, Py_ssize_t L, Py_ssize_t d,
                              const Py_ssize_t* idx, Py_ssize_t nlanes, Py_ssize_t npts,
-                             bint rows, Py_ssize_t strips, Py_ssize_t w,
-                             floating* acc) noexcept nogil:
+                             bint rows, Py_ssize_t strips, Py_ssize_t w, floating* acc,
+                             floating* R) noexcept nogil:
     """The reverse of gather, for the first nlanes lanes: adds src[i][k][l] to the point that
-    lane l sees as its point i."""
+    lane l sees as its point i. R: d * strips numbers of workspace."""
     cdef Py_ssize_t i, k, l, b
     cdef floating* dst
-    cdef floating R[W]
     cdef floating* path
+    cdef floating* Rk
     cdef const floating* row
     if rows and strips > 1:
         # point p of a pair's path gets src[p + s][k][lane s] from each lane s (x_point).
-        # Down the rows, R[s] sums src[i + t][k][lane s + t] over t, so that R[0] is what
-        # point i gets; what is left in R at the bottom belongs to point 0
+        # Down the rows, R[k][s] sums src[i + t][k][lane s + t] over t, so that R[k][0] is
+        # what point i gets; what is left in R at the bottom belongs to point 0. (The d
+        # channels' sums are independent: the loop over them is inside.)
         for b in range(nlanes // strips):
             path = acc + idx[b * strips] * L * d
-            for k in range(d):
-                for l in range(strips):
-                    R[l] = 0
-                for i in range(npts - 1, -1, -1):
+            for l in range(d * strips):
+                R[l] = 0
+            for i in range(npts - 1, -1, -1):
+                dst = path + (i if i < L else L - 1) * d
+                for k in range(d):
                     row = src + (i * d + k) * W + b * strips
+                    Rk = R + k * strips
                     for l in range(strips - 1):
-                        R[l] = R[l + 1] + row[l]
-                    R[strips - 1] = row[strips - 1]
-                    path[(i if i < L else L - 1) * d + k] += R[0]
+                        Rk[l] = Rk[l + 1] + row[l]
+                    Rk[strips - 1] = row[strips - 1]
+                    dst[k] += Rk[0]
+            for k in range(d):
                 for l in range(1, strips):
-                    path[k] += R[l]
+                    path[k] += R[k * strips + l]
         return
     for l in range(nlanes):
         for i in range(npts):
@@ -944,9 +948,9 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                 point_backward(sk, inv, xs, ys, 0, bL2, d, NULL, Gb, xbar, ybar, srow)
             if want_x:
                 scatter_add(xbar, L1, d, ia, n * strips, bn1 + 1, True, strips, bn2,
-                            &dX[tid, 0, 0, 0])
+                            &dX[tid, 0, 0, 0], dxbar)
             if want_y:
                 scatter_add(ybar, L2, d, ib, n * strips, bL2, False, strips, bn2,
-                            &dY[tid, 0, 0, 0])
+                            &dY[tid, 0, 0, 0], dxbar)
         free(raw)
         free(ia)
