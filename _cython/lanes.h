@@ -124,6 +124,24 @@ static inline void sk_pde_row_##S(const T *prev, T *cur, const T *A, const T *B,
         kh[k] = km;                                                                       \
     }
 
+/* The cells of coarse column j from its top (q = (j + 1) M2) down to the cell past its
+ * left edge: the top cell takes A(p-1, q), B(p, q) from column j + 1 (none past the last
+ * column, where the adjoint keeps its value), the others from column j. */
+#define SK_ADJ_COLUMN(S, COEFFS, STEP, ACC)                                               \
+    q = (j + 1) * M2;                                                                     \
+    if (j + 1 < n2) {                                                                     \
+        COEFFS(S, j + 1)                                                                  \
+        STEP(S, q)                                                                        \
+    }                                                                                     \
+    ACC(S, q)                                                                             \
+    if (M2 > 1) {                                                                         \
+        COEFFS(S, j)                                                                      \
+    }                                                                                     \
+    for (q = (j + 1) * M2 - 1; q > j * M2; q--) {                                         \
+        STEP(S, q)                                                                        \
+        ACC(S, q)                                                                         \
+    }
+
 #define SK_DEFINE_ADJOINT_ROW(S, T, V)                                                    \
 static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T *Km,     \
                                       const T *lo, const T *hi, T *gb, ptrdiff_t n2,      \
@@ -156,21 +174,7 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
             acc[k] = zero;                                                                \
             acc2[k] = zero;                                                               \
         }                                                                                 \
-        /* the top cell of column j: A(p-1, q), B(p, q) of column j + 1 (none past the      \
-         * last column, where the adjoint keeps its value) */                              \
-        q = (j + 1) * M2;                                                                 \
-        if (j + 1 < n2) {                                                                 \
-            SK_ADJ_COEFFS(S, j + 1)                                                       \
-            SK_ADJ_STEP(S, q)                                                             \
-        }                                                                                 \
-        SK_ADJ_ACC(S, q)                                                                  \
-        if (M2 > 1) {                                                                     \
-            SK_ADJ_COEFFS(S, j)                                                           \
-        }                                                                                 \
-        for (q = (j + 1) * M2 - 1; q > j * M2; q--) {                                     \
-            SK_ADJ_STEP(S, q)                                                             \
-            SK_ADJ_ACC(S, q)                                                              \
-        }                                                                                 \
+        SK_ADJ_COLUMN(S, SK_ADJ_COEFFS, SK_ADJ_STEP, SK_ADJ_ACC)                          \
         for (k = 0; k < SK_NV_##S; k++) {                                                 \
             T *g = gb + j * SK_LANES + k * SK_VL_##S;                                     \
             sk_store_##S(g, (add ? sk_load_##S(g) : zero) + (acc[k] * dA[k] - acc2[k] * dB[k])); \
@@ -252,19 +256,7 @@ static inline void sk_adjoint_pair_##S(T *out1, T *out2, const T *nxt, const T *
             acc[k] = zero;                                                                \
             acc2[k] = zero;                                                               \
         }                                                                                 \
-        q = (j + 1) * M2;                                                                 \
-        if (j + 1 < n2) {                                                                 \
-            SK_PAIR_COEFFS(S, j + 1)                                                      \
-            SK_PAIR_STEP(S, q)                                                            \
-        }                                                                                 \
-        SK_PAIR_ACC(S, q)                                                                 \
-        if (M2 > 1) {                                                                     \
-            SK_PAIR_COEFFS(S, j)                                                          \
-        }                                                                                 \
-        for (q = (j + 1) * M2 - 1; q > j * M2; q--) {                                     \
-            SK_PAIR_STEP(S, q)                                                            \
-            SK_PAIR_ACC(S, q)                                                             \
-        }                                                                                 \
+        SK_ADJ_COLUMN(S, SK_PAIR_COEFFS, SK_PAIR_STEP, SK_PAIR_ACC)                       \
         for (k = 0; k < SK_NV_##S; k++) {                                                 \
             const ptrdiff_t o = k * SK_VL_##S;                                            \
             T *g = gb + j * SK_LANES + o;                                                 \
