@@ -18,13 +18,17 @@ __all__ = ["sig_kernel", "sig_kernel_gram", "sig_kernel_backprop", "sig_kernel_g
 
 # Pairs handed to the solver per call: bounds the index arrays, not the speed.
 _PAIRS_PER_CALL = 1 << 16
-# Memory for the forward rows that one thread keeps during the adjoint. Longer grids are
-# recomputed segment by segment from checkpoint rows (this many bytes apart, at least the
-# square root of the rows, and whole coarse rows: the solver rounds up to 2**d1 fine rows),
-# which stays in cache: measured on the 128 x 128 gram backprop of
-# benchmarks/bench_engine.py, 0.64 s at order 2 against 1.07 s for whole stored grids,
-# while grids under this size (orders 0 and 1 there) are stored and not recomputed.
-_ADJOINT_ROW_BYTES = 4 << 20
+# The adjoint needs a block's forward grid. A thread keeps it whole when it takes at most
+# _KEPT_GRID_BYTES; longer grids are recomputed segment by segment from checkpoint rows
+# _SEGMENT_BYTES apart (at least the square root of the rows, and whole coarse rows: the
+# solver rounds up to 2**d1 fine rows), so that a segment stays in cache. Measured on
+# 2 cores, keeping grids up to 6 MiB rather than 4: bench_engine.py's order-2 gram backprop
+# 213 -> 206 ms, its L=256 one 108 -> 102 ms, 32 x 32 pairs of length 128 at order 2
+# 68 -> 60 ms, the rest unchanged; a kept grid of 8.7 MiB (L=256 in 8 strips) took twice
+# the time of 32 strips, and segments of 8 MiB made 1 to 16 pairs of length 500-1000 up to
+# twice as slow as segments of 4 MiB.
+_KEPT_GRID_BYTES = 6 << 20
+_SEGMENT_BYTES = 4 << 20
 
 
 # Two fine rows of a block up to this size stay in the L1 data cache (48 KiB on the benchmark
@@ -118,12 +122,13 @@ class _Problem:
 
     def _segment_rows(self, strips):
         """Fine rows between the backward's checkpoints for a block of lanes cut into
-        ``strips``; 0 when its whole grid fits in _ADJOINT_ROW_BYTES and is kept."""
+        ``strips``; 0 when its whole grid fits in _KEPT_GRID_BYTES and is kept."""
         n1, n2 = self.X1.shape[1] - 1, self.X2.shape[1] - 1
         rows = (n1 + strips - 1 << self.d1) + 1
         row_bytes = ((-(-n2 // strips) << self.d2) + 1) * _solver.LANES * self.dtype.itemsize
-        budget = max(1, _ADJOINT_ROW_BYTES // row_bytes - 1)
-        return 0 if budget >= rows - 1 else max(budget, math.isqrt(rows - 1) + 1)
+        if rows * row_bytes <= _KEPT_GRID_BYTES:
+            return 0
+        return max(_SEGMENT_BYTES // row_bytes - 1, math.isqrt(rows - 1) + 1, 1)
 
     def backward(self, pa, pb, seeds, dX, dY, grid=None):
         if not len(pa):

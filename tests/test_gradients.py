@@ -79,11 +79,18 @@ def test_given_grid_equals_recomputed_grid(rng):
         np.testing.assert_allclose(u, v, rtol=1e-12, atol=1e-15)
 
 
+def checkpoint_every_sqrt_rows(monkeypatch):
+    """Make the backward keep no grid whole: it recomputes every grid from checkpoint rows,
+    about the square root of the rows apart."""
+    monkeypatch.setattr(functional, "_KEPT_GRID_BYTES", 0)
+    monkeypatch.setattr(functional, "_SEGMENT_BYTES", 1)
+
+
 def test_checkpointed_adjoint_equals_stored_grid(rng, monkeypatch):
     X, Y = paths(rng, 3, 20), paths(rng, 2, 17)
     D = rng.normal(size=(3, 2))
     stored = sk.sig_kernel_gram_backprop(D, X, Y, 2, left_deriv=True, right_deriv=True)
-    monkeypatch.setattr(functional, "_ADJOINT_ROW_BYTES", 1)   # checkpoints every sqrt(rows)
+    checkpoint_every_sqrt_rows(monkeypatch)
     recomputed = sk.sig_kernel_gram_backprop(D, X, Y, 2, left_deriv=True, right_deriv=True)
     for a, b in zip(stored, recomputed):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
@@ -103,7 +110,7 @@ def test_strips_of_columns_equal_whole_rows(rng, monkeypatch, kernel, checkpoint
     D = rng.normal(size=(3, 2))
     opts = dict(static_kernel=kernel, left_deriv=True, right_deriv=True)
     if checkpoints:
-        monkeypatch.setattr(functional, "_ADJOINT_ROW_BYTES", 1)
+        checkpoint_every_sqrt_rows(monkeypatch)
     monkeypatch.setattr(functional, "_strips", lambda *args, **kwargs: 1)
     expected = sk.sig_kernel_gram_backprop(D, X, Y, order, **opts)
     monkeypatch.setattr(functional, "_strips", lambda *args, **kwargs: strips)
@@ -199,7 +206,7 @@ def test_ragged_backprop_blocks_stop_at_their_longest_path(rng, monkeypatch, ker
     paths, equals the sum of the backprops of each pair alone (no padding at all), with the
     forward grid stored or recomputed from checkpoints."""
     if checkpoints:
-        monkeypatch.setattr(functional, "_ADJOINT_ROW_BYTES", 1)
+        checkpoint_every_sqrt_rows(monkeypatch)
     A = [paths(rng, 1, L)[0] for L in rng.integers(1, 16, size=35)]
     B = [paths(rng, 1, L)[0] for L in rng.integers(2, 9, size=6)]
     D = rng.normal(size=(35, 6))
