@@ -18,15 +18,16 @@ __all__ = ["sig_kernel", "sig_kernel_gram", "sig_kernel_backprop", "sig_kernel_g
 
 # Pairs handed to the solver per call: bounds the index arrays, not the speed.
 _PAIRS_PER_CALL = 1 << 16
-# The adjoint needs a block's forward grid. A thread keeps it whole when it takes at most
-# _KEPT_GRID_BYTES; longer grids are recomputed segment by segment from checkpoint rows
-# _SEGMENT_BYTES apart (at least the square root of the rows, and whole coarse rows: the
-# solver rounds up to 2**d1 fine rows), so that a segment stays in cache. Measured on
-# 2 cores, keeping grids up to 6 MiB rather than 4: bench_engine.py's order-2 gram backprop
-# 213 -> 206 ms, its L=256 one 108 -> 102 ms, 32 x 32 pairs of length 128 at order 2
-# 68 -> 60 ms, the rest unchanged; a kept grid of 8.7 MiB (L=256 in 8 strips) took twice
-# the time of 32 strips, and segments of 8 MiB made 1 to 16 pairs of length 500-1000 up to
-# twice as slow as segments of 4 MiB.
+# The adjoint needs a block's forward grid. A thread keeps it whole, with its rows of G and
+# dF/dG, when they take at most _KEPT_GRID_BYTES; longer grids are recomputed segment by
+# segment from checkpoint rows _SEGMENT_BYTES apart (at least the square root of the rows,
+# and whole coarse rows: the solver rounds up to 2**d1 fine rows), so that a segment stays
+# in cache. Measured on 2 cores, keeping up to 6 MiB rather than 4: bench_engine.py's
+# order-2 gram backprop 217 -> 207 ms (median of 12), 32 x 32 pairs of length 128 at order
+# 2 70 -> 62 ms, the rest unchanged. Its L=256 gram in 16 strips (7.3 MiB with G) varied
+# from 107 to 168 ms, against 109 to 116 ms in 32 strips (4.3 MiB); a kept grid of 8.7 MiB
+# (L=256 in 8 strips) took twice the time; segments of 8 MiB made 1 to 16 pairs of length
+# 500-1000 up to twice as slow as segments of 4 MiB.
 _KEPT_GRID_BYTES = 6 << 20
 _SEGMENT_BYTES = 4 << 20
 
@@ -123,10 +124,12 @@ class _Problem:
     def _segment_rows(self, strips):
         """Fine rows between the backward's checkpoints for a block of lanes cut into
         ``strips``; 0 when its whole grid fits in _KEPT_GRID_BYTES and is kept."""
-        n1, n2 = self.X1.shape[1] - 1, self.X2.shape[1] - 1
-        rows = (n1 + strips - 1 << self.d1) + 1
-        row_bytes = ((-(-n2 // strips) << self.d2) + 1) * _solver.LANES * self.dtype.itemsize
-        if rows * row_bytes <= _KEPT_GRID_BYTES:
+        n1 = self.X1.shape[1] - 1 + strips - 1          # coarse rows of a block (skewed)
+        n2 = -(-(self.X2.shape[1] - 1) // strips)       # coarse columns of a strip
+        number = _solver.LANES * self.dtype.itemsize    # bytes of a value of the block
+        rows, row_bytes = (n1 << self.d1) + 1, ((n2 << self.d2) + 1) * number
+        # a kept grid comes with G and dF/dG for all its coarse rows, and x's increments
+        if rows * row_bytes + (n1 + 1) * (2 * n2 + self.X1.shape[2]) * number <= _KEPT_GRID_BYTES:
             return 0
         return max(_SEGMENT_BYTES // row_bytes - 1, math.isqrt(rows - 1) + 1, 1)
 
