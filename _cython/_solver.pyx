@@ -396,9 +396,10 @@ cdef void forward_coarse_rows(Static sk, const floating* xs, const floating* ys,
 
 cdef inline floating* adjoint_coeffs(const floating* G, Py_ssize_t i, Py_ssize_t n2,
                                      floating inv, floating* coef, Py_ssize_t* tags) noexcept nogil:
-    """A, B, dA/dDelta, dB/dDelta of coarse row i (G: that row), cached in one of two slots."""
+    """A, B and Delta/6 (from which the adjoint row makes dF/dG: see lanes.h) of coarse row i
+    (G: that row), cached in one of two slots."""
     cdef Py_ssize_t t, slot = i & 1
-    cdef floating* c = coef + slot * 4 * n2 * W
+    cdef floating* c = coef + slot * 3 * n2 * W
     cdef floating D, twelfth = <floating>(1.0 / 12.0), sixth = <floating>(1.0 / 6.0)
     if tags[slot] != i:
         tags[slot] = i
@@ -406,8 +407,7 @@ cdef inline floating* adjoint_coeffs(const floating* G, Py_ssize_t i, Py_ssize_t
             D = G[t] * inv
             c[t] = 1 + D * (<floating>0.5 + D * twelfth)
             c[n2 * W + t] = 1 - D * D * twelfth
-            c[2 * n2 * W + t] = <floating>0.5 + D * sixth
-            c[3 * n2 * W + t] = -D * sixth
+            c[2 * n2 * W + t] = D * sixth
     return c
 
 
@@ -419,7 +419,7 @@ cdef inline void adjoint_row(floating* out, const floating* nxt, const floating*
     """Adjoint row p from row p+1 (nxt), and dF/dG of the cells of fine row p-1 into gb.
 
     Kbar[p][q] = A(p-1, q) Kbar[p][q+1] + A(p, q-1) Kbar[p+1][q] - B(p, q) Kbar[p+1][q+1];
-    lo holds A, B, dA, dB of the coarse row of fine row p-1, hi those of fine row p; Kp and
+    lo holds A, B, Delta/6 of the coarse row of fine row p-1, hi those of fine row p; Kp and
     Km are the forward rows p and p-1. seed != NULL marks the top row; right != NULL is added
     to the last column (the part of a strip's right edge that the next strip computes).
     gb is overwritten, or added to with ``add``. The loop is in lanes.h.
@@ -832,7 +832,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         raw = malloc(sizeof(floating) * (
             2 * (Lx + L2) * d * W + 2 * nb * n2 * W + 2 * n2 * W + static_work(L2, d)
             + n2 * d * W + 2 * nb * d * W + L2 * W
-            + 3 * rowlen + 8 * n2 * W + (S + 1) * rowlen + ncheck * rowlen + W + 2 * nedge) + ALIGN)
+            + 3 * rowlen + 6 * n2 * W + (S + 1) * rowlen + ncheck * rowlen + W + 2 * nedge) + ALIGN)
         ws = <floating*>cache_aligned(raw)
         ia = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (2 * W + 4))
         ib = ia + W
@@ -853,7 +853,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         srow = dxbar + nb * d * W
         kb = srow + L2 * W
         coef = kb + 3 * rowlen
-        seg = coef + 8 * n2 * W
+        seg = coef + 6 * n2 * W
         check = seg + (S + 1) * rowlen
         fedge = check + ncheck * rowlen
         aedge = fedge + nedge

@@ -98,10 +98,11 @@ static inline void sk_pde_row_##S(const T *prev, T *cur, const T *A, const T *B,
 /* One row p of the adjoint from row p+1 (nxt), and dF/dG of the cells of fine row p-1 into
  * gb (one value per coarse column): see adjoint_row in _solver.pyx for the recurrence and
  * the meaning of every argument. The cell with top right corner (p, q) adds
- * Kbar[p][q] (dA (K[p][q-1] + K[p-1][q]) - dB K[p-1][q-1]); dA and dB are constant over a
- * coarse cell, so they multiply the two sums once. (The scheme's identity
- * K[p][q-1] + K[p-1][q] = (K[p][q] + B K[p-1][q-1]) / A saves an addition a cell but costs
- * a division a coarse cell, which measured slower up to dyadic order 2.) */
+ * Kbar[p][q] (dA (K[p][q-1] + K[p-1][q]) - dB K[p-1][q-1]), where dA = 1/2 + Delta/6 and
+ * dB = -Delta/6 (the derivatives of A and B) are constant over a coarse cell: with s1, s2
+ * the two sums over it, its dF/dG is s1/2 + (s1 + s2) Delta/6, from one coefficient, e6 =
+ * Delta/6. (The scheme's identity K[p][q-1] + K[p-1][q] = (K[p][q] + B K[p-1][q-1]) / A
+ * saves an addition a cell but costs a division a coarse cell, which measured no faster.) */
 /* Pieces of the adjoint row's loop: coefficients of coarse column CJ; the recurrence at
  * column q; the sums of Kbar K over the cell with top right corner q. */
 #define SK_ADJ_COEFFS(S, CJ)                                                              \
@@ -149,9 +150,9 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
                                       int add)                                            \
 {                                                                                         \
     V run[SK_NV_##S], nh[SK_NV_##S], kh[SK_NV_##S], acc[SK_NV_##S], acc2[SK_NV_##S];      \
-    V aL[SK_NV_##S], bH[SK_NV_##S], aH[SK_NV_##S], dA[SK_NV_##S], dB[SK_NV_##S];          \
+    V aL[SK_NV_##S], bH[SK_NV_##S], aH[SK_NV_##S], e6[SK_NV_##S];                         \
     const ptrdiff_t N = n2 * SK_LANES, C = n2 * M2;                                       \
-    const V zero = sk_splat_##S(0);                                                       \
+    const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5);                             \
     ptrdiff_t j, k, q;                                                                    \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
         const ptrdiff_t o = k * SK_VL_##S;                                                \
@@ -169,21 +170,21 @@ static inline void sk_adjoint_row_##S(T *out, const T *nxt, const T *Kp, const T
         for (k = 0; k < SK_NV_##S; k++) {                                                 \
             const ptrdiff_t o = k * SK_VL_##S;                                            \
             aH[k] = sk_load_##S(hi + j * SK_LANES + o);                                   \
-            dA[k] = sk_load_##S(lo + 2 * N + j * SK_LANES + o);                           \
-            dB[k] = sk_load_##S(lo + 3 * N + j * SK_LANES + o);                           \
+            e6[k] = sk_load_##S(lo + 2 * N + j * SK_LANES + o);                           \
             acc[k] = zero;                                                                \
             acc2[k] = zero;                                                               \
         }                                                                                 \
         SK_ADJ_COLUMN(S, SK_ADJ_COEFFS, SK_ADJ_STEP, SK_ADJ_ACC)                          \
         for (k = 0; k < SK_NV_##S; k++) {                                                 \
             T *g = gb + j * SK_LANES + k * SK_VL_##S;                                     \
-            sk_store_##S(g, (add ? sk_load_##S(g) : zero) + (acc[k] * dA[k] - acc2[k] * dB[k])); \
+            sk_store_##S(g, (add ? sk_load_##S(g) : zero)                                 \
+                            + (half * acc[k] + (acc[k] + acc2[k]) * e6[k]));              \
         }                                                                                 \
     }                                                                                     \
 }
 
 /* Rows p and p-1 of the adjoint in one sweep, for p even at dyadic order d1 >= 1: both lie
- * in coarse row i = (p-1) >> d1, so they share its coefficients (lo: A, B, dA, dB) and its
+ * in coarse row i = (p-1) >> d1, so they share its coefficients (lo: A, B, e6) and its
  * row of dF/dG (gb, one sum for both), and row p-1 takes row p from registers: of row p,
  * only columns 1 and C are stored (row p-1 is the next sweep's nxt). hi holds
  * A, B of the coarse row of fine row p (i + 1 when p starts one, else lo); K0, K1, K2 are
@@ -230,7 +231,7 @@ static inline void sk_adjoint_pair_##S(T *out1, T *out2, const T *nxt, const T *
     V acc[SK_NV_##S], acc2[SK_NV_##S], aL[SK_NV_##S], aH1[SK_NV_##S], bH1[SK_NV_##S];     \
     V aH2[SK_NV_##S], bH2[SK_NV_##S];                                                     \
     const ptrdiff_t N = n2 * SK_LANES, C = n2 * M2;                                       \
-    const V zero = sk_splat_##S(0);                                                       \
+    const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5);                             \
     ptrdiff_t j, k, q;                                                                    \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
         const ptrdiff_t o = k * SK_VL_##S;                                                \
@@ -261,8 +262,8 @@ static inline void sk_adjoint_pair_##S(T *out1, T *out2, const T *nxt, const T *
             const ptrdiff_t o = k * SK_VL_##S;                                            \
             T *g = gb + j * SK_LANES + o;                                                 \
             sk_store_##S(g, (add ? sk_load_##S(g) : zero)                                 \
-                            + (acc[k] * sk_load_##S(lo + 2 * N + j * SK_LANES + o)        \
-                               - acc2[k] * sk_load_##S(lo + 3 * N + j * SK_LANES + o)));  \
+                            + (half * acc[k] + (acc[k] + acc2[k])                         \
+                               * sk_load_##S(lo + 2 * N + j * SK_LANES + o)));            \
         }                                                                                 \
     }                                                                                     \
     /* row p's column 1 (the rest of row p is not read again) */                          \
