@@ -582,11 +582,19 @@ cdef inline Py_ssize_t y_point(Py_ssize_t j, Py_ssize_t l, Py_ssize_t strips, Py
     return L - 1 if j >= L else j
 
 
+cdef inline Py_ssize_t lane_point(const Py_ssize_t* idx, Py_ssize_t i, Py_ssize_t l, bint rows,
+                                  Py_ssize_t strips, Py_ssize_t w, Py_ssize_t L,
+                                  Py_ssize_t d) noexcept nogil:
+    """Offset, in a batch of paths of L points of d channels, of the point that lane l sees as
+    its point i (of its path idx[l]: x_point when ``rows``, else y_point)."""
+    return (idx[l] * L + (x_point(i, l, strips, L) if rows else y_point(i, l, strips, w, L))) * d
+
+
 cdef inline void gather(const floating* P, Py_ssize_t L, Py_ssize_t d, const Py_ssize_t* idx,
                         Py_ssize_t npts, bint rows, Py_ssize_t strips, Py_ssize_t w,
                         floating* out) noexcept nogil:
     """Points 0 .. npts-1 of the lanes' paths (of x when ``rows``, else of y, as lanes see
-    them: x_point, y_point) into out[i][k][l], a point at a time."""
+    them: lane_point) into out[i][k][l]."""
     cdef Py_ssize_t i, k, l, b
     cdef const floating* path
     cdef const floating* src
@@ -603,12 +611,11 @@ cdef inline void gather(const floating* P, Py_ssize_t L, Py_ssize_t d, const Py_
                 for k in range(d):
                     row = out + (i * d + k) * W + b * strips
                     memcpy(row + 1, row - d * W, sizeof(floating) * (strips - 1))
-                    row[0] = path[(i if i < L else L - 1) * d + k]
+                    row[0] = path[x_point(i, 0, strips, L) * d + k]
         return
     for l in range(W):
         for i in range(npts):
-            src = P + (idx[l] * L + (x_point(i, l, strips, L) if rows else
-                                     y_point(i, l, strips, w, L))) * d
+            src = P + lane_point(idx, i, l, rows, strips, w, L, d)
             for k in range(d):
                 out[(i * d + k) * W + l] = src[k]
 
@@ -634,7 +641,7 @@ cdef inline void scatter_add(const floating* src, Py_ssize_t L, Py_ssize_t d,
             for l in range(d * strips):
                 R[l] = 0
             for i in range(npts - 1, -1, -1):
-                dst = path + (i if i < L else L - 1) * d
+                dst = path + x_point(i, 0, strips, L) * d
                 for k in range(d):
                     row = src + (i * d + k) * W + b * strips
                     Rk = R + k * strips
@@ -648,8 +655,7 @@ cdef inline void scatter_add(const floating* src, Py_ssize_t L, Py_ssize_t d,
         return
     for l in range(nlanes):
         for i in range(npts):
-            dst = acc + (idx[l] * L + (x_point(i, l, strips, L) if rows else
-                                       y_point(i, l, strips, w, L))) * d
+            dst = acc + lane_point(idx, i, l, rows, strips, w, L, d)
             for k in range(d):
                 dst[k] += src[(i * d + k) * W + l]
 
@@ -832,7 +838,8 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         raw = malloc(sizeof(floating) * (
             2 * (Lx + L2) * d * W + 2 * nb * n2 * W + 2 * n2 * W + static_work(L2, d)
             + n2 * d * W + 2 * nb * d * W + L2 * W
-            + 3 * rowlen + 6 * n2 * W + (S + 1) * rowlen + ncheck * rowlen + W + 2 * nedge) + ALIGN)
+            + 3 * rowlen + 6 * n2 * W + (S + 1) * rowlen + ncheck * rowlen + W + 2 * nedge)
+            + ALIGN)
         ws = <floating*>cache_aligned(raw)
         ia = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (2 * W + 4))
         ib = ia + W
