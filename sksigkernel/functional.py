@@ -32,9 +32,14 @@ _KEPT_GRID_BYTES = 6 << 20
 _SEGMENT_BYTES = 4 << 20
 
 
-# Two fine rows of a block up to this size stay in the L1 data cache (48 KiB on the benchmark
-# machine) beside the row's coefficients; longer rows stream from L2, and the forward then
-# measured 1.3 to 1.8 times slower a cell (bench_engine.py's grams at orders 1 and 2).
+# A fine row of the forward reads the row below and its coarse row's A and B. Those four
+# rows up to this size stay in the L1 data cache (48 KiB on the benchmark machine); longer
+# ones stream from L2, and the forward then measured 1.3 to 1.8 times slower a cell
+# (bench_engine.py's grams at orders 1 and 2; at order 0, where A and B are as long as a
+# row, 64 x 64 pairs of length 500: 196 ms in 8 strips, 153 ms in 16).
+_CACHED_FORWARD_BYTES = 52 << 10
+# The backward's choice counts the two fine rows alone, against this size: counting A and B
+# as well moved bench_engine.py's order-0 gram backprop to 2 strips, 5% slower.
 _CACHED_ROWS_BYTES = 36 << 10
 
 
@@ -48,17 +53,25 @@ def _strips(npairs, nthreads, n1, n2, d1=0, d2=0, itemsize=8, recomputed=None):
     (n1 + s - 1) x ceil(n2 / s) cells (strip k runs k rows behind the one before it), and a
     block holds LANES // s pairs. The estimate counts the fine cells (dyadic orders d1, d2)
     each thread computes, plus six cells a fine row for the work done once per row; times
-    1.5 when two rows of numbers of ``itemsize`` bytes exceed _CACHED_ROWS_BYTES; times 1.6
-    where ``recomputed(s)`` says that the backward recomputes the grid from checkpoints (a
-    forward pass more). The factors are fitted to measurements on 2 cores: the 128 x 128
+    1.5 when a row's working set of numbers of ``itemsize`` bytes leaves the L1 cache (for
+    the forward, two fine rows and two coarse ones over _CACHED_FORWARD_BYTES; for the
+    backward, two fine rows over _CACHED_ROWS_BYTES); times 1.6 where ``recomputed(s)``
+    says that the backward recomputes the grid from checkpoints (a forward pass more),
+    ``recomputed`` being given for the backward only. The factors are fitted to measurements on 2 cores: the 128 x 128
     gram at order 2 took 65 ms in one strip and 42 ms in 4 (rows of 64 cells), and its
     backprop 247 ms in 8 strips, its grids kept, and 300 ms in one, recomputed.
     """
+    number = _solver.LANES * itemsize      # bytes of a value of a block
+
     def cost(s):
         blocks = -(-npairs * s // _solver.LANES)
         cols = -(-n2 // s) << d2
         cells = -(-blocks // nthreads) * (n1 + s - 1 << d1) * (cols + 6)
-        if 2 * (cols + 1) * _solver.LANES * itemsize > _CACHED_ROWS_BYTES:
+        if recomputed is None:
+            cached = (2 * (cols + 1) + 2 * (cols >> d2)) * number <= _CACHED_FORWARD_BYTES
+        else:
+            cached = 2 * (cols + 1) * number <= _CACHED_ROWS_BYTES
+        if not cached:
             cells *= 1.5
         return cells * 1.6 if recomputed is not None and recomputed(s) else cells
     choices = [s for s in (1, 2, 4, 8, 16, 32) if _solver.LANES % s == 0 and (s == 1 or s <= n2)]

@@ -77,13 +77,19 @@ def test_strips_of_columns_match_plain_numpy_scheme(rng, monkeypatch, kernel, st
 
 def test_strips_are_chosen_for_few_pairs_and_short_rows():
     assert functional._strips(1, 2, 999, 999) == 32           # one pair: all lanes
-    assert functional._strips(4, 2, 999, 999) == 16           # 2 blocks for 2 threads
-    assert functional._strips(128 * 128, 2, 63, 63) == 1       # many pairs, rows in cache
+    assert functional._strips(4, 2, 999, 127) == 16           # 2 blocks for 2 threads
+    assert functional._strips(128 * 128, 2, 31, 31) == 1       # many pairs, rows in cache
     assert functional._strips(1, 1, 50, 3) <= 3                # no strip narrower than a cell
     # rows of 252 fine cells do not stay in the L1 cache; in 4 strips (64 cells) they do,
     # and in float32 rows twice as long do
     assert functional._strips(128 * 128, 2, 63, 63, 2, 2) == 4
     assert functional._strips(128 * 128, 2, 63, 63, 2, 2, itemsize=4) == 2
+    # at order 0 the forward's coarse rows of A and B are as long as its fine rows: rows of
+    # 63 cells (64 x 64 pairs of length 500 in 8 strips) take 64 KiB with them, 16 strips
+    # 33 KiB; the backward counts its two fine rows alone
+    assert functional._strips(64 * 64, 2, 499, 499) == 16
+    assert functional._strips(64 * 64, 2, 499, 499, itemsize=4) == 8
+    assert functional._strips(64 * 64, 2, 499, 499, recomputed=lambda s: False) == 8
     # the backward cuts grids into strips when that lets it keep them instead of recomputing
     assert functional._strips(128 * 128, 2, 63, 63, 2, 2, recomputed=lambda s: s < 8) == 8
     assert functional._strips(128 * 128, 2, 63, 63, 2, 2, recomputed=lambda s: False) == 4
