@@ -38,6 +38,12 @@ cdef extern from "lanes.h" nogil:
     void sk_adjoint_pair_f(float*, float*, const float*, const float*, const float*,
                            const float*, const float*, const float*, float*, Py_ssize_t,
                            Py_ssize_t, const float*, const float*, const float*, int)
+    void sk_adjoint_quad_d(double*, double*, double*, double*, const double*, const double*,
+                           Py_ssize_t, const double*, const double*, double*, Py_ssize_t,
+                           Py_ssize_t, const double*, const double*, int)
+    void sk_adjoint_quad_f(float*, float*, float*, float*, const float*, const float*,
+                           Py_ssize_t, const float*, const float*, float*, Py_ssize_t,
+                           Py_ssize_t, const float*, const float*, int)
     void sk_linear_g_rows_d(const double*, const double*, double*, Py_ssize_t, Py_ssize_t,
                             Py_ssize_t)
     void sk_linear_g_rows_f(const float*, const float*, float*, Py_ssize_t, Py_ssize_t,
@@ -448,6 +454,23 @@ cdef inline void adjoint_pair(floating* out1, floating* out2, const floating* nx
                           add)
 
 
+cdef inline void adjoint_quad(floating* out1, floating* out2, floating* out3, floating* out4,
+                              const floating* nxt, const floating* K, Py_ssize_t ks,
+                              const floating* lo, const floating* hi, floating* gb,
+                              Py_ssize_t n2, Py_ssize_t M2, const floating* seed,
+                              const floating* right, bint add) noexcept nogil:
+    """Adjoint rows p .. p-3 (out1 .. out4) in one sweep, p a multiple of 4 at dyadic order
+    d1 >= 2: all four lie in the coarse row of lo. K is the forward row p, K - t ks row p-t;
+    right (or NULL) the right edges of rows p-t at right - t W; hi, seed, add as for
+    adjoint_pair (lanes.h)."""
+    if floating is double:
+        sk_adjoint_quad_d(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, seed, right,
+                          add)
+    else:
+        sk_adjoint_quad_f(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, seed, right,
+                          add)
+
+
 cdef inline void strip_edge(floating* edge, const floating* out, const floating* nxt,
                             const floating* lo, const floating* hi, Py_ssize_t n2,
                             Py_ssize_t strips) noexcept nogil:
@@ -468,12 +491,12 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
                       floating* edge) noexcept nogil:
     """Adjoint over fine rows r1 down to r0+1; rows holds K rows r0..r1 at slots 0..r1-r0.
 
-    G holds the coarse rows from g0 on. kb holds the adjoint rows in three slots (row p at
-    slot p % 3); on entry the slot of row r1+1 must hold that row unless r1 is the top row.
+    G holds the coarse rows from g0 on. kb holds the adjoint rows in five slots (row p at
+    slot p % 5); on entry the slot of row r1+1 must hold that row unless r1 is the top row.
     dF/dG of each coarse cell of row i (not yet multiplied by 2^-(d1+d2)) goes to row i - g0
     of Gb: the top fine row of a coarse row writes it, the others add to it, so Gb needs no
-    clearing. At d1 >= 1 the rows go two at a time (adjoint_pair; r0 and r1 are whole coarse
-    rows, so even). With strips > 1 (see pde_forward), edge[p] receives the part of the
+    clearing. At d1 = 1 the rows go two at a time (adjoint_pair), at d1 >= 2 four at a time
+    (adjoint_quad; r0 and r1 are whole coarse rows, so multiples of 2 and 4). With strips > 1 (see pde_forward), edge[p] receives the part of the
     adjoint at a strip's left boundary that its own cells give, which the strip before it
     adds to its right edge 2^d1 rows lower.
     """
@@ -487,15 +510,15 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
     cdef floating* nxt
     if r1 == R:     # above the top row the adjoint is zero
         for t in range(rowlen):
-            kb[((R + 1) % 3) * rowlen + t] = 0
+            kb[((R + 1) % 5) * rowlen + t] = 0
     p = r1
     while p > r0:
         i = (p - 1) >> d1
         lo = adjoint_coeffs(G + (i - g0) * n2 * W, i, n2, inv, coef, tags)
         hi = adjoint_coeffs(G + ((p >> d1) - g0) * n2 * W, p >> d1, n2, inv, coef, tags) \
             if p < R else lo
-        out = kb + (p % 3) * rowlen
-        nxt = kb + ((p + 1) % 3) * rowlen
+        out = kb + (p % 5) * rowlen
+        nxt = kb + ((p + 1) % 5) * rowlen
         # edge[p + M1][l] holds what lane l + 1 gave at row p + M1 (strip_edge)
         if d1 == 0:
             adjoint_row(out, nxt, rows + (p - r0) * rowlen, rows + (p - 1 - r0) * rowlen, lo,
@@ -504,8 +527,8 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
             if strips > 1:
                 strip_edge(edge + p * W, out, nxt, lo, hi, n2, strips)
             p -= 1
-        else:
-            out2 = kb + ((p - 1) % 3) * rowlen
+        elif d1 == 1:
+            out2 = kb + ((p - 1) % 5) * rowlen
             adjoint_pair(out, out2, nxt, rows + (p - r0) * rowlen,
                          rows + (p - 1 - r0) * rowlen, rows + (p - 2 - r0) * rowlen, lo, hi,
                          Gb + (i - g0) * n2 * W, n2, 1 << d2, seed if p == R else NULL,
@@ -516,6 +539,18 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
                 strip_edge(edge + p * W, out, nxt, lo, hi, n2, strips)
                 strip_edge(edge + (p - 1) * W, out2, out, lo, lo, n2, strips)
             p -= 2
+        else:
+            adjoint_quad(out, kb + ((p - 1) % 5) * rowlen, kb + ((p - 2) % 5) * rowlen,
+                         kb + ((p - 3) % 5) * rowlen, nxt, rows + (p - r0) * rowlen, rowlen,
+                         lo, hi, Gb + (i - g0) * n2 * W, n2, 1 << d2, seed if p == R else NULL,
+                         edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL,
+                         p != (i + 1) << d1)
+            if strips > 1:
+                strip_edge(edge + p * W, out, nxt, lo, hi, n2, strips)
+                for t in range(1, 4):
+                    strip_edge(edge + (p - t) * W, kb + ((p - t) % 5) * rowlen,
+                               kb + ((p - t + 1) % 5) * rowlen, lo, lo, n2, strips)
+            p -= 4
 
 
 # ---------------------------------------------------------------------------------------
@@ -838,7 +873,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         raw = malloc(sizeof(floating) * (
             2 * (Lx + L2) * d * W + 2 * nb * n2 * W + 2 * n2 * W + static_work(L2, d)
             + n2 * d * W + 2 * nb * d * W + L2 * W
-            + 3 * rowlen + 6 * n2 * W + (S + 1) * rowlen + ncheck * rowlen + W + 2 * nedge)
+            + 5 * rowlen + 6 * n2 * W + (S + 1) * rowlen + ncheck * rowlen + W + 2 * nedge)
             + ALIGN)
         ws = <floating*>cache_aligned(raw)
         ia = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (2 * W + 4))
@@ -859,7 +894,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         dxbar = dxs + nb * d * W
         srow = dxbar + nb * d * W
         kb = srow + L2 * W
-        coef = kb + 3 * rowlen
+        coef = kb + 5 * rowlen
         seg = coef + 6 * n2 * W
         check = seg + (S + 1) * rowlen
         fedge = check + ncheck * rowlen
