@@ -645,7 +645,11 @@ cdef inline void gather(const floating* P, Py_ssize_t L, Py_ssize_t d, const Py_
             for i in range(1, npts):
                 for k in range(d):
                     row = out + (i * d + k) * W + b * strips
-                    memcpy(row + 1, row - d * W, sizeof(floating) * (strips - 1))
+                    if strips > 8:
+                        memcpy(row + 1, row - d * W, sizeof(floating) * (strips - 1))
+                    else:   # a few numbers: a call costs more than the copy
+                        for l in range(1, strips):
+                            row[l] = row[l - 1 - d * W]
                     row[0] = path[x_point(i, 0, strips, L) * d + k]
         return
     for l in range(W):
