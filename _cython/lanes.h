@@ -498,14 +498,19 @@ static void sk_linear_g_rows_##S(const T *dx, const T *dy, T *G, ptrdiff_t nrows
 }                                                                                         \
 /* Chain rule of sum gb * G: dxbar[r][k] = sum_j gb[r][j] dy[j][k] (over j in order), and  \
  * dybar[j][k] += sum_r gb[r][j] dx[r][k] (r from the top down: p walks down the rows with \
- * a negative step). */                                                                   \
+ * a negative step), KC rows at a time, so that a vector's rows of gb and dx stay in the L1 \
+ * cache from one tile to the next (the L=256, 8-channel gram backprop: 102 -> 100 ms). */ \
 static void sk_linear_rows_##S(const T *gb, const T *dy, const T *dx, T *dxbar, T *dybar, \
                                ptrdiff_t nrows, ptrdiff_t n2, ptrdiff_t d)                \
 {                                                                                         \
-    const ptrdiff_t L = SK_LANES, dL = d * SK_LANES;                                      \
+    const ptrdiff_t L = SK_LANES, dL = d * SK_LANES, KC = 8;                             \
+    ptrdiff_t top, k;                                                                     \
     sk_tile_rows_##S(gb, n2 * L, L, dy, L, dL, n2, dxbar, dL, L, 0, nrows, d);            \
-    sk_tile_rows_##S(gb + (nrows - 1) * n2 * L, L, -n2 * L, dx + (nrows - 1) * dL, L, -dL, \
-                     nrows, dybar, dL, L, 1, n2, d);                                      \
+    for (top = nrows; top > 0; top -= KC) {                                               \
+        k = top < KC ? top : KC;                                                          \
+        sk_tile_rows_##S(gb + (top - 1) * n2 * L, L, -n2 * L, dx + (top - 1) * dL, L, -dL, \
+                         k, dybar, dL, L, 1, n2, d);                                      \
+    }                                                                                     \
 }
 
 /* exp(x) in double precision, branch-free so that loops over arrays of x vectorise (libm's
