@@ -27,23 +27,25 @@ cdef extern from "lanes.h" nogil:
                       Py_ssize_t)
     void sk_pde_row_f(const float*, float*, const float*, const float*, Py_ssize_t, Py_ssize_t)
     void sk_adjoint_row_d(double*, const double*, const double*, const double*, const double*,
-                          const double*, double*, Py_ssize_t, Py_ssize_t, const double*,
-                          const double*, int)
+                          const double*, double*, Py_ssize_t, Py_ssize_t, const double*, double,
+                          const double*, const double*, int)
     void sk_adjoint_row_f(float*, const float*, const float*, const float*, const float*,
-                          const float*, float*, Py_ssize_t, Py_ssize_t, const float*,
-                          const float*, int)
+                          const float*, float*, Py_ssize_t, Py_ssize_t, const float*, float,
+                          const float*, const float*, int)
     void sk_adjoint_pair_d(double*, double*, const double*, const double*, const double*,
                            const double*, const double*, const double*, double*, Py_ssize_t,
-                           Py_ssize_t, const double*, const double*, const double*, int)
+                           Py_ssize_t, const double*, double, const double*, const double*,
+                           const double*, int)
     void sk_adjoint_pair_f(float*, float*, const float*, const float*, const float*,
                            const float*, const float*, const float*, float*, Py_ssize_t,
-                           Py_ssize_t, const float*, const float*, const float*, int)
+                           Py_ssize_t, const float*, float, const float*, const float*,
+                           const float*, int)
     void sk_adjoint_quad_d(double*, double*, double*, double*, const double*, const double*,
                            Py_ssize_t, const double*, const double*, double*, Py_ssize_t,
-                           Py_ssize_t, const double*, const double*, int)
+                           Py_ssize_t, const double*, double, const double*, const double*, int)
     void sk_adjoint_quad_f(float*, float*, float*, float*, const float*, const float*,
                            Py_ssize_t, const float*, const float*, float*, Py_ssize_t,
-                           Py_ssize_t, const float*, const float*, int)
+                           Py_ssize_t, const float*, float, const float*, const float*, int)
     void sk_linear_g_rows_d(const double*, const double*, double*, Py_ssize_t, Py_ssize_t,
                             Py_ssize_t)
     void sk_linear_g_rows_f(const float*, const float*, float*, Py_ssize_t, Py_ssize_t,
@@ -402,73 +404,75 @@ cdef void forward_coarse_rows(Static sk, const floating* xs, const floating* ys,
 
 cdef inline floating* adjoint_coeffs(const floating* G, Py_ssize_t i, Py_ssize_t n2,
                                      floating inv, floating* coef, Py_ssize_t* tags) noexcept nogil:
-    """A, B and Delta/6 (from which the adjoint row makes dF/dG: see lanes.h) of coarse row i
-    (G: that row), cached in one of two slots."""
+    """A and B of coarse row i (G: that row), cached in one of two slots. (The adjoint rows
+    take Delta/6, from which they make dF/dG, from G itself: a third row written here cost
+    more, 3% of the order-1 gram backprop.)"""
     cdef Py_ssize_t t, slot = i & 1
-    cdef floating* c = coef + slot * 3 * n2 * W
-    cdef floating D, twelfth = <floating>(1.0 / 12.0), sixth = <floating>(1.0 / 6.0)
+    cdef floating* c = coef + slot * 2 * n2 * W
+    cdef floating D, twelfth = <floating>(1.0 / 12.0)
     if tags[slot] != i:
         tags[slot] = i
         for t in range(n2 * W):
             D = G[t] * inv
             c[t] = 1 + D * (<floating>0.5 + D * twelfth)
             c[n2 * W + t] = 1 - D * D * twelfth
-            c[2 * n2 * W + t] = D * sixth
     return c
 
 
 cdef inline void adjoint_row(floating* out, const floating* nxt, const floating* Kp,
                              const floating* Km, const floating* lo, const floating* hi,
-                             floating* gb, Py_ssize_t n2, Py_ssize_t M2,
-                             const floating* seed, const floating* right,
+                             floating* gb, Py_ssize_t n2, Py_ssize_t M2, const floating* dg,
+                             floating s6, const floating* seed, const floating* right,
                              bint add) noexcept nogil:
     """Adjoint row p from row p+1 (nxt), and dF/dG of the cells of fine row p-1 into gb.
 
     Kbar[p][q] = A(p-1, q) Kbar[p][q+1] + A(p, q-1) Kbar[p+1][q] - B(p, q) Kbar[p+1][q+1];
-    lo holds A, B, Delta/6 of the coarse row of fine row p-1, hi those of fine row p; Kp and
-    Km are the forward rows p and p-1. seed != NULL marks the top row; right != NULL is added
+    lo holds A, B of the coarse row of fine row p-1, hi those of fine row p; dg s6 is that
+    coarse row's Delta/6 (its row of G times 2^-(d1+d2) / 6); Kp and Km are the forward rows p
+    and p-1. seed != NULL marks the top row; right != NULL is added
     to the last column (the part of a strip's right edge that the next strip computes).
     gb is overwritten, or added to with ``add``. The loop is in lanes.h.
     """
     if floating is double:
-        sk_adjoint_row_d(out, nxt, Kp, Km, lo, hi, gb, n2, M2, seed, right, add)
+        sk_adjoint_row_d(out, nxt, Kp, Km, lo, hi, gb, n2, M2, dg, s6, seed, right, add)
     else:
-        sk_adjoint_row_f(out, nxt, Kp, Km, lo, hi, gb, n2, M2, seed, right, add)
+        sk_adjoint_row_f(out, nxt, Kp, Km, lo, hi, gb, n2, M2, dg, s6, seed, right, add)
 
 
 cdef inline void adjoint_pair(floating* out1, floating* out2, const floating* nxt,
                               const floating* K0, const floating* K1, const floating* K2,
                               const floating* lo, const floating* hi, floating* gb,
-                              Py_ssize_t n2, Py_ssize_t M2, const floating* seed,
-                              const floating* right1, const floating* right2,
-                              bint add) noexcept nogil:
+                              Py_ssize_t n2, Py_ssize_t M2, const floating* dg, floating s6,
+                              const floating* seed, const floating* right1,
+                              const floating* right2, bint add) noexcept nogil:
     """Adjoint rows p (out1) and p-1 (out2) in one sweep, p even at dyadic order d1 >= 1: both
     lie in the coarse row of lo, whose coefficients and row of dF/dG (gb) they share. K0, K1,
-    K2 are the forward rows p, p-1, p-2; hi, seed, add as for adjoint_row (row p); right1,
+    K2 are the forward rows p, p-1, p-2; hi, dg, s6, seed, add as for adjoint_row (row p); right1,
     right2 are the right edges of the two rows (lanes.h)."""
     if floating is double:
-        sk_adjoint_pair_d(out1, out2, nxt, K0, K1, K2, lo, hi, gb, n2, M2, seed, right1, right2,
-                          add)
+        sk_adjoint_pair_d(out1, out2, nxt, K0, K1, K2, lo, hi, gb, n2, M2, dg, s6, seed, right1,
+                          right2, add)
     else:
-        sk_adjoint_pair_f(out1, out2, nxt, K0, K1, K2, lo, hi, gb, n2, M2, seed, right1, right2,
-                          add)
+        sk_adjoint_pair_f(out1, out2, nxt, K0, K1, K2, lo, hi, gb, n2, M2, dg, s6, seed, right1,
+                          right2, add)
 
 
 cdef inline void adjoint_quad(floating* out1, floating* out2, floating* out3, floating* out4,
                               const floating* nxt, const floating* K, Py_ssize_t ks,
                               const floating* lo, const floating* hi, floating* gb,
-                              Py_ssize_t n2, Py_ssize_t M2, const floating* seed,
-                              const floating* right, bint add) noexcept nogil:
+                              Py_ssize_t n2, Py_ssize_t M2, const floating* dg, floating s6,
+                              const floating* seed, const floating* right,
+                              bint add) noexcept nogil:
     """Adjoint rows p .. p-3 (out1 .. out4) in one sweep, p a multiple of 4 at dyadic order
     d1 >= 2: all four lie in the coarse row of lo. K is the forward row p, K - t ks row p-t;
-    right (or NULL) the right edges of rows p-t at right - t W; hi, seed, add as for
+    right (or NULL) the right edges of rows p-t at right - t W; hi, dg, s6, seed, add as for
     adjoint_pair (lanes.h)."""
     if floating is double:
-        sk_adjoint_quad_d(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, seed, right,
-                          add)
+        sk_adjoint_quad_d(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, dg, s6, seed,
+                          right, add)
     else:
-        sk_adjoint_quad_f(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, seed, right,
-                          add)
+        sk_adjoint_quad_f(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, dg, s6, seed,
+                          right, add)
 
 
 cdef inline void strip_edge(floating* edge, const floating* out, const floating* nxt,
@@ -503,6 +507,7 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
     cdef Py_ssize_t R = n1 << d1, C = n2 << d2, rowlen = (C + 1) * W, M1 = 1 << d1
     cdef Py_ssize_t p, t, i
     cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
+    cdef floating s6 = inv * <floating>(1.0 / 6.0)
     cdef floating* lo
     cdef floating* hi
     cdef floating* out
@@ -522,7 +527,8 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
         # edge[p + M1][l] holds what lane l + 1 gave at row p + M1 (strip_edge)
         if d1 == 0:
             adjoint_row(out, nxt, rows + (p - r0) * rowlen, rows + (p - 1 - r0) * rowlen, lo,
-                        hi, Gb + (i - g0) * n2 * W, n2, 1 << d2, seed if p == R else NULL,
+                        hi, Gb + (i - g0) * n2 * W, n2, 1 << d2, G + (i - g0) * n2 * W, s6,
+                        seed if p == R else NULL,
                         edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL, False)
             if strips > 1:
                 strip_edge(edge + p * W, out, nxt, lo, hi, n2, strips)
@@ -531,7 +537,8 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
             out2 = kb + ((p - 1) % 5) * rowlen
             adjoint_pair(out, out2, nxt, rows + (p - r0) * rowlen,
                          rows + (p - 1 - r0) * rowlen, rows + (p - 2 - r0) * rowlen, lo, hi,
-                         Gb + (i - g0) * n2 * W, n2, 1 << d2, seed if p == R else NULL,
+                         Gb + (i - g0) * n2 * W, n2, 1 << d2, G + (i - g0) * n2 * W, s6,
+                         seed if p == R else NULL,
                          edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL,
                          edge + (p - 1 + M1) * W if strips > 1 and p - 1 + M1 <= R else NULL,
                          p != (i + 1) << d1)
@@ -542,7 +549,8 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
         else:
             adjoint_quad(out, kb + ((p - 1) % 5) * rowlen, kb + ((p - 2) % 5) * rowlen,
                          kb + ((p - 3) % 5) * rowlen, nxt, rows + (p - r0) * rowlen, rowlen,
-                         lo, hi, Gb + (i - g0) * n2 * W, n2, 1 << d2, seed if p == R else NULL,
+                         lo, hi, Gb + (i - g0) * n2 * W, n2, 1 << d2, G + (i - g0) * n2 * W, s6,
+                         seed if p == R else NULL,
                          edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL,
                          p != (i + 1) << d1)
             if strips > 1:
@@ -877,7 +885,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         raw = malloc(sizeof(floating) * (
             2 * (Lx + L2) * d * W + 2 * nb * n2 * W + 2 * n2 * W + static_work(L2, d)
             + n2 * d * W + 2 * nb * d * W + L2 * W
-            + 5 * rowlen + 6 * n2 * W + (S + 1) * rowlen + ncheck * rowlen + W + 2 * nedge)
+            + 5 * rowlen + 4 * n2 * W + (S + 1) * rowlen + ncheck * rowlen + W + 2 * nedge)
             + ALIGN)
         ws = <floating*>cache_aligned(raw)
         ia = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (2 * W + 4))
@@ -899,7 +907,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         srow = dxbar + nb * d * W
         kb = srow + L2 * W
         coef = kb + 5 * rowlen
-        seg = coef + 6 * n2 * W
+        seg = coef + 4 * n2 * W
         check = seg + (S + 1) * rowlen
         fedge = check + ncheck * rowlen
         aedge = fedge + nedge

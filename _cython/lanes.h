@@ -108,8 +108,10 @@ static inline void sk_pde_row_##S(const T *SK_RESTRICT prev, T *SK_RESTRICT cur,
  * Kbar[p][q] (dA (K[p][q-1] + K[p-1][q]) - dB K[p-1][q-1]), where dA = 1/2 + Delta/6 and
  * dB = -Delta/6 (the derivatives of A and B) are constant over a coarse cell: with s1, s2
  * the two sums over it, its dF/dG is s1/2 + (s1 + s2) Delta/6, from one coefficient, e6 =
- * Delta/6. (The scheme's identity K[p][q-1] + K[p-1][q] = (K[p][q] + B K[p-1][q-1]) / A
- * saves an addition a cell but costs a division a coarse cell, which measured no faster.) */
+ * Delta/6, which the kernel takes as dg[j] s6 (dg: the coarse row's G; s6 = 2^-(d1+d2)/6)
+ * rather than from a third row of coefficients. (The scheme's identity K[p][q-1] +
+ * K[p-1][q] = (K[p][q] + B K[p-1][q-1]) / A saves an addition a cell but costs a division
+ * a coarse cell, which measured no faster.) */
 /* Pieces of the adjoint row's loop: coefficients of coarse column CJ; the recurrence at
  * column q; the sums of Kbar K over the cell with top right corner q. */
 #define SK_ADJ_COEFFS(S, CJ)                                                              \
@@ -155,13 +157,14 @@ static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT n
                                       const T *SK_RESTRICT Kp, const T *SK_RESTRICT Km,   \
                                       const T *SK_RESTRICT lo, const T *SK_RESTRICT hi,   \
                                       T *SK_RESTRICT gb, ptrdiff_t n2, ptrdiff_t M2,      \
+                                      const T *SK_RESTRICT dg, T s6,                      \
                                       const T *SK_RESTRICT seed,                          \
                                       const T *SK_RESTRICT right, int add)                \
 {                                                                                         \
     V run[SK_NV_##S], nh[SK_NV_##S], kh[SK_NV_##S], acc[SK_NV_##S], acc2[SK_NV_##S];      \
     V aL[SK_NV_##S], bH[SK_NV_##S], aH[SK_NV_##S], e6[SK_NV_##S];                         \
     const ptrdiff_t N = n2 * SK_LANES, C = n2 * M2;                                       \
-    const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5);                             \
+    const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5), sixth = sk_splat_##S(s6);   \
     ptrdiff_t j, k, q;                                                                    \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
         const ptrdiff_t o = k * SK_VL_##S;                                                \
@@ -179,7 +182,7 @@ static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT n
         for (k = 0; k < SK_NV_##S; k++) {                                                 \
             const ptrdiff_t o = k * SK_VL_##S;                                            \
             aH[k] = sk_load_##S(hi + j * SK_LANES + o);                                   \
-            e6[k] = sk_load_##S(lo + 2 * N + j * SK_LANES + o);                           \
+            e6[k] = sk_load_##S(dg + j * SK_LANES + o) * sixth;                           \
             acc[k] = zero;                                                                \
             acc2[k] = zero;                                                               \
         }                                                                                 \
@@ -193,7 +196,7 @@ static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT n
 }
 
 /* Rows p and p-1 of the adjoint in one sweep, for p even at dyadic order d1 >= 1: both lie
- * in coarse row i = (p-1) >> d1, so they share its coefficients (lo: A, B, e6) and its
+ * in coarse row i = (p-1) >> d1, so they share its coefficients (lo: A, B; dg) and its
  * row of dF/dG (gb, one sum for both), and row p-1 takes row p from registers: of row p,
  * only columns 1 and C are stored (row p-1 is the next sweep's nxt). hi holds
  * A, B of the coarse row of fine row p (i + 1 when p starts one, else lo); K0, K1, K2 are
@@ -235,6 +238,7 @@ static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,
                                        const T *SK_RESTRICT K1, const T *SK_RESTRICT K2,  \
                                        const T *SK_RESTRICT lo, const T *SK_RESTRICT hi,  \
                                        T *SK_RESTRICT gb, ptrdiff_t n2, ptrdiff_t M2,     \
+                                       const T *SK_RESTRICT dg, T s6,                     \
                                        const T *SK_RESTRICT seed,                         \
                                        const T *SK_RESTRICT right1,                       \
                                        const T *SK_RESTRICT right2, int add)              \
@@ -243,7 +247,7 @@ static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,
     V acc[SK_NV_##S], acc2[SK_NV_##S], aL[SK_NV_##S], aH1[SK_NV_##S], bH1[SK_NV_##S];     \
     V aH2[SK_NV_##S], bH2[SK_NV_##S];                                                     \
     const ptrdiff_t N = n2 * SK_LANES, C = n2 * M2;                                       \
-    const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5);                             \
+    const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5), sixth = sk_splat_##S(s6);   \
     ptrdiff_t j, k, q;                                                                    \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
         const ptrdiff_t o = k * SK_VL_##S;                                                \
@@ -275,7 +279,7 @@ static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,
             T *g = gb + j * SK_LANES + o;                                                 \
             sk_store_##S(g, (add ? sk_load_##S(g) : zero)                                 \
                             + (half * acc[k] + (acc[k] + acc2[k])                         \
-                               * sk_load_##S(lo + 2 * N + j * SK_LANES + o)));            \
+                               * (sk_load_##S(dg + j * SK_LANES + o) * sixth)));          \
         }                                                                                 \
     }                                                                                     \
     /* row p's column 1 (the rest of row p is not read again) */                          \
@@ -337,6 +341,7 @@ SK_NOINLINE void sk_adjoint_quad_half_##S(T *SK_RESTRICT out1, T *SK_RESTRICT ou
                                           ptrdiff_t ks, const T *SK_RESTRICT lo,          \
                                           const T *SK_RESTRICT hi, T *SK_RESTRICT gb,     \
                                           ptrdiff_t n2, ptrdiff_t M2,                     \
+                                          const T *SK_RESTRICT dg, T s6,                  \
                                           const T *SK_RESTRICT seed,                      \
                                           const T *SK_RESTRICT right, int add, ptrdiff_t o0) \
 {                                                                                         \
@@ -344,7 +349,7 @@ SK_NOINLINE void sk_adjoint_quad_half_##S(T *SK_RESTRICT out1, T *SK_RESTRICT ou
     V r1[NH], r2[NH], r3[NH], r4[NH], nh[NH], k1[NH], k2[NH], k3[NH], k4[NH];             \
     V acc[NH], acc2[NH], aL[NH], aH[NH], aM[NH], bH[NH], bL[NH];                          \
     const ptrdiff_t N = n2 * SK_LANES, C = n2 * M2;                                       \
-    const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5);                             \
+    const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5), sixth = sk_splat_##S(s6);   \
     ptrdiff_t j, k, q;                                                                    \
     for (k = 0; k < NH; k++) {                                                            \
         const ptrdiff_t o = o0 + k * SK_VL_##S, c = C * SK_LANES + o;                     \
@@ -386,7 +391,7 @@ SK_NOINLINE void sk_adjoint_quad_half_##S(T *SK_RESTRICT out1, T *SK_RESTRICT ou
             T *g = gb + j * SK_LANES + o;                                                 \
             sk_store_##S(g, (add ? sk_load_##S(g) : zero)                                 \
                             + (half * acc[k] + (acc[k] + acc2[k])                         \
-                               * sk_load_##S(lo + 2 * N + j * SK_LANES + o)));            \
+                               * (sk_load_##S(dg + j * SK_LANES + o) * sixth)));          \
         }                                                                                 \
     }                                                                                     \
     for (k = 0; k < NH; k++) {   /* column 1 of rows p, p-1, p-2 */                       \
@@ -398,13 +403,13 @@ SK_NOINLINE void sk_adjoint_quad_half_##S(T *SK_RESTRICT out1, T *SK_RESTRICT ou
 }                                                                                         \
 static inline void sk_adjoint_quad_##S(T *out1, T *out2, T *out3, T *out4, const T *nxt,  \
                                        const T *K, ptrdiff_t ks, const T *lo, const T *hi, \
-                                       T *gb, ptrdiff_t n2, ptrdiff_t M2, const T *seed,  \
-                                       const T *right, int add)                           \
+                                       T *gb, ptrdiff_t n2, ptrdiff_t M2, const T *dg,    \
+                                       T s6, const T *seed, const T *right, int add)      \
 {                                                                                         \
-    sk_adjoint_quad_half_##S(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, seed, \
-                             right, add, 0);                                              \
-    sk_adjoint_quad_half_##S(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, seed, \
-                             right, add, SK_LANES / 2);                                   \
+    sk_adjoint_quad_half_##S(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, dg, s6, \
+                             seed, right, add, 0);                                        \
+    sk_adjoint_quad_half_##S(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, dg, s6, \
+                             seed, right, add, SK_LANES / 2);                             \
 }
 
 /* The linear static kernel on rows r = 0 .. nrows-1 of G (coarse rows i0 + r), with dx[r]
