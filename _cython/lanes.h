@@ -109,15 +109,19 @@ static inline void sk_pde_row_##S(const T *SK_RESTRICT prev, T *SK_RESTRICT cur,
  * dB = -Delta/6 (the derivatives of A and B) are constant over a coarse cell: with s1, s2
  * the two sums over it, its dF/dG is s1/2 + (s1 + s2) Delta/6, from one coefficient, e6 =
  * Delta/6, which the kernel takes as dg[j] s6 (dg: the coarse row's G; s6 = 2^-(d1+d2)/6)
- * rather than from a third row of coefficients. (The scheme's identity K[p][q-1] +
+ * rather than from a row of coefficients, as it does B (SK_B). (The scheme's identity K[p][q-1] +
  * K[p-1][q] = (K[p][q] + B K[p-1][q-1]) / A saves an addition a cell but costs a division
  * a coarse cell, which measured no faster.) */
 /* Pieces of the adjoint row's loop: coefficients of coarse column CJ; the recurrence at
  * column q; the sums of Kbar K over the cell with top right corner q. */
+/* B = 1 - D^2/12 of a coarse cell from its G at P (D = G 2^-(d1+d2)): one minus G^2 c12,
+ * c12 = 3 s6^2, computed where the adjoint uses it rather than read from a row of
+ * coefficients (see e6 above). */
+#define SK_B(S, P) (one - sk_load_##S(P) * sk_load_##S(P) * c12)
 #define SK_ADJ_COEFFS(S, CJ)                                                              \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
         aL[k] = sk_load_##S(lo + (CJ) * SK_LANES + k * SK_VL_##S);                        \
-        bH[k] = sk_load_##S(hi + N + (CJ) * SK_LANES + k * SK_VL_##S);                    \
+        bH[k] = SK_B(S, dh + (CJ) * SK_LANES + k * SK_VL_##S);                            \
     }
 #define SK_ADJ_STEP(S, Q)                                                                 \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
@@ -157,14 +161,16 @@ static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT n
                                       const T *SK_RESTRICT Kp, const T *SK_RESTRICT Km,   \
                                       const T *SK_RESTRICT lo, const T *SK_RESTRICT hi,   \
                                       T *SK_RESTRICT gb, ptrdiff_t n2, ptrdiff_t M2,      \
-                                      const T *SK_RESTRICT dg, T s6,                      \
+                                      const T *SK_RESTRICT dg, const T *SK_RESTRICT dh,   \
+                                      T s6,                                               \
                                       const T *SK_RESTRICT seed,                          \
                                       const T *SK_RESTRICT right, int add)                \
 {                                                                                         \
     V run[SK_NV_##S], nh[SK_NV_##S], kh[SK_NV_##S], acc[SK_NV_##S], acc2[SK_NV_##S];      \
     V aL[SK_NV_##S], bH[SK_NV_##S], aH[SK_NV_##S], e6[SK_NV_##S];                         \
-    const ptrdiff_t N = n2 * SK_LANES, C = n2 * M2;                                       \
+    const ptrdiff_t C = n2 * M2;                                                          \
     const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5), sixth = sk_splat_##S(s6);   \
+    const V one = sk_splat_##S(1), c12 = sk_splat_##S(3 * s6 * s6);                       \
     ptrdiff_t j, k, q;                                                                    \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
         const ptrdiff_t o = k * SK_VL_##S;                                                \
@@ -196,11 +202,11 @@ static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT n
 }
 
 /* Rows p and p-1 of the adjoint in one sweep, for p even at dyadic order d1 >= 1: both lie
- * in coarse row i = (p-1) >> d1, so they share its coefficients (lo: A, B; dg) and its
+ * in coarse row i = (p-1) >> d1, so they share its coefficients (lo: A; dg) and its
  * row of dF/dG (gb, one sum for both), and row p-1 takes row p from registers: of row p,
  * only columns 1 and C are stored (row p-1 is the next sweep's nxt). hi holds
- * A, B of the coarse row of fine row p (i + 1 when p starts one, else lo); K0, K1, K2 are
- * the forward rows p, p-1, p-2; nxt is row p+1; seed as for sk_adjoint_row (row p only);
+ * A of the coarse row of fine row p (i + 1 when p starts one, else lo), dh its G; K0, K1,
+ * K2 are the forward rows p, p-1, p-2; nxt is row p+1; seed as for sk_adjoint_row (row p only);
  * right1, right2 (or NULL) are added to the last column of rows p and p-1; gb is
  * overwritten, or added to with add. */
 #define SK_PAIR_STEP(S, Q)                                                                \
@@ -228,8 +234,8 @@ static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT n
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
         const ptrdiff_t o = k * SK_VL_##S;                                                \
         aL[k] = sk_load_##S(lo + (CJ) * SK_LANES + o);                                    \
-        bH1[k] = sk_load_##S(hi + N + (CJ) * SK_LANES + o);                               \
-        bH2[k] = sk_load_##S(lo + N + (CJ) * SK_LANES + o);                               \
+        bH1[k] = SK_B(S, dh + (CJ) * SK_LANES + o);                                       \
+        bH2[k] = SK_B(S, dg + (CJ) * SK_LANES + o);                                       \
     }
 
 #define SK_DEFINE_ADJOINT_PAIR(S, T, V)                                                   \
@@ -238,7 +244,8 @@ static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,
                                        const T *SK_RESTRICT K1, const T *SK_RESTRICT K2,  \
                                        const T *SK_RESTRICT lo, const T *SK_RESTRICT hi,  \
                                        T *SK_RESTRICT gb, ptrdiff_t n2, ptrdiff_t M2,     \
-                                       const T *SK_RESTRICT dg, T s6,                     \
+                                       const T *SK_RESTRICT dg, const T *SK_RESTRICT dh,  \
+                                       T s6,                                              \
                                        const T *SK_RESTRICT seed,                         \
                                        const T *SK_RESTRICT right1,                       \
                                        const T *SK_RESTRICT right2, int add)              \
@@ -246,8 +253,9 @@ static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,
     V run1[SK_NV_##S], run2[SK_NV_##S], nh1[SK_NV_##S], kh1[SK_NV_##S], kh2[SK_NV_##S];   \
     V acc[SK_NV_##S], acc2[SK_NV_##S], aL[SK_NV_##S], aH1[SK_NV_##S], bH1[SK_NV_##S];     \
     V aH2[SK_NV_##S], bH2[SK_NV_##S];                                                     \
-    const ptrdiff_t N = n2 * SK_LANES, C = n2 * M2;                                       \
+    const ptrdiff_t C = n2 * M2;                                                          \
     const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5), sixth = sk_splat_##S(s6);   \
+    const V one = sk_splat_##S(1), c12 = sk_splat_##S(3 * s6 * s6);                       \
     ptrdiff_t j, k, q;                                                                    \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
         const ptrdiff_t o = k * SK_VL_##S;                                                \
@@ -330,8 +338,8 @@ static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,
     for (k = 0; k < NH; k++) {                                                            \
         const ptrdiff_t o = o0 + k * SK_VL_##S;                                           \
         aL[k] = sk_load_##S(lo + (CJ) * SK_LANES + o);                                    \
-        bH[k] = sk_load_##S(hi + N + (CJ) * SK_LANES + o);                                \
-        bL[k] = sk_load_##S(lo + N + (CJ) * SK_LANES + o);                                \
+        bH[k] = SK_B(S, dh + (CJ) * SK_LANES + o);                                        \
+        bL[k] = SK_B(S, dg + (CJ) * SK_LANES + o);                                        \
     }
 
 #define SK_DEFINE_ADJOINT_QUAD(S, T, V)                                                   \
@@ -341,15 +349,17 @@ SK_NOINLINE void sk_adjoint_quad_half_##S(T *SK_RESTRICT out1, T *SK_RESTRICT ou
                                           ptrdiff_t ks, const T *SK_RESTRICT lo,          \
                                           const T *SK_RESTRICT hi, T *SK_RESTRICT gb,     \
                                           ptrdiff_t n2, ptrdiff_t M2,                     \
-                                          const T *SK_RESTRICT dg, T s6,                  \
+                                          const T *SK_RESTRICT dg,                        \
+                                          const T *SK_RESTRICT dh, T s6,                  \
                                           const T *SK_RESTRICT seed,                      \
                                           const T *SK_RESTRICT right, int add, ptrdiff_t o0) \
 {                                                                                         \
     enum { NH = SK_NV_##S / 2 };                                                          \
     V r1[NH], r2[NH], r3[NH], r4[NH], nh[NH], k1[NH], k2[NH], k3[NH], k4[NH];             \
     V acc[NH], acc2[NH], aL[NH], aH[NH], aM[NH], bH[NH], bL[NH];                          \
-    const ptrdiff_t N = n2 * SK_LANES, C = n2 * M2;                                       \
+    const ptrdiff_t C = n2 * M2;                                                          \
     const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5), sixth = sk_splat_##S(s6);   \
+    const V one = sk_splat_##S(1), c12 = sk_splat_##S(3 * s6 * s6);                       \
     ptrdiff_t j, k, q;                                                                    \
     for (k = 0; k < NH; k++) {                                                            \
         const ptrdiff_t o = o0 + k * SK_VL_##S, c = C * SK_LANES + o;                     \
@@ -404,12 +414,13 @@ SK_NOINLINE void sk_adjoint_quad_half_##S(T *SK_RESTRICT out1, T *SK_RESTRICT ou
 static inline void sk_adjoint_quad_##S(T *out1, T *out2, T *out3, T *out4, const T *nxt,  \
                                        const T *K, ptrdiff_t ks, const T *lo, const T *hi, \
                                        T *gb, ptrdiff_t n2, ptrdiff_t M2, const T *dg,    \
-                                       T s6, const T *seed, const T *right, int add)      \
+                                       const T *dh, T s6, const T *seed, const T *right,  \
+                                       int add)                                           \
 {                                                                                         \
-    sk_adjoint_quad_half_##S(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, dg, s6, \
-                             seed, right, add, 0);                                        \
-    sk_adjoint_quad_half_##S(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, dg, s6, \
-                             seed, right, add, SK_LANES / 2);                             \
+    sk_adjoint_quad_half_##S(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, dg, dh, \
+                             s6, seed, right, add, 0);                                    \
+    sk_adjoint_quad_half_##S(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, dg, dh, \
+                             s6, seed, right, add, SK_LANES / 2);                         \
 }
 
 /* The linear static kernel on rows r = 0 .. nrows-1 of G (coarse rows i0 + r), with dx[r]

@@ -57,9 +57,10 @@ def _strips(npairs, nthreads, n1, n2, d1=0, d2=0, itemsize=8, recomputed=None):
     the forward, two fine rows and two coarse ones over _CACHED_FORWARD_BYTES; for the
     backward, two fine rows over _CACHED_ROWS_BYTES); times 1.6 where ``recomputed(s)``
     says that the backward recomputes the grid from checkpoints (a forward pass more),
-    ``recomputed`` being given for the backward only. The factors are fitted to measurements on 2 cores: the 128 x 128
-    gram at order 2 took 65 ms in one strip and 42 ms in 4 (rows of 64 cells), and its
-    backprop 247 ms in 8 strips, its grids kept, and 300 ms in one, recomputed.
+    ``recomputed`` being given for the backward only. The factors are fitted to measurements
+    on 2 cores: the 128 x 128 gram at order 2 took 65 ms in one strip and 42 ms in 4 (rows of
+    64 cells), and its backprop 247 ms in 8 strips, its grids kept, and 300 ms in one,
+    recomputed.
     """
     number = _solver.LANES * itemsize      # bytes of a value of a block
 
