@@ -27,27 +27,24 @@ cdef extern from "lanes.h" nogil:
                       Py_ssize_t)
     void sk_pde_row_f(const float*, float*, const float*, const float*, Py_ssize_t, Py_ssize_t)
     void sk_adjoint_row_d(double*, const double*, const double*, const double*, const double*,
-                          const double*, double*, Py_ssize_t, Py_ssize_t, const double*,
-                          const double*, double, const double*, const double*, int)
+                          const double*, double, double*, Py_ssize_t, Py_ssize_t, const double*,
+                          const double*, int)
     void sk_adjoint_row_f(float*, const float*, const float*, const float*, const float*,
-                          const float*, float*, Py_ssize_t, Py_ssize_t, const float*,
-                          const float*, float, const float*, const float*, int)
+                          const float*, float, float*, Py_ssize_t, Py_ssize_t, const float*,
+                          const float*, int)
     void sk_adjoint_pair_d(double*, double*, const double*, const double*, const double*,
-                           const double*, const double*, const double*, double*, Py_ssize_t,
-                           Py_ssize_t, const double*, const double*, double, const double*,
-                           const double*, const double*, int)
+                           const double*, const double*, const double*, double, double*,
+                           Py_ssize_t, Py_ssize_t, const double*, const double*, const double*,
+                           int)
     void sk_adjoint_pair_f(float*, float*, const float*, const float*, const float*,
-                           const float*, const float*, const float*, float*, Py_ssize_t,
-                           Py_ssize_t, const float*, const float*, float, const float*,
-                           const float*, const float*, int)
+                           const float*, const float*, const float*, float, float*, Py_ssize_t,
+                           Py_ssize_t, const float*, const float*, const float*, int)
     void sk_adjoint_quad_d(double*, double*, double*, double*, const double*, const double*,
-                           Py_ssize_t, const double*, const double*, double*, Py_ssize_t,
-                           Py_ssize_t, const double*, const double*, double, const double*,
-                           const double*, int)
+                           Py_ssize_t, const double*, const double*, double, double*,
+                           Py_ssize_t, Py_ssize_t, const double*, const double*, int)
     void sk_adjoint_quad_f(float*, float*, float*, float*, const float*, const float*,
-                           Py_ssize_t, const float*, const float*, float*, Py_ssize_t,
-                           Py_ssize_t, const float*, const float*, float, const float*,
-                           const float*, int)
+                           Py_ssize_t, const float*, const float*, float, float*, Py_ssize_t,
+                           Py_ssize_t, const float*, const float*, int)
     void sk_linear_g_rows_d(const double*, const double*, double*, Py_ssize_t, Py_ssize_t,
                             Py_ssize_t)
     void sk_linear_g_rows_f(const float*, const float*, float*, Py_ssize_t, Py_ssize_t,
@@ -404,89 +401,75 @@ cdef void forward_coarse_rows(Static sk, const floating* xs, const floating* ys,
         c0 = c1
 
 
-cdef inline floating* adjoint_coeffs(const floating* G, Py_ssize_t i, Py_ssize_t n2,
-                                     floating inv, floating* coef, Py_ssize_t* tags) noexcept nogil:
-    """A of coarse row i (G: that row), cached in one of two slots. (The adjoint rows take B
-    and Delta/6 from G itself: rows of them written here cost more than the arithmetic, 2 to
-    3% of the gram backprops each.)"""
-    cdef Py_ssize_t t, slot = i & 1
-    cdef floating* c = coef + slot * n2 * W
-    cdef floating D, twelfth = <floating>(1.0 / 12.0)
-    if tags[slot] != i:
-        tags[slot] = i
-        for t in range(n2 * W):
-            D = G[t] * inv
-            c[t] = 1 + D * (<floating>0.5 + D * twelfth)
-    return c
-
-
 cdef inline void adjoint_row(floating* out, const floating* nxt, const floating* Kp,
-                             const floating* Km, const floating* lo, const floating* hi,
-                             floating* gb, Py_ssize_t n2, Py_ssize_t M2, const floating* dg,
-                             const floating* dh, floating s6, const floating* seed,
-                             const floating* right, bint add) noexcept nogil:
+                             const floating* Km, const floating* dg, const floating* dh,
+                             floating s6, floating* gb, Py_ssize_t n2, Py_ssize_t M2,
+                             const floating* seed, const floating* right,
+                             bint add) noexcept nogil:
     """Adjoint row p from row p+1 (nxt), and dF/dG of the cells of fine row p-1 into gb.
 
     Kbar[p][q] = A(p-1, q) Kbar[p][q+1] + A(p, q-1) Kbar[p+1][q] - B(p, q) Kbar[p+1][q+1];
-    lo holds A of the coarse row of fine row p-1, hi that of fine row p; dg and dh their rows
-    of G, from which the loop takes B and Delta/6 (s6 = 2^-(d1+d2) / 6); Kp and Km are the
-    forward rows p and p-1. seed != NULL marks the top row; right != NULL is added
-    to the last column (the part of a strip's right edge that the next strip computes).
-    gb is overwritten, or added to with ``add``. The loop is in lanes.h.
+    dg is the row of G of the coarse row of fine row p-1, dh that of fine row p, from which
+    the loop computes A, B and Delta/6 (s6 = 2^-(d1+d2) / 6); Kp and Km are the forward rows
+    p and p-1. seed != NULL marks the top row; right != NULL is added to the last column
+    (the part of a strip's right edge that the next strip computes). gb is overwritten, or
+    added to with ``add``. The loop is in lanes.h.
     """
     if floating is double:
-        sk_adjoint_row_d(out, nxt, Kp, Km, lo, hi, gb, n2, M2, dg, dh, s6, seed, right, add)
+        sk_adjoint_row_d(out, nxt, Kp, Km, dg, dh, s6, gb, n2, M2, seed, right, add)
     else:
-        sk_adjoint_row_f(out, nxt, Kp, Km, lo, hi, gb, n2, M2, dg, dh, s6, seed, right, add)
+        sk_adjoint_row_f(out, nxt, Kp, Km, dg, dh, s6, gb, n2, M2, seed, right, add)
 
 
 cdef inline void adjoint_pair(floating* out1, floating* out2, const floating* nxt,
                               const floating* K0, const floating* K1, const floating* K2,
-                              const floating* lo, const floating* hi, floating* gb,
-                              Py_ssize_t n2, Py_ssize_t M2, const floating* dg,
-                              const floating* dh, floating s6, const floating* seed,
+                              const floating* dg, const floating* dh, floating s6,
+                              floating* gb, Py_ssize_t n2, Py_ssize_t M2, const floating* seed,
                               const floating* right1, const floating* right2,
                               bint add) noexcept nogil:
     """Adjoint rows p (out1) and p-1 (out2) in one sweep, p even at dyadic order d1 >= 1: both
-    lie in the coarse row of lo, whose coefficients and row of dF/dG (gb) they share. K0, K1,
-    K2 are the forward rows p, p-1, p-2; hi, dg, dh, s6, seed, add as for adjoint_row (row
-    p); right1, right2 are the right edges of the two rows (lanes.h)."""
+    lie in the coarse row of dg, whose coefficients and row of dF/dG (gb) they share. K0, K1,
+    K2 are the forward rows p, p-1, p-2; dh, s6, seed, add as for adjoint_row (row p);
+    right1, right2 are the right edges of the two rows (lanes.h)."""
     if floating is double:
-        sk_adjoint_pair_d(out1, out2, nxt, K0, K1, K2, lo, hi, gb, n2, M2, dg, dh, s6, seed,
-                          right1, right2, add)
+        sk_adjoint_pair_d(out1, out2, nxt, K0, K1, K2, dg, dh, s6, gb, n2, M2, seed, right1,
+                          right2, add)
     else:
-        sk_adjoint_pair_f(out1, out2, nxt, K0, K1, K2, lo, hi, gb, n2, M2, dg, dh, s6, seed,
-                          right1, right2, add)
+        sk_adjoint_pair_f(out1, out2, nxt, K0, K1, K2, dg, dh, s6, gb, n2, M2, seed, right1,
+                          right2, add)
 
 
 cdef inline void adjoint_quad(floating* out1, floating* out2, floating* out3, floating* out4,
                               const floating* nxt, const floating* K, Py_ssize_t ks,
-                              const floating* lo, const floating* hi, floating* gb,
-                              Py_ssize_t n2, Py_ssize_t M2, const floating* dg,
-                              const floating* dh, floating s6, const floating* seed,
+                              const floating* dg, const floating* dh, floating s6,
+                              floating* gb, Py_ssize_t n2, Py_ssize_t M2, const floating* seed,
                               const floating* right, bint add) noexcept nogil:
     """Adjoint rows p .. p-3 (out1 .. out4) in one sweep, p a multiple of 4 at dyadic order
-    d1 >= 2: all four lie in the coarse row of lo. K is the forward row p, K - t ks row p-t;
-    right (or NULL) the right edges of rows p-t at right - t W; hi, dg, dh, s6, seed, add as
-    for adjoint_pair (lanes.h)."""
+    d1 >= 2: all four lie in the coarse row of dg. K is the forward row p, K - t ks row p-t;
+    right (or NULL) the right edges of rows p-t at right - t W; dh, s6, seed, add as for
+    adjoint_pair (lanes.h)."""
     if floating is double:
-        sk_adjoint_quad_d(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, dg, dh, s6,
-                          seed, right, add)
+        sk_adjoint_quad_d(out1, out2, out3, out4, nxt, K, ks, dg, dh, s6, gb, n2, M2, seed,
+                          right, add)
     else:
-        sk_adjoint_quad_f(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, dg, dh, s6,
-                          seed, right, add)
+        sk_adjoint_quad_f(out1, out2, out3, out4, nxt, K, ks, dg, dh, s6, gb, n2, M2, seed,
+                          right, add)
 
 
 cdef inline void strip_edge(floating* edge, const floating* out, const floating* nxt,
-                            const floating* lo, const floating* dh, floating c12,
+                            const floating* dg, const floating* dh, floating s6,
                             Py_ssize_t strips) noexcept nogil:
     """With strips (see pde_forward): Kbar[p][0] = A(p-1, 0) Kbar[p][1] - B(p, 0) Kbar[p+1][1]
     + (the strip before's cell), from row p (out) and p+1 (nxt), stored at lane l - 1 for the
-    strip before; nothing for a first strip, whose left boundary is fixed."""
+    strip before; nothing for a first strip, whose left boundary is fixed. A and B from the
+    rows of G dg and dh as in lanes.h (SK_A, SK_B)."""
     cdef Py_ssize_t l
+    cdef floating g, h, c12 = 3 * s6 * s6
     for l in range(W - 1):
-        edge[l] = lo[l + 1] * out[W + l + 1] \
-            - (1 - dh[l + 1] * dh[l + 1] * c12) * nxt[W + l + 1]
+        g = dg[l + 1]
+        h = dh[l + 1]
+        edge[l] = (1 + g * (3 * s6 + g * c12)) * out[W + l + 1] \
+            - (1 - h * h * c12) * nxt[W + l + 1]
     for l in range(W // strips):
         edge[l * strips + strips - 1] = 0
 
@@ -494,13 +477,11 @@ cdef inline void strip_edge(floating* edge, const floating* out, const floating*
 cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
                       Py_ssize_t n1, Py_ssize_t n2, int d1, int d2, const floating* seed,
                       const floating* rows, Py_ssize_t r0, Py_ssize_t r1, floating* kb,
-                      floating* coef, Py_ssize_t* tags, Py_ssize_t strips,
-                      floating* edge) noexcept nogil:
+                      Py_ssize_t strips, floating* edge) noexcept nogil:
     """Adjoint over fine rows r1 down to r0+1; rows holds K rows r0..r1 at slots 0..r1-r0.
 
-    G holds the coarse rows from g0 on (the adjoint rows take B and Delta/6 from them, A from
-    adjoint_coeffs). kb holds the adjoint rows in five slots (row p at
-    slot p % 5); on entry the slot of row r1+1 must hold that row unless r1 is the top row.
+    G holds the coarse rows from g0 on, from which the adjoint rows compute the coefficients
+    A, B and Delta/6. kb holds the adjoint rows in five slots (row p at slot p % 5); on entry the slot of row r1+1 must hold that row unless r1 is the top row.
     dF/dG of each coarse cell of row i (not yet multiplied by 2^-(d1+d2)) goes to row i - g0
     of Gb: the top fine row of a coarse row writes it, the others add to it, so Gb needs no
     clearing. At d1 = 1 the rows go two at a time (adjoint_pair), at d1 >= 2 four at a time
@@ -511,10 +492,7 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
     """
     cdef Py_ssize_t R = n1 << d1, C = n2 << d2, rowlen = (C + 1) * W, M1 = 1 << d1
     cdef Py_ssize_t p, t, i
-    cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
-    cdef floating s6 = inv * <floating>(1.0 / 6.0), c12 = 3 * s6 * s6
-    cdef floating* lo
-    cdef floating* hi
+    cdef floating s6 = <floating>1.0 / (6 << (d1 + d2))     # Delta/6 = G s6
     cdef const floating* dg
     cdef const floating* dh
     cdef floating* out
@@ -526,47 +504,42 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
     p = r1
     while p > r0:
         i = (p - 1) >> d1
-        lo = adjoint_coeffs(G + (i - g0) * n2 * W, i, n2, inv, coef, tags)
-        hi = adjoint_coeffs(G + ((p >> d1) - g0) * n2 * W, p >> d1, n2, inv, coef, tags) \
-            if p < R else lo
         dg = G + (i - g0) * n2 * W
         dh = G + ((p >> d1) - g0) * n2 * W if p < R else dg
         out = kb + (p % 5) * rowlen
         nxt = kb + ((p + 1) % 5) * rowlen
         # edge[p + M1][l] holds what lane l + 1 gave at row p + M1 (strip_edge)
         if d1 == 0:
-            adjoint_row(out, nxt, rows + (p - r0) * rowlen, rows + (p - 1 - r0) * rowlen, lo,
-                        hi, Gb + (i - g0) * n2 * W, n2, 1 << d2, dg, dh, s6,
-                        seed if p == R else NULL,
+            adjoint_row(out, nxt, rows + (p - r0) * rowlen, rows + (p - 1 - r0) * rowlen, dg,
+                        dh, s6, Gb + (i - g0) * n2 * W, n2, 1 << d2, seed if p == R else NULL,
                         edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL, False)
             if strips > 1:
-                strip_edge(edge + p * W, out, nxt, lo, dh, c12, strips)
+                strip_edge(edge + p * W, out, nxt, dg, dh, s6, strips)
             p -= 1
         elif d1 == 1:
             out2 = kb + ((p - 1) % 5) * rowlen
             adjoint_pair(out, out2, nxt, rows + (p - r0) * rowlen,
-                         rows + (p - 1 - r0) * rowlen, rows + (p - 2 - r0) * rowlen, lo, hi,
-                         Gb + (i - g0) * n2 * W, n2, 1 << d2, dg, dh, s6,
-                         seed if p == R else NULL,
+                         rows + (p - 1 - r0) * rowlen, rows + (p - 2 - r0) * rowlen, dg, dh,
+                         s6, Gb + (i - g0) * n2 * W, n2, 1 << d2, seed if p == R else NULL,
                          edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL,
                          edge + (p - 1 + M1) * W if strips > 1 and p - 1 + M1 <= R else NULL,
                          p != (i + 1) << d1)
             if strips > 1:
-                strip_edge(edge + p * W, out, nxt, lo, dh, c12, strips)
-                strip_edge(edge + (p - 1) * W, out2, out, lo, dg, c12, strips)
+                strip_edge(edge + p * W, out, nxt, dg, dh, s6, strips)
+                strip_edge(edge + (p - 1) * W, out2, out, dg, dg, s6, strips)
             p -= 2
         else:
             adjoint_quad(out, kb + ((p - 1) % 5) * rowlen, kb + ((p - 2) % 5) * rowlen,
                          kb + ((p - 3) % 5) * rowlen, nxt, rows + (p - r0) * rowlen, rowlen,
-                         lo, hi, Gb + (i - g0) * n2 * W, n2, 1 << d2, dg, dh, s6,
+                         dg, dh, s6, Gb + (i - g0) * n2 * W, n2, 1 << d2,
                          seed if p == R else NULL,
                          edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL,
                          p != (i + 1) << d1)
             if strips > 1:
-                strip_edge(edge + p * W, out, nxt, lo, dh, c12, strips)
+                strip_edge(edge + p * W, out, nxt, dg, dh, s6, strips)
                 for t in range(1, 4):
                     strip_edge(edge + (p - t) * W, kb + ((p - t) % 5) * rowlen,
-                               kb + ((p - t + 1) % 5) * rowlen, lo, dg, c12, strips)
+                               kb + ((p - t + 1) % 5) * rowlen, dg, dg, s6, strips)
             p -= 4
 
 
@@ -860,7 +833,6 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t blk, n, l, r, c, t, s, r0, r1, i, i0, i1, ig, ia_, ib_, tid
     cdef Py_ssize_t* ia
     cdef Py_ssize_t* ib
-    cdef Py_ssize_t* tags
     cdef Py_ssize_t* ptags
     cdef floating* seed
     cdef bint want_x = dX is not None, want_y = dY is not None
@@ -880,7 +852,6 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef floating* dxbar
     cdef floating* srow
     cdef floating* kb
-    cdef floating* coef
     cdef floating* seg
     cdef floating* check
     cdef floating* fedge
@@ -894,13 +865,12 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         raw = malloc(sizeof(floating) * (
             2 * (Lx + L2) * d * W + 2 * nb * n2 * W + 2 * n2 * W + static_work(L2, d)
             + n2 * d * W + 2 * nb * d * W + L2 * W
-            + 5 * rowlen + 2 * n2 * W + (S + 1) * rowlen + ncheck * rowlen + W + 2 * nedge)
+            + 5 * rowlen + (S + 1) * rowlen + ncheck * rowlen + W + 2 * nedge)
             + ALIGN)
         ws = <floating*>cache_aligned(raw)
-        ia = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (2 * W + 4))
+        ia = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (2 * W + 2))
         ib = ia + W
-        tags = ib + W
-        ptags = tags + 2
+        ptags = ib + W
         seed = ws
         xs = seed + W
         ys = xs + Lx * d * W
@@ -915,8 +885,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         dxbar = dxs + nb * d * W
         srow = dxbar + nb * d * W
         kb = srow + L2 * W
-        coef = kb + 5 * rowlen
-        seg = coef + 2 * n2 * W
+        seg = kb + 5 * rowlen
         check = seg + (S + 1) * rowlen
         fedge = check + ncheck * rowlen
         aedge = fedge + nedge
@@ -940,8 +909,6 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             else:
                 memset(xbar, 0, sizeof(floating) * (Lx + L2) * d * W)
             memset(dybar, 0, sizeof(floating) * n2 * d * W)
-            tags[0] = -1
-            tags[1] = -1
             if bnseg > 1:    # checkpoint pass: rows 0, S, 2S, ... ; seg's first two rows as a ring
                 for t in range(browlen):
                     check[t] = 1
@@ -989,7 +956,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                     ia_ = ib_ - CB if ib_ - CB > i0 else i0
                     pde_adjoint(G, i0, Gb, bn1, bn2, d1, d2, seed,
                                 seg + ((ia_ << d1) - r0) * browlen, ia_ << d1, ib_ << d1, kb,
-                                coef, tags, strips, aedge)
+                                strips, aedge)
                     if linear:
                         linear_backward_rows(sk.p0 * inv, ia_, ib_ - ia_, bn2, d,
                                              Gb + (ia_ - i0) * bn2 * W, work,

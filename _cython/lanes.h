@@ -108,19 +108,20 @@ static inline void sk_pde_row_##S(const T *SK_RESTRICT prev, T *SK_RESTRICT cur,
  * Kbar[p][q] (dA (K[p][q-1] + K[p-1][q]) - dB K[p-1][q-1]), where dA = 1/2 + Delta/6 and
  * dB = -Delta/6 (the derivatives of A and B) are constant over a coarse cell: with s1, s2
  * the two sums over it, its dF/dG is s1/2 + (s1 + s2) Delta/6, from one coefficient, e6 =
- * Delta/6, which the kernel takes as dg[j] s6 (dg: the coarse row's G; s6 = 2^-(d1+d2)/6)
- * rather than from a row of coefficients, as it does B (SK_B). (The scheme's identity K[p][q-1] +
- * K[p-1][q] = (K[p][q] + B K[p-1][q-1]) / A saves an addition a cell but costs a division
- * a coarse cell, which measured no faster.) */
+ * Delta/6 = dg[j] s6 (dg: the coarse row's G; s6 = 2^-(d1+d2)/6). (The scheme's identity
+ * K[p][q-1] + K[p-1][q] = (K[p][q] + B K[p-1][q-1]) / A saves an addition a cell but costs
+ * a division a coarse cell, which measured no faster.) */
 /* Pieces of the adjoint row's loop: coefficients of coarse column CJ; the recurrence at
  * column q; the sums of Kbar K over the cell with top right corner q. */
-/* B = 1 - D^2/12 of a coarse cell from its G at P (D = G 2^-(d1+d2)): one minus G^2 c12,
- * c12 = 3 s6^2, computed where the adjoint uses it rather than read from a row of
- * coefficients (see e6 above). */
+/* A = 1 + D/2 + D^2/12 and B = 1 - D^2/12 of a coarse cell from its G at P (D = G
+ * 2^-(d1+d2)): 1 + G (hh + G c12) and 1 - G^2 c12, with hh = 3 s6 and c12 = 3 s6^2,
+ * computed where the adjoint uses them. Rows of them written beforehand and read here cost
+ * more than the arithmetic: the gram backprops measured 2 to 8% slower. */
 #define SK_B(S, P) (one - sk_load_##S(P) * sk_load_##S(P) * c12)
+#define SK_A(S, P) (one + sk_load_##S(P) * (hh + sk_load_##S(P) * c12))
 #define SK_ADJ_COEFFS(S, CJ)                                                              \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
-        aL[k] = sk_load_##S(lo + (CJ) * SK_LANES + k * SK_VL_##S);                        \
+        aL[k] = SK_A(S, dg + (CJ) * SK_LANES + k * SK_VL_##S);                            \
         bH[k] = SK_B(S, dh + (CJ) * SK_LANES + k * SK_VL_##S);                            \
     }
 #define SK_ADJ_STEP(S, Q)                                                                 \
@@ -159,10 +160,8 @@ static inline void sk_pde_row_##S(const T *SK_RESTRICT prev, T *SK_RESTRICT cur,
 #define SK_DEFINE_ADJOINT_ROW(S, T, V)                                                    \
 static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT nxt,      \
                                       const T *SK_RESTRICT Kp, const T *SK_RESTRICT Km,   \
-                                      const T *SK_RESTRICT lo, const T *SK_RESTRICT hi,   \
-                                      T *SK_RESTRICT gb, ptrdiff_t n2, ptrdiff_t M2,      \
                                       const T *SK_RESTRICT dg, const T *SK_RESTRICT dh,   \
-                                      T s6,                                               \
+                                      T s6, T *SK_RESTRICT gb, ptrdiff_t n2, ptrdiff_t M2, \
                                       const T *SK_RESTRICT seed,                          \
                                       const T *SK_RESTRICT right, int add)                \
 {                                                                                         \
@@ -171,12 +170,13 @@ static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT n
     const ptrdiff_t C = n2 * M2;                                                          \
     const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5), sixth = sk_splat_##S(s6);   \
     const V one = sk_splat_##S(1), c12 = sk_splat_##S(3 * s6 * s6);                       \
+    const V hh = sk_splat_##S(3 * s6);                                                    \
     ptrdiff_t j, k, q;                                                                    \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
         const ptrdiff_t o = k * SK_VL_##S;                                                \
         nh[k] = sk_load_##S(nxt + C * SK_LANES + o);                                      \
         run[k] = seed ? sk_load_##S(seed + o)                                             \
-                      : sk_load_##S(hi + (n2 - 1) * SK_LANES + o) * nh[k];                \
+                      : SK_A(S, dh + (n2 - 1) * SK_LANES + o) * nh[k];                    \
         if (right)                                                                        \
             run[k] += sk_load_##S(right + o);                                             \
         sk_store_##S(out + C * SK_LANES + o, run[k]);                                     \
@@ -187,7 +187,7 @@ static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT n
     for (j = n2 - 1; j >= 0; j--) {                                                       \
         for (k = 0; k < SK_NV_##S; k++) {                                                 \
             const ptrdiff_t o = k * SK_VL_##S;                                            \
-            aH[k] = sk_load_##S(hi + j * SK_LANES + o);                                   \
+            aH[k] = SK_A(S, dh + j * SK_LANES + o);                                       \
             e6[k] = sk_load_##S(dg + j * SK_LANES + o) * sixth;                           \
             acc[k] = zero;                                                                \
             acc2[k] = zero;                                                               \
@@ -202,11 +202,11 @@ static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT n
 }
 
 /* Rows p and p-1 of the adjoint in one sweep, for p even at dyadic order d1 >= 1: both lie
- * in coarse row i = (p-1) >> d1, so they share its coefficients (lo: A; dg) and its
+ * in coarse row i = (p-1) >> d1, so they share its coefficients (from its G, dg) and its
  * row of dF/dG (gb, one sum for both), and row p-1 takes row p from registers: of row p,
- * only columns 1 and C are stored (row p-1 is the next sweep's nxt). hi holds
- * A of the coarse row of fine row p (i + 1 when p starts one, else lo), dh its G; K0, K1,
- * K2 are the forward rows p, p-1, p-2; nxt is row p+1; seed as for sk_adjoint_row (row p only);
+ * only columns 1 and C are stored (row p-1 is the next sweep's nxt). dh is the G of the
+ * coarse row of fine row p (i + 1 when p starts one, else dg); K0, K1, K2 are the forward
+ * rows p, p-1, p-2; nxt is row p+1; seed as for sk_adjoint_row (row p only);
  * right1, right2 (or NULL) are added to the last column of rows p and p-1; gb is
  * overwritten, or added to with add. */
 #define SK_PAIR_STEP(S, Q)                                                                \
@@ -233,7 +233,7 @@ static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT n
 #define SK_PAIR_COEFFS(S, CJ)                                                             \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
         const ptrdiff_t o = k * SK_VL_##S;                                                \
-        aL[k] = sk_load_##S(lo + (CJ) * SK_LANES + o);                                    \
+        aL[k] = SK_A(S, dg + (CJ) * SK_LANES + o);                                        \
         bH1[k] = SK_B(S, dh + (CJ) * SK_LANES + o);                                       \
         bH2[k] = SK_B(S, dg + (CJ) * SK_LANES + o);                                       \
     }
@@ -242,11 +242,9 @@ static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT n
 static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,         \
                                        const T *SK_RESTRICT nxt, const T *SK_RESTRICT K0, \
                                        const T *SK_RESTRICT K1, const T *SK_RESTRICT K2,  \
-                                       const T *SK_RESTRICT lo, const T *SK_RESTRICT hi,  \
-                                       T *SK_RESTRICT gb, ptrdiff_t n2, ptrdiff_t M2,     \
                                        const T *SK_RESTRICT dg, const T *SK_RESTRICT dh,  \
-                                       T s6,                                              \
-                                       const T *SK_RESTRICT seed,                         \
+                                       T s6, T *SK_RESTRICT gb, ptrdiff_t n2,             \
+                                       ptrdiff_t M2, const T *SK_RESTRICT seed,           \
                                        const T *SK_RESTRICT right1,                       \
                                        const T *SK_RESTRICT right2, int add)              \
 {                                                                                         \
@@ -256,16 +254,17 @@ static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,
     const ptrdiff_t C = n2 * M2;                                                          \
     const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5), sixth = sk_splat_##S(s6);   \
     const V one = sk_splat_##S(1), c12 = sk_splat_##S(3 * s6 * s6);                       \
+    const V hh = sk_splat_##S(3 * s6);                                                    \
     ptrdiff_t j, k, q;                                                                    \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
         const ptrdiff_t o = k * SK_VL_##S;                                                \
         nh1[k] = sk_load_##S(nxt + C * SK_LANES + o);                                     \
         run1[k] = seed ? sk_load_##S(seed + o)                                            \
-                       : sk_load_##S(hi + (n2 - 1) * SK_LANES + o) * nh1[k];              \
+                       : SK_A(S, dh + (n2 - 1) * SK_LANES + o) * nh1[k];                  \
         if (right1)                                                                       \
             run1[k] += sk_load_##S(right1 + o);                                           \
         sk_store_##S(out1 + C * SK_LANES + o, run1[k]);                                   \
-        run2[k] = sk_load_##S(lo + (n2 - 1) * SK_LANES + o) * run1[k];                    \
+        run2[k] = SK_A(S, dg + (n2 - 1) * SK_LANES + o) * run1[k];                        \
         if (right2)                                                                       \
             run2[k] += sk_load_##S(right2 + o);                                           \
         sk_store_##S(out2 + C * SK_LANES + o, run2[k]);                                   \
@@ -276,8 +275,8 @@ static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,
     for (j = n2 - 1; j >= 0; j--) {                                                       \
         for (k = 0; k < SK_NV_##S; k++) {                                                 \
             const ptrdiff_t o = k * SK_VL_##S;                                            \
-            aH1[k] = sk_load_##S(hi + j * SK_LANES + o);                                  \
-            aH2[k] = sk_load_##S(lo + j * SK_LANES + o);                                  \
+            aH1[k] = SK_A(S, dh + j * SK_LANES + o);                                      \
+            aH2[k] = SK_A(S, dg + j * SK_LANES + o);                                      \
             acc[k] = zero;                                                                \
             acc2[k] = zero;                                                               \
         }                                                                                 \
@@ -296,17 +295,17 @@ static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,
 }
 
 /* Rows p, p-1, p-2, p-3 of the adjoint in one sweep, p a multiple of 4 at dyadic order
- * d1 >= 2: all four lie in coarse row i = (p-1) >> d1, so they share its coefficients (lo)
+ * d1 >= 2: all four lie in coarse row i = (p-1) >> d1, so they share its coefficients (dg)
  * and its row of dF/dG (gb), and each row takes the one above it from registers. Only row
  * p-3 (out4, the next sweep's nxt) is stored whole; rows p, p-1, p-2 (out1..out3) at
  * columns 1 and C. K holds the forward row p, and K - t ks row p-t (t <= 4); right (or
- * NULL) the right edges of rows p-t at right - t W (W lanes); hi, nxt, seed, gb and add as
+ * NULL) the right edges of rows p-t at right - t W (W lanes); dh, nxt, seed, gb and add as
  * for sk_adjoint_pair. The four rows' running values and the forward values they carry take
  * more registers than there are for all the lanes, so the kernel sweeps half of them at a
  * time (o0: the first lane). Against two sweeps of sk_adjoint_pair, in a microbenchmark
  * at 4 fine columns a coarse column: 1.2 times faster a cell with the rows in L2, 1.3
  * times with the forward rows in L3 (fewer loads of them, of nxt and of the coefficients a
- * row). */
+ * row). s6 as for sk_adjoint_row. */
 #define SK_QUAD_STEP(S, Q)                                                                \
     for (k = 0; k < NH; k++) {                                                            \
         const ptrdiff_t o = o0 + k * SK_VL_##S;                                           \
@@ -337,7 +336,7 @@ static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,
 #define SK_QUAD_COEFFS(S, CJ)                                                             \
     for (k = 0; k < NH; k++) {                                                            \
         const ptrdiff_t o = o0 + k * SK_VL_##S;                                           \
-        aL[k] = sk_load_##S(lo + (CJ) * SK_LANES + o);                                    \
+        aL[k] = SK_A(S, dg + (CJ) * SK_LANES + o);                                        \
         bH[k] = SK_B(S, dh + (CJ) * SK_LANES + o);                                        \
         bL[k] = SK_B(S, dg + (CJ) * SK_LANES + o);                                        \
     }
@@ -346,11 +345,9 @@ static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,
 SK_NOINLINE void sk_adjoint_quad_half_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,      \
                                           T *SK_RESTRICT out3, T *SK_RESTRICT out4,       \
                                           const T *SK_RESTRICT nxt, const T *SK_RESTRICT K, \
-                                          ptrdiff_t ks, const T *SK_RESTRICT lo,          \
-                                          const T *SK_RESTRICT hi, T *SK_RESTRICT gb,     \
-                                          ptrdiff_t n2, ptrdiff_t M2,                     \
-                                          const T *SK_RESTRICT dg,                        \
+                                          ptrdiff_t ks, const T *SK_RESTRICT dg,          \
                                           const T *SK_RESTRICT dh, T s6,                  \
+                                          T *SK_RESTRICT gb, ptrdiff_t n2, ptrdiff_t M2,  \
                                           const T *SK_RESTRICT seed,                      \
                                           const T *SK_RESTRICT right, int add, ptrdiff_t o0) \
 {                                                                                         \
@@ -360,12 +357,13 @@ SK_NOINLINE void sk_adjoint_quad_half_##S(T *SK_RESTRICT out1, T *SK_RESTRICT ou
     const ptrdiff_t C = n2 * M2;                                                          \
     const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5), sixth = sk_splat_##S(s6);   \
     const V one = sk_splat_##S(1), c12 = sk_splat_##S(3 * s6 * s6);                       \
+    const V hh = sk_splat_##S(3 * s6);                                                    \
     ptrdiff_t j, k, q;                                                                    \
     for (k = 0; k < NH; k++) {                                                            \
         const ptrdiff_t o = o0 + k * SK_VL_##S, c = C * SK_LANES + o;                     \
-        const V a = sk_load_##S(lo + (n2 - 1) * SK_LANES + o);                            \
+        const V a = SK_A(S, dg + (n2 - 1) * SK_LANES + o);                                \
         nh[k] = sk_load_##S(nxt + c);                                                     \
-        r1[k] = seed ? sk_load_##S(seed + o) : sk_load_##S(hi + (n2 - 1) * SK_LANES + o) * nh[k]; \
+        r1[k] = seed ? sk_load_##S(seed + o) : SK_A(S, dh + (n2 - 1) * SK_LANES + o) * nh[k]; \
         if (right)                                                                        \
             r1[k] += sk_load_##S(right + o);                                              \
         r2[k] = a * r1[k];                                                                \
@@ -390,8 +388,8 @@ SK_NOINLINE void sk_adjoint_quad_half_##S(T *SK_RESTRICT out1, T *SK_RESTRICT ou
     for (j = n2 - 1; j >= 0; j--) {                                                       \
         for (k = 0; k < NH; k++) {                                                        \
             const ptrdiff_t o = o0 + k * SK_VL_##S;                                       \
-            aH[k] = sk_load_##S(hi + j * SK_LANES + o);                                   \
-            aM[k] = sk_load_##S(lo + j * SK_LANES + o);                                   \
+            aH[k] = SK_A(S, dh + j * SK_LANES + o);                                       \
+            aM[k] = SK_A(S, dg + j * SK_LANES + o);                                       \
             acc[k] = zero;                                                                \
             acc2[k] = zero;                                                               \
         }                                                                                 \
@@ -412,15 +410,14 @@ SK_NOINLINE void sk_adjoint_quad_half_##S(T *SK_RESTRICT out1, T *SK_RESTRICT ou
     }                                                                                     \
 }                                                                                         \
 static inline void sk_adjoint_quad_##S(T *out1, T *out2, T *out3, T *out4, const T *nxt,  \
-                                       const T *K, ptrdiff_t ks, const T *lo, const T *hi, \
-                                       T *gb, ptrdiff_t n2, ptrdiff_t M2, const T *dg,    \
-                                       const T *dh, T s6, const T *seed, const T *right,  \
-                                       int add)                                           \
+                                       const T *K, ptrdiff_t ks, const T *dg, const T *dh, \
+                                       T s6, T *gb, ptrdiff_t n2, ptrdiff_t M2,           \
+                                       const T *seed, const T *right, int add)            \
 {                                                                                         \
-    sk_adjoint_quad_half_##S(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, dg, dh, \
-                             s6, seed, right, add, 0);                                    \
-    sk_adjoint_quad_half_##S(out1, out2, out3, out4, nxt, K, ks, lo, hi, gb, n2, M2, dg, dh, \
-                             s6, seed, right, add, SK_LANES / 2);                         \
+    sk_adjoint_quad_half_##S(out1, out2, out3, out4, nxt, K, ks, dg, dh, s6, gb, n2, M2, seed, \
+                             right, add, 0);                                              \
+    sk_adjoint_quad_half_##S(out1, out2, out3, out4, nxt, K, ks, dg, dh, s6, gb, n2, M2, seed, \
+                             right, add, SK_LANES / 2);                                   \
 }
 
 /* The linear static kernel on rows r = 0 .. nrows-1 of G (coarse rows i0 + r), with dx[r]
