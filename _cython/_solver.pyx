@@ -481,7 +481,8 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
     """Adjoint over fine rows r1 down to r0+1; rows holds K rows r0..r1 at slots 0..r1-r0.
 
     G holds the coarse rows from g0 on, from which the adjoint rows compute the coefficients
-    A, B and Delta/6. kb holds the adjoint rows in five slots (row p at slot p % 5); on entry the slot of row r1+1 must hold that row unless r1 is the top row.
+    A, B and Delta/6. kb holds the adjoint rows in five slots (row p at slot p % 5); on entry
+    the slot of row r1+1 must hold that row unless r1 is the top row.
     dF/dG of each coarse cell of row i (not yet multiplied by 2^-(d1+d2)) goes to row i - g0
     of Gb: the top fine row of a coarse row writes it, the others add to it, so Gb needs no
     clearing. At d1 = 1 the rows go two at a time (adjoint_pair), at d1 >= 2 four at a time
