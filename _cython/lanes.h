@@ -119,6 +119,19 @@ static inline void sk_pde_row_##S(const T *SK_RESTRICT prev, T *SK_RESTRICT cur,
  * more than the arithmetic: the gram backprops measured 2 to 8% slower. */
 #define SK_B(S, P) (one - sk_load_##S(P) * sk_load_##S(P) * c12)
 #define SK_A(S, P) (one + sk_load_##S(P) * (hh + sk_load_##S(P) * c12))
+/* The constants of the adjoint kernels, from s6 (one, hh, c12 for SK_A and SK_B; half and
+ * sixth for dF/dG). */
+#define SK_ADJ_CONSTANTS(S)                                                               \
+    const sk_v##S zero = sk_splat_##S(0), half = sk_splat_##S(0.5);                       \
+    const sk_v##S sixth = sk_splat_##S(s6), one = sk_splat_##S(1);                        \
+    const sk_v##S c12 = sk_splat_##S(3 * s6 * s6), hh = sk_splat_##S(3 * s6);
+/* dF/dG of coarse column j at lane offset O from the sums acc, acc2 over its cells:
+ * s1/2 + (s1 + s2) Delta/6, Delta/6 = dg[j] s6; written to gb, or added with add. */
+#define SK_ADJ_STORE_GB(S, O)                                                             \
+    sk_store_##S(gb + j * SK_LANES + (O),                                                 \
+                 (add ? sk_load_##S(gb + j * SK_LANES + (O)) : zero)                      \
+                 + (half * acc[k] + (acc[k] + acc2[k])                                    \
+                    * (sk_load_##S(dg + j * SK_LANES + (O)) * sixth)));
 #define SK_ADJ_COEFFS(S, CJ)                                                              \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
         aL[k] = SK_A(S, dg + (CJ) * SK_LANES + k * SK_VL_##S);                            \
@@ -166,11 +179,9 @@ static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT n
                                       const T *SK_RESTRICT right, int add)                \
 {                                                                                         \
     V run[SK_NV_##S], nh[SK_NV_##S], kh[SK_NV_##S], acc[SK_NV_##S], acc2[SK_NV_##S];      \
-    V aL[SK_NV_##S], bH[SK_NV_##S], aH[SK_NV_##S], e6[SK_NV_##S];                         \
+    V aL[SK_NV_##S], bH[SK_NV_##S], aH[SK_NV_##S];                                        \
     const ptrdiff_t C = n2 * M2;                                                          \
-    const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5), sixth = sk_splat_##S(s6);   \
-    const V one = sk_splat_##S(1), c12 = sk_splat_##S(3 * s6 * s6);                       \
-    const V hh = sk_splat_##S(3 * s6);                                                    \
+    SK_ADJ_CONSTANTS(S)                                                                   \
     ptrdiff_t j, k, q;                                                                    \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
         const ptrdiff_t o = k * SK_VL_##S;                                                \
@@ -188,16 +199,12 @@ static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT n
         for (k = 0; k < SK_NV_##S; k++) {                                                 \
             const ptrdiff_t o = k * SK_VL_##S;                                            \
             aH[k] = SK_A(S, dh + j * SK_LANES + o);                                       \
-            e6[k] = sk_load_##S(dg + j * SK_LANES + o) * sixth;                           \
             acc[k] = zero;                                                                \
             acc2[k] = zero;                                                               \
         }                                                                                 \
         SK_ADJ_COLUMN(S, SK_ADJ_COEFFS, SK_ADJ_STEP, SK_ADJ_ACC)                          \
-        for (k = 0; k < SK_NV_##S; k++) {                                                 \
-            T *g = gb + j * SK_LANES + k * SK_VL_##S;                                     \
-            sk_store_##S(g, (add ? sk_load_##S(g) : zero)                                 \
-                            + (half * acc[k] + (acc[k] + acc2[k]) * e6[k]));              \
-        }                                                                                 \
+        for (k = 0; k < SK_NV_##S; k++)                                                   \
+            SK_ADJ_STORE_GB(S, k * SK_VL_##S)                                             \
     }                                                                                     \
 }
 
@@ -252,9 +259,7 @@ static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,
     V acc[SK_NV_##S], acc2[SK_NV_##S], aL[SK_NV_##S], aH1[SK_NV_##S], bH1[SK_NV_##S];     \
     V aH2[SK_NV_##S], bH2[SK_NV_##S];                                                     \
     const ptrdiff_t C = n2 * M2;                                                          \
-    const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5), sixth = sk_splat_##S(s6);   \
-    const V one = sk_splat_##S(1), c12 = sk_splat_##S(3 * s6 * s6);                       \
-    const V hh = sk_splat_##S(3 * s6);                                                    \
+    SK_ADJ_CONSTANTS(S)                                                                   \
     ptrdiff_t j, k, q;                                                                    \
     for (k = 0; k < SK_NV_##S; k++) {                                                     \
         const ptrdiff_t o = k * SK_VL_##S;                                                \
@@ -281,13 +286,8 @@ static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,
             acc2[k] = zero;                                                               \
         }                                                                                 \
         SK_ADJ_COLUMN(S, SK_PAIR_COEFFS, SK_PAIR_STEP, SK_PAIR_ACC)                       \
-        for (k = 0; k < SK_NV_##S; k++) {                                                 \
-            const ptrdiff_t o = k * SK_VL_##S;                                            \
-            T *g = gb + j * SK_LANES + o;                                                 \
-            sk_store_##S(g, (add ? sk_load_##S(g) : zero)                                 \
-                            + (half * acc[k] + (acc[k] + acc2[k])                         \
-                               * (sk_load_##S(dg + j * SK_LANES + o) * sixth)));          \
-        }                                                                                 \
+        for (k = 0; k < SK_NV_##S; k++)                                                   \
+            SK_ADJ_STORE_GB(S, k * SK_VL_##S)                                             \
     }                                                                                     \
     /* row p's column 1 (the rest of row p is not read again) */                          \
     for (k = 0; k < SK_NV_##S; k++)                                                       \
@@ -355,9 +355,7 @@ SK_NOINLINE void sk_adjoint_quad_half_##S(T *SK_RESTRICT out1, T *SK_RESTRICT ou
     V r1[NH], r2[NH], r3[NH], r4[NH], nh[NH], k1[NH], k2[NH], k3[NH], k4[NH];             \
     V acc[NH], acc2[NH], aL[NH], aH[NH], aM[NH], bH[NH], bL[NH];                          \
     const ptrdiff_t C = n2 * M2;                                                          \
-    const V zero = sk_splat_##S(0), half = sk_splat_##S(0.5), sixth = sk_splat_##S(s6);   \
-    const V one = sk_splat_##S(1), c12 = sk_splat_##S(3 * s6 * s6);                       \
-    const V hh = sk_splat_##S(3 * s6);                                                    \
+    SK_ADJ_CONSTANTS(S)                                                                   \
     ptrdiff_t j, k, q;                                                                    \
     for (k = 0; k < NH; k++) {                                                            \
         const ptrdiff_t o = o0 + k * SK_VL_##S, c = C * SK_LANES + o;                     \
@@ -394,13 +392,8 @@ SK_NOINLINE void sk_adjoint_quad_half_##S(T *SK_RESTRICT out1, T *SK_RESTRICT ou
             acc2[k] = zero;                                                               \
         }                                                                                 \
         SK_ADJ_COLUMN(S, SK_QUAD_COEFFS, SK_QUAD_STEP, SK_QUAD_ACC)                       \
-        for (k = 0; k < NH; k++) {                                                        \
-            const ptrdiff_t o = o0 + k * SK_VL_##S;                                       \
-            T *g = gb + j * SK_LANES + o;                                                 \
-            sk_store_##S(g, (add ? sk_load_##S(g) : zero)                                 \
-                            + (half * acc[k] + (acc[k] + acc2[k])                         \
-                               * (sk_load_##S(dg + j * SK_LANES + o) * sixth)));          \
-        }                                                                                 \
+        for (k = 0; k < NH; k++)                                                          \
+            SK_ADJ_STORE_GB(S, o0 + k * SK_VL_##S)                                        \
     }                                                                                     \
     for (k = 0; k < NH; k++) {   /* column 1 of rows p, p-1, p-2 */                       \
         const ptrdiff_t o = SK_LANES + o0 + k * SK_VL_##S;                                \
