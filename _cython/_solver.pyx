@@ -53,6 +53,10 @@ cdef extern from "lanes.h" nogil:
                           Py_ssize_t, Py_ssize_t, Py_ssize_t)
     void sk_linear_rows_f(const float*, const float*, const float*, float*, float*, Py_ssize_t,
                           Py_ssize_t, Py_ssize_t)
+    enum: SK_VL_d
+    enum: SK_VL_f
+    void sk_diag_sums_d(double*, Py_ssize_t, Py_ssize_t, Py_ssize_t)
+    void sk_diag_sums_f(float*, Py_ssize_t, Py_ssize_t, Py_ssize_t)
     int sk_distance_kernel_d(int kind, double p0, double* s, Py_ssize_t n, int values)
 
 cdef enum:
@@ -256,26 +260,18 @@ cdef void linear_increments(double p0, const floating* xs, Py_ssize_t i0, Py_ssi
         dx[t] = <floating>p0 * (xs[i0 * d * W + t + d * W] - xs[i0 * d * W + t])
 
 
-cdef void linear_backward_rows(double p0, Py_ssize_t i0, Py_ssize_t nrows, Py_ssize_t n2,
-                               Py_ssize_t d, const floating* gb, const floating* dy,
-                               const floating* dx, floating* dxbar, floating* dybar,
-                               floating* xbar) noexcept nogil:
-    """Linear static kernel: the derivatives of sum(gb * G) over G's rows i0 .. i0+nrows-1
-    with respect to the points of x (xbar, times p0: the kernel's scale, and any factor of
-    gb) and the increments of y (added to dybar); dx and dy as for linear_g_rows, dxbar a
-    workspace of the size of dx. The rows go from the top down, as the segments finish them:
-    point i0 + r + 1 adds row r's part to what row r + 1 wrote, and point i0 + r is written
-    (so xbar needs no clearing but at the top point, which only rows below add to)."""
-    cdef Py_ssize_t r, t, o
+cdef inline void linear_backward_rows(Py_ssize_t nrows, Py_ssize_t n2, Py_ssize_t d,
+                                      const floating* gb, const floating* dy,
+                                      const floating* dx, floating* dxbar,
+                                      floating* dybar) noexcept nogil:
+    """Linear static kernel: the derivatives of sum(gb * G) over nrows rows of G with respect
+    to the increments of x at those rows (written to dxbar, nrows rows of d * W) and of y
+    (added to dybar); dx and dy as for linear_g_rows. The rows go from the top down, as the
+    segments finish them (lanes.h)."""
     if floating is double:
         sk_linear_rows_d(gb, dy, dx, dxbar, dybar, nrows, n2, d)
     else:
         sk_linear_rows_f(gb, dy, dx, dxbar, dybar, nrows, n2, d)
-    for r in range(nrows - 1, -1, -1):
-        for t in range(d * W):
-            o = r * d * W + t
-            xbar[i0 * d * W + o + d * W] += <floating>p0 * dxbar[o]
-            xbar[i0 * d * W + o] = -(<floating>p0 * dxbar[o])
 
 
 cdef void point_backward(Static sk, floating scale, const floating* xs, const floating* ys,
@@ -690,6 +686,62 @@ cdef inline void scatter_add(const floating* src, Py_ssize_t L, Py_ssize_t d,
                 dst[k] += src[(i * d + k) * W + l]
 
 
+cdef inline bint shared_path(const Py_ssize_t* idx, Py_ssize_t strips) noexcept nogil:
+    """Whether all pairs of a block have the same path (idx: the lanes' paths)."""
+    cdef Py_ssize_t b
+    for b in range(1, W // strips):
+        if idx[b * strips] != idx[0]:
+            return False
+    return True
+
+
+cdef void scatter_x(floating* xbar, Py_ssize_t L, Py_ssize_t d, const Py_ssize_t* idx,
+                    Py_ssize_t nlanes, Py_ssize_t nrows, bint increments, floating scale,
+                    Py_ssize_t strips, floating* acc, floating* R) noexcept nogil:
+    """Adds a block's gradients with respect to x to acc, the points of the lanes' paths:
+    xbar[i][k][l], i < nrows, is the gradient of what lane l sees as its point i (x_point),
+    or with ``increments``, of its increment from there to point i + 1, times ``scale``.
+    xbar is overwritten; it has a row more than nrows. When all pairs share one path (a row
+    of a gram), the sums over pairs and strips go together (sk_diag_sums), else pair by pair
+    (scatter_add, on points)."""
+    cdef Py_ssize_t i, k, t, nd = d * W
+    cdef Py_ssize_t wv = max(strips, <Py_ssize_t>(SK_VL_d if floating is double else SK_VL_f))
+    cdef floating v
+    cdef floating* path
+    if not shared_path(idx, strips):
+        if increments:      # to points: point i gets increment i - 1's part minus i's
+            for t in range(nd):
+                xbar[nrows * nd + t] = scale * xbar[(nrows - 1) * nd + t]
+            for i in range(nrows - 1, 0, -1):
+                for t in range(nd):
+                    xbar[i * nd + t] = scale * (xbar[(i - 1) * nd + t] - xbar[i * nd + t])
+            for t in range(nd):
+                xbar[t] = -(scale * xbar[t])
+            nrows += 1
+        scatter_add(xbar, L, d, idx, nlanes, nrows, True, strips, 0, acc, R)
+        return
+    if floating is double:
+        sk_diag_sums_d(xbar, nrows, d, strips)
+    else:
+        sk_diag_sums_f(xbar, nrows, d, strips)
+    path = acc + idx[0] * L * d
+    for i in range(nrows):
+        for k in range(d):
+            v = 0
+            for t in range(wv // strips):
+                v += xbar[i * nd + k * W + t * strips]
+            if not increments:
+                path[(i if i < L else L - 1) * d + k] += v
+            elif i < L - 1:     # past the last point, increments are zero
+                path[(i + 1) * d + k] += scale * v
+                path[i * d + k] -= scale * v
+    if not increments:      # what lanes t > 0 saw before the first point
+        for k in range(d):
+            for t in range(wv):
+                if t % strips:
+                    path[k] += xbar[k * W + t]
+
+
 cdef inline Py_ssize_t static_work(Py_ssize_t L2, Py_ssize_t d) noexcept nogil:
     """Size of static_prepare's workspace: the increments of y (linear kernel) or two rows of
     kappa (kappa_row's cache)."""
@@ -850,7 +902,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef floating* ybar
     cdef floating* dybar
     cdef floating* dxs
-    cdef floating* dxbar
+    cdef floating* sums
     cdef floating* srow
     cdef floating* kb
     cdef floating* seg
@@ -865,7 +917,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     with nogil, parallel(num_threads=nthreads):
         raw = malloc(sizeof(floating) * (
             2 * (Lx + L2) * d * W + 2 * nb * n2 * W + 2 * n2 * W + static_work(L2, d)
-            + n2 * d * W + 2 * nb * d * W + L2 * W
+            + n2 * d * W + nb * d * W + d * W + L2 * W
             + 5 * rowlen + (S + 1) * rowlen + ncheck * rowlen + W + 2 * nedge)
             + ALIGN)
         ws = <floating*>cache_aligned(raw)
@@ -883,8 +935,8 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         work = AB + 2 * n2 * W
         dybar = work + static_work(L2, d)
         dxs = dybar + n2 * d * W
-        dxbar = dxs + nb * d * W
-        srow = dxbar + nb * d * W
+        sums = dxs + nb * d * W
+        srow = sums + d * W
         kb = srow + L2 * W
         seg = kb + 5 * rowlen
         check = seg + (S + 1) * rowlen
@@ -905,9 +957,7 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             browlen = (bC + 1) * W
             bnseg = (bR + S - 1) // S
             static_prepare(sk, ys, bL2, d, work, ptags)
-            if linear:      # see linear_backward_rows; ybar is written at the end
-                memset(xbar + bn1 * d * W, 0, sizeof(floating) * d * W)
-            else:
+            if not linear:  # the linear kernel writes xbar (increments) and ybar whole
                 memset(xbar, 0, sizeof(floating) * (Lx + L2) * d * W)
             memset(dybar, 0, sizeof(floating) * n2 * d * W)
             if bnseg > 1:    # checkpoint pass: rows 0, S, 2S, ... ; seg's first two rows as a ring
@@ -959,9 +1009,9 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                                 seg + ((ia_ << d1) - r0) * browlen, ia_ << d1, ib_ << d1, kb,
                                 strips, aedge)
                     if linear:
-                        linear_backward_rows(sk.p0 * inv, ia_, ib_ - ia_, bn2, d,
-                                             Gb + (ia_ - i0) * bn2 * W, work,
-                                             dxs + (ia_ - i0) * d * W, dxbar, dybar, xbar)
+                        linear_backward_rows(ib_ - ia_, bn2, d, Gb + (ia_ - i0) * bn2 * W,
+                                             work, dxs + (ia_ - i0) * d * W,
+                                             xbar + ia_ * d * W, dybar)
                     else:
                         for i in range(ib_ - 1, ia_ - 1, -1):
                             point_backward(sk, inv, xs, ys, i + 1, bL2, d,
@@ -978,10 +1028,10 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             else:
                 point_backward(sk, inv, xs, ys, 0, bL2, d, NULL, Gb, xbar, ybar, srow)
             if want_x:
-                scatter_add(xbar, L1, d, ia, n * strips, bn1 + 1, True, strips, bn2,
-                            &dX[tid, 0, 0, 0], dxbar)
+                scatter_x(xbar, L1, d, ia, n * strips, bn1 if linear else bn1 + 1, linear,
+                          <floating>(sk.p0 * inv), strips, &dX[tid, 0, 0, 0], sums)
             if want_y:
                 scatter_add(ybar, L2, d, ib, n * strips, bL2, False, strips, bn2,
-                            &dY[tid, 0, 0, 0], dxbar)
+                            &dY[tid, 0, 0, 0], sums)
         free(raw)
         free(ia)

@@ -119,6 +119,26 @@ def test_strips_of_columns_equal_whole_rows(rng, monkeypatch, kernel, checkpoint
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("strips", [1, 2, 4, 8, 16, 32])
+@pytest.mark.parametrize("kernel", [None, sk.RBFKernel(0.7)], ids=repr)
+def test_gram_rows_summed_together_equal_pairs_apart(rng, monkeypatch, kernel, strips, dtype):
+    """A block of a gram's row shares one path of x: the gradient with respect to it sums the
+    block's pairs and strips together. It equals the paired backprop of the same pairs, each
+    with a path of its own (summed pair by pair), at every number of strips; 35 columns
+    also make blocks that straddle two rows."""
+    X, Y = paths(rng, 2, 7).astype(dtype), paths(rng, 35, 6).astype(dtype)
+    D = rng.normal(size=(2, 35)).astype(dtype)
+    opts = dict(static_kernel=kernel, left_deriv=True, right_deriv=True)
+    monkeypatch.setattr(functional, "_strips", lambda *args, **kwargs: strips)
+    dX, dY = sk.sig_kernel_gram_backprop(D, X, Y, (1, 2), **opts)
+    pX, pY = sk.sig_kernel_backprop(D.ravel(), np.repeat(X, 35, axis=0), np.tile(Y, (2, 1, 1)),
+                                    (1, 2), **opts)
+    tol = dict(rtol=1e-12, atol=1e-14) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(dX, pX.reshape(2, 35, 7, 2).sum(axis=1), **tol)
+    np.testing.assert_allclose(dY, pY.reshape(2, 35, 6, 2).sum(axis=0), **tol)
+
+
 def test_paired_backprop(rng):
     X, Y = paths(rng, 3, 4), paths(rng, 3, 5)
     k = rng.normal(size=3)
