@@ -557,8 +557,8 @@ static void sk_linear_rows_##S(const T *gb, const T *dy, const T *dx, T *dxbar, 
  * the same lanes of their groups (all of them when strips <= VL), and next moves each lane
  * of a group down by one (SK_NEXT). Point i then gets the sum of lanes 0, strips, 2 strips
  * ... < w of R[i], and point 0 also the other lanes of R[0] (what lanes t > 0 saw before
- * the path's first point). A running sum in registers: a loop over lanes in memory reads
- * what the row before stored, one lane off, and measured 4 to 5 times slower. */
+ * the path's first point). The running sums stay in registers: the loop over lanes in
+ * memory this replaced read what the row before had stored, one lane off. */
 #define SK_DEFINE_DIAG_SUMS(S, T, V)                                                      \
 SK_ALWAYS_INLINE V sk_next_in_##S(V a, V z, const int g)                                  \
 {                                                                                         \
