@@ -686,6 +686,21 @@ cdef inline void scatter_add(const floating* src, Py_ssize_t L, Py_ssize_t d,
                 dst[k] += src[(i * d + k) * W + l]
 
 
+cdef void increments_to_points(const floating* inc, floating* pts, Py_ssize_t n,
+                               Py_ssize_t nd, floating scale) noexcept nogil:
+    """Gradients of increments 0 .. n-1 (rows of nd numbers) to those of points 0 .. n: point
+    i gets scale (increment i-1's minus increment i's). From the top down, so that pts may be
+    inc itself."""
+    cdef Py_ssize_t i, t
+    for t in range(nd):
+        pts[n * nd + t] = scale * inc[(n - 1) * nd + t]
+    for i in range(n - 1, 0, -1):
+        for t in range(nd):
+            pts[i * nd + t] = scale * (inc[(i - 1) * nd + t] - inc[i * nd + t])
+    for t in range(nd):
+        pts[t] = -(scale * inc[t])
+
+
 cdef inline bint shared_path(const Py_ssize_t* idx, Py_ssize_t strips) noexcept nogil:
     """Whether all pairs of a block have the same path (idx: the lanes' paths)."""
     cdef Py_ssize_t b
@@ -709,14 +724,8 @@ cdef void scatter_x(floating* xbar, Py_ssize_t L, Py_ssize_t d, const Py_ssize_t
     cdef floating v
     cdef floating* path
     if not shared_path(idx, strips):
-        if increments:      # to points: point i gets increment i - 1's part minus i's
-            for t in range(nd):
-                xbar[nrows * nd + t] = scale * xbar[(nrows - 1) * nd + t]
-            for i in range(nrows - 1, 0, -1):
-                for t in range(nd):
-                    xbar[i * nd + t] = scale * (xbar[(i - 1) * nd + t] - xbar[i * nd + t])
-            for t in range(nd):
-                xbar[t] = -(scale * xbar[t])
+        if increments:
+            increments_to_points(xbar, xbar, nrows, nd, scale)
             nrows += 1
         scatter_add(xbar, L, d, idx, nlanes, nrows, True, strips, 0, acc, R)
         return
@@ -1019,12 +1028,8 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                                            Gb + (i + 1 - i0) * bn2 * W if i + 1 < bn1 else NULL,
                                            xbar, ybar, srow)
                     ib_ = ia_
-            if linear:      # point j of y: increment j - 1's part minus increment j's
-                for t in range(d * W):
-                    ybar[t] = -(inv * dybar[t])
-                    ybar[bn2 * d * W + t] = inv * dybar[(bn2 - 1) * d * W + t]
-                for t in range(d * W, bn2 * d * W):
-                    ybar[t] = inv * dybar[t - d * W] - inv * dybar[t]
+            if linear:
+                increments_to_points(dybar, ybar, bn2, d * W, inv)
             else:
                 point_backward(sk, inv, xs, ys, 0, bL2, d, NULL, Gb, xbar, ybar, srow)
             if want_x:
