@@ -45,6 +45,18 @@ cdef extern from "lanes.h" nogil:
     void sk_adjoint_quad_f(float*, float*, float*, float*, const float*, const float*,
                            Py_ssize_t, const float*, const float*, float, float*, Py_ssize_t,
                            Py_ssize_t, const float*, const float*, int)
+    void sk_adjoint_quad_lanes_d(double*, double*, double*, double*, const double*,
+                                 const double*, Py_ssize_t, Py_ssize_t, const double*,
+                                 const double*, double, double*, Py_ssize_t, Py_ssize_t,
+                                 const double*, const double*, int, Py_ssize_t)
+    void sk_adjoint_quad_lanes_f(float*, float*, float*, float*, const float*, const float*,
+                                 Py_ssize_t, Py_ssize_t, const float*, const float*, float,
+                                 float*, Py_ssize_t, Py_ssize_t, const float*, const float*,
+                                 int, Py_ssize_t)
+    void sk_pde_quad_d(const double*, double*, Py_ssize_t, const double*, const double*,
+                       Py_ssize_t, Py_ssize_t)
+    void sk_pde_quad_f(const float*, float*, Py_ssize_t, const float*, const float*,
+                       Py_ssize_t, Py_ssize_t)
     void sk_linear_g_rows_d(const double*, const double*, double*, Py_ssize_t, Py_ssize_t,
                             Py_ssize_t)
     void sk_linear_g_rows_f(const float*, const float*, float*, Py_ssize_t, Py_ssize_t,
@@ -454,19 +466,19 @@ cdef inline void adjoint_quad(floating* out1, floating* out2, floating* out3, fl
 
 cdef inline void strip_edge(floating* edge, const floating* out, const floating* nxt,
                             const floating* dg, const floating* dh, floating s6,
-                            Py_ssize_t strips) noexcept nogil:
+                            Py_ssize_t strips, Py_ssize_t lo=0, Py_ssize_t nl=W) noexcept nogil:
     """With strips (see pde_forward): Kbar[p][0] = A(p-1, 0) Kbar[p][1] - B(p, 0) Kbar[p+1][1]
     + (the strip before's cell), from row p (out) and p+1 (nxt), stored at lane l - 1 for the
     strip before; nothing for a first strip, whose left boundary is fixed. A and B from the
-    rows of G dg and dh as in lanes.h (SK_A, SK_B)."""
+    rows of G dg and dh as in lanes.h (SK_A, SK_B). Lanes lo .. lo+nl-1 only (whole pairs)."""
     cdef Py_ssize_t l
     cdef floating g, h, c12 = 3 * s6 * s6
-    for l in range(W - 1):
+    for l in range(lo, lo + nl - 1):
         g = dg[l + 1]
         h = dh[l + 1]
         edge[l] = (1 + g * (3 * s6 + g * c12)) * out[W + l + 1] \
             - (1 - h * h * c12) * nxt[W + l + 1]
-    for l in range(W // strips):
+    for l in range(lo // strips, (lo + nl) // strips):
         edge[l * strips + strips - 1] = 0
 
 
@@ -538,6 +550,88 @@ cdef void pde_adjoint(const floating* G, Py_ssize_t g0, floating* Gb,
                     strip_edge(edge + (p - t) * W, kb + ((p - t) % 5) * rowlen,
                                kb + ((p - t + 1) % 5) * rowlen, dg, dg, s6, strips)
             p -= 4
+
+
+cdef void forward_lanes(const floating* G, Py_ssize_t n1, Py_ssize_t n2, int d1, int d2,
+                        floating* K, floating* AB, Py_ssize_t strips, floating* edge,
+                        Py_ssize_t o0) noexcept nogil:
+    """pde_forward's rows 0 .. n1 2^d1 (d1 >= 2) for the one vector of lanes from lane o0
+    alone, four fine rows at a time (lanes.h, sk_pde_quad), into K: row r at K + r (C+1) V, V
+    the lanes of a vector. G holds all the block's coarse rows; AB takes a coarse row's
+    coefficients of these lanes. The lanes hold whole pairs (strips divide V), so that
+    their strips' edges (edge, as in pde_forward) come from these lanes alone."""
+    cdef Py_ssize_t V = SK_VL_d if floating is double else SK_VL_f
+    cdef Py_ssize_t C = n2 << d2, rs = (C + 1) * V, M1 = 1 << d1, R = n1 << d1
+    cdef Py_ssize_t r, t, l, j
+    cdef floating D, inv = <floating>1.0 / (1 << (d1 + d2)), twelfth = <floating>(1.0 / 12.0)
+    cdef floating* cur
+    for t in range(rs):
+        K[t] = 1
+    for r in range(0, R, 4):
+        if (r & (M1 - 1)) == 0:     # row_coeffs, for these lanes
+            for j in range(n2):
+                for l in range(V):
+                    D = G[((r >> d1) * n2 + j) * W + o0 + l] * inv
+                    AB[j * V + l] = 1 + D * (<floating>0.5 + D * twelfth)
+                    AB[(n2 + j) * V + l] = 1 - D * D * twelfth
+        for t in range(r + 1, r + 5):     # left boundaries, as in pde_forward
+            cur = K + t * rs
+            if strips == 1 or t <= M1:
+                for l in range(V):
+                    cur[l] = 1
+            else:
+                memcpy(cur + 1, edge + (t - M1) * W + o0, sizeof(floating) * (V - 1))
+                for l in range(V // strips):
+                    cur[l * strips] = 1
+        if floating is double:
+            sk_pde_quad_d(K + r * rs, K + (r + 1) * rs, rs, AB, AB + n2 * V, n2, 1 << d2)
+        else:
+            sk_pde_quad_f(K + r * rs, K + (r + 1) * rs, rs, AB, AB + n2 * V, n2, 1 << d2)
+        if strips > 1:
+            for t in range(r + 1, r + 5):
+                memcpy(edge + t * W + o0, K + t * rs + C * V, sizeof(floating) * V)
+
+
+cdef void adjoint_lanes(const floating* G, floating* Gb, Py_ssize_t n1, Py_ssize_t n2, int d1,
+                        int d2, const floating* seed, const floating* K, floating* kb,
+                        Py_ssize_t strips, floating* edge, Py_ssize_t o0) noexcept nogil:
+    """pde_adjoint over all the fine rows (d1 >= 2) for the one vector of lanes from lane o0
+    alone, from their forward grid K as forward_lanes wrote it. G and Gb hold all the block's
+    coarse rows; kb and edge as for pde_adjoint, of which these lanes' parts are used."""
+    cdef Py_ssize_t V = SK_VL_d if floating is double else SK_VL_f
+    cdef Py_ssize_t R = n1 << d1, C = n2 << d2, rowlen = (C + 1) * W, rs = (C + 1) * V
+    cdef Py_ssize_t M1 = 1 << d1, p, t, i
+    cdef floating s6 = <floating>1.0 / (6 << (d1 + d2))
+    cdef const floating* dg
+    cdef const floating* dh
+    for t in range(C + 1):      # above the top row the adjoint is zero
+        memset(kb + ((R + 1) % 5) * rowlen + t * W + o0, 0, sizeof(floating) * V)
+    p = R
+    while p > 0:
+        i = (p - 1) >> d1
+        dg = G + i * n2 * W
+        dh = G + (p >> d1) * n2 * W if p < R else dg
+        if floating is double:
+            sk_adjoint_quad_lanes_d(
+                kb + (p % 5) * rowlen, kb + ((p - 1) % 5) * rowlen, kb + ((p - 2) % 5) * rowlen,
+                kb + ((p - 3) % 5) * rowlen, kb + ((p + 1) % 5) * rowlen, K + p * rs, rs, V,
+                dg, dh, s6, Gb + i * n2 * W, n2, 1 << d2, seed if p == R else NULL,
+                edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL,
+                p != (i + 1) << d1, o0)
+        else:
+            sk_adjoint_quad_lanes_f(
+                kb + (p % 5) * rowlen, kb + ((p - 1) % 5) * rowlen, kb + ((p - 2) % 5) * rowlen,
+                kb + ((p - 3) % 5) * rowlen, kb + ((p + 1) % 5) * rowlen, K + p * rs, rs, V,
+                dg, dh, s6, Gb + i * n2 * W, n2, 1 << d2, seed if p == R else NULL,
+                edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL,
+                p != (i + 1) << d1, o0)
+        if strips > 1:
+            strip_edge(edge + p * W, kb + (p % 5) * rowlen, kb + ((p + 1) % 5) * rowlen, dg, dh,
+                       s6, strips, o0, V)
+            for t in range(1, 4):
+                strip_edge(edge + (p - t) * W, kb + ((p - t) % 5) * rowlen,
+                           kb + ((p - t + 1) % 5) * rowlen, dg, dg, s6, strips, o0, V)
+        p -= 4
 
 
 # ---------------------------------------------------------------------------------------
@@ -884,6 +978,12 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t nseg = (Rl + S - 1) // S if S > 0 else 0
     cdef Py_ssize_t ncheck = nseg if nseg > 1 else 0
     cdef Py_ssize_t nb = S // M1 + 1      # rows of G and of dF/dG held: a segment's, one more
+    # At d1 >= 2 with the whole grid kept, one vector of lanes at a time: its forward grid
+    # (forward_lanes), then its adjoint (adjoint_lanes), so that a quarter of the block's grid
+    # is written and read back at a time (1.1 MiB in bench_engine.py's order-2 gram, not
+    # 4.4), and the chain rule after the last. The lanes of a vector must hold whole pairs.
+    cdef Py_ssize_t V = SK_VL_d if floating is double else SK_VL_f
+    cdef bint grouped = d1 >= 2 and not given and nseg <= 1 and strips <= V
     # coarse rows of G computed together (about 256 KiB), and of the adjoint per step of the
     # chain rule (about 128 KiB of dF/dG), so that each is read from cache
     cdef Py_ssize_t CH = max(1, (256 << 10) // max(1, n2 * W * <Py_ssize_t>sizeof(floating)))
@@ -993,6 +1093,12 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                             for c in range(C + 1):
                                 seg[((r - r0) * (C + 1) + c) * W + l] = \
                                     grid[blk * P + (l if l < n else 0), r, c]
+                elif grouped:
+                    g_rows(sk, xs, ys, i0, i1, bL2, d, G, work, ptags, dxs)
+                    for t in range(W // V):
+                        forward_lanes(G, bn1, bn2, d1, d2, seg, AB, strips, fedge, t * V)
+                        adjoint_lanes(G, Gb, bn1, bn2, d1, d2, seed, seg, kb, strips, aedge,
+                                      t * V)
                 else:
                     if bnseg > 1:
                         memcpy(seg, check + s * browlen, sizeof(floating) * browlen)
@@ -1014,9 +1120,10 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                 ib_ = i1
                 while ib_ > i0:
                     ia_ = ib_ - CB if ib_ - CB > i0 else i0
-                    pde_adjoint(G, i0, Gb, bn1, bn2, d1, d2, seed,
-                                seg + ((ia_ << d1) - r0) * browlen, ia_ << d1, ib_ << d1, kb,
-                                strips, aedge)
+                    if not grouped:
+                        pde_adjoint(G, i0, Gb, bn1, bn2, d1, d2, seed,
+                                    seg + ((ia_ << d1) - r0) * browlen, ia_ << d1, ib_ << d1,
+                                    kb, strips, aedge)
                     if linear:
                         linear_backward_rows(ib_ - ia_, bn2, d, Gb + (ia_ - i0) * bn2 * W,
                                              work, dxs + (ia_ - i0) * d * W,

@@ -179,11 +179,11 @@ static inline void sk_pde_row_##S(const T *SK_RESTRICT prev, T *SK_RESTRICT cur,
     }
 
 /* The cells of coarse column j from its top (q = (j + 1) M2) down to the cell past its
- * left edge: the top cell takes A(p-1, q), B(p, q) from column j + 1 (none past the last
- * column, where the adjoint keeps its value), which the registers still hold from the
- * column before; the others from column j. Each coefficient is computed once a sweep (it
- * was twice): the order-1 and L=256 gram backprops measured 3 to 4% faster. */
-#define SK_ADJ_COLUMN(S, COEFFS, STEP, ACC)                                               \
+ * left edge: the top cell (STEP) takes A(p-1, q), B(p, q) from column j + 1 (none past the
+ * last column, where the adjoint keeps its value), which the registers still hold from the
+ * column before; the others (STEP_IN) from column j. Each coefficient is computed once a
+ * sweep (it was twice): the order-1 and L=256 gram backprops measured 3 to 4% faster. */
+#define SK_ADJ_COLUMN(S, COEFFS, STEP, ACC, STEP_IN)                                      \
     q = (j + 1) * M2;                                                                     \
     if (j + 1 < n2) {                                                                     \
         STEP(S, q)                                                                        \
@@ -191,7 +191,7 @@ static inline void sk_pde_row_##S(const T *SK_RESTRICT prev, T *SK_RESTRICT cur,
     ACC(S, q)                                                                             \
     COEFFS(S, j)                                                                          \
     for (q = (j + 1) * M2 - 1; q > j * M2; q--) {                                         \
-        STEP(S, q)                                                                        \
+        STEP_IN(S, q)                                                                     \
         ACC(S, q)                                                                         \
     }
 
@@ -227,7 +227,7 @@ static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT n
             acc[k] = zero;                                                                \
             acc2[k] = zero;                                                               \
         }                                                                                 \
-        SK_ADJ_COLUMN(S, SK_ADJ_COEFFS, SK_ADJ_STEP, SK_ADJ_ACC)                          \
+        SK_ADJ_COLUMN(S, SK_ADJ_COEFFS, SK_ADJ_STEP, SK_ADJ_ACC, SK_ADJ_STEP)                          \
         for (k = 0; k < SK_NV_##S; k++)                                                   \
             SK_ADJ_STORE_GB(S, k * SK_VL_##S)                                             \
     }                                                                                     \
@@ -310,7 +310,7 @@ static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,
             acc[k] = zero;                                                                \
             acc2[k] = zero;                                                               \
         }                                                                                 \
-        SK_ADJ_COLUMN(S, SK_PAIR_COEFFS, SK_PAIR_STEP, SK_PAIR_ACC)                       \
+        SK_ADJ_COLUMN(S, SK_PAIR_COEFFS, SK_PAIR_STEP, SK_PAIR_ACC, SK_PAIR_STEP)                       \
         for (k = 0; k < SK_NV_##S; k++)                                                   \
             SK_ADJ_STORE_GB(S, k * SK_VL_##S)                                             \
     }                                                                                     \
@@ -320,122 +320,177 @@ static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,
 }
 
 /* Rows p, p-1, p-2, p-3 of the adjoint in one sweep, p a multiple of 4 at dyadic order
- * d1 >= 2: all four lie in coarse row i = (p-1) >> d1, so they share its coefficients (dg)
- * and its row of dF/dG (gb), and each row takes the one above it from registers. Only row
- * p-3 (out4, the next sweep's nxt) is stored whole; rows p, p-1, p-2 (out1..out3) at
- * columns 1 and C. K holds the forward row p, and K - t ks row p-t (t <= 4); right (or
- * NULL) the right edges of rows p-t at right - t W (W lanes); dh, nxt, seed, gb and add as
- * for sk_adjoint_pair. The four rows' running values and the forward values they carry take
- * more registers than there are for all the lanes, so the kernel sweeps half of them at a
- * time (o0: the first lane). Against two sweeps of sk_adjoint_pair, in a microbenchmark
- * at 4 fine columns a coarse column: 1.2 times faster a cell with the rows in L2, 1.3
- * times with the forward rows in L3 (fewer loads of them, of nxt and of the coefficients a
- * row). s6 as for sk_adjoint_row. */
+ * d1 >= 2, on the one vector of lanes from lane o0: all four rows lie in coarse row
+ * i = (p-1) >> d1, so they share its coefficients (dg) and its row of dF/dG (gb), and each
+ * row takes the one above it from registers. Only row p-3 (out4, the next sweep's nxt) is
+ * stored whole; rows p, p-1, p-2 (out1..out3) at columns 1 and C. K holds the forward row
+ * p of these lanes, K - t ks row p-t (t <= 4), column c at K + c kc: kc = SK_LANES in rows
+ * of all the lanes (K pointing at lane o0), or one vector in rows of these lanes alone.
+ * right (or NULL) holds the right edges of rows p-t at right - t SK_LANES; dh, nxt, seed,
+ * gb and add as for sk_adjoint_pair, all in rows of all the lanes. s6 as for
+ * sk_adjoint_row.
+ * One vector a sweep: the running values and carried forward values of two vectors take
+ * more registers than there are, and with their spills a microbenchmark (the forward rows
+ * in L3) measured 1.07 to 1.5 ns a cell, depending on where the stack lay (the size of the
+ * environment); with one vector, 1.13 ns whatever the stack.
+ * The sums for dF/dG use the scheme's identity K[p][q-1] + K[p-1][q] =
+ * (K[p][q] + B K[p-1][q-1]) / A: a cell adds Kbar K[p][q] and Kbar K[p-1][q-1], and a coarse
+ * cell divides once (the order-2 gram backprop: 2 ms faster in A/B, of 160). Inside a
+ * coarse column a cell's coefficients to the right and above are one, A, so that rows
+ * p-1 .. p-3 take A (right + above) - B (above right): an addition instead of a
+ * multiply-add (0.88 against 0.94 ns a cell, the rows in L1). */
 #define SK_QUAD_STEP(S, Q)                                                                \
-    for (k = 0; k < NH; k++) {                                                            \
-        const ptrdiff_t o = o0 + k * SK_VL_##S;                                           \
-        sk_v##S n = sk_load_##S(nxt + (Q) * SK_LANES + o);                                \
-        sk_v##S s1 = aL[k] * r1[k] + (aH[k] * n - bH[k] * nh[k]);                         \
-        sk_v##S s2 = aL[k] * r2[k] + (aM[k] * s1 - bL[k] * r1[k]);                        \
-        sk_v##S s3 = aL[k] * r3[k] + (aM[k] * s2 - bL[k] * r2[k]);                        \
-        r4[k] = aL[k] * r4[k] + (aM[k] * s3 - bL[k] * r3[k]);                             \
-        sk_store_##S(out4 + (Q) * SK_LANES + o, r4[k]);                                   \
-        nh[k] = n;                                                                        \
-        r1[k] = s1;                                                                       \
-        r2[k] = s2;                                                                       \
-        r3[k] = s3;                                                                       \
+    {                                                                                     \
+        const sk_v##S n = sk_load_##S(nxt + (Q) * SK_LANES);                              \
+        const sk_v##S s1 = aL * r1 + (aH * n - bH * nh);                                  \
+        const sk_v##S s2 = aL * r2 + (aM * s1 - bL * r1);                                 \
+        const sk_v##S s3 = aL * r3 + (aM * s2 - bL * r2);                                 \
+        r4 = aL * r4 + (aM * s3 - bL * r3);                                               \
+        sk_store_##S(out4 + (Q) * SK_LANES, r4);                                          \
+        nh = n;                                                                           \
+        r1 = s1;                                                                          \
+        r2 = s2;                                                                          \
+        r3 = s3;                                                                          \
+    }
+#define SK_QUAD_STEP_IN(S, Q)                                                             \
+    {                                                                                     \
+        const sk_v##S n = sk_load_##S(nxt + (Q) * SK_LANES);                              \
+        const sk_v##S s1 = aL * r1 + (aH * n - bH * nh);                                  \
+        const sk_v##S s2 = aL * (r2 + s1) - bL * r1;                                      \
+        const sk_v##S s3 = aL * (r3 + s2) - bL * r2;                                      \
+        r4 = aL * (r4 + s3) - bL * r3;                                                    \
+        sk_store_##S(out4 + (Q) * SK_LANES, r4);                                          \
+        nh = n;                                                                           \
+        r1 = s1;                                                                          \
+        r2 = s2;                                                                          \
+        r3 = s3;                                                                          \
     }
 #define SK_QUAD_ACC(S, Q)                                                                 \
-    for (k = 0; k < NH; k++) {                                                            \
-        const ptrdiff_t o = o0 + k * SK_VL_##S, c = ((Q) - 1) * SK_LANES + o;             \
-        sk_v##S c1 = sk_load_##S(K - ks + c), c2 = sk_load_##S(K - 2 * ks + c);          \
-        sk_v##S c3 = sk_load_##S(K - 3 * ks + c), c4 = sk_load_##S(K - 4 * ks + c);      \
-        acc[k] += r1[k] * (sk_load_##S(K + c) + k1[k]) + r2[k] * (c1 + k2[k])             \
-                  + r3[k] * (c2 + k3[k]) + r4[k] * (c3 + k4[k]);                          \
-        acc2[k] += r1[k] * c1 + r2[k] * c2 + r3[k] * c3 + r4[k] * c4;                     \
-        k1[k] = c1;                                                                       \
-        k2[k] = c2;                                                                       \
-        k3[k] = c3;                                                                       \
-        k4[k] = c4;                                                                       \
+    {                                                                                     \
+        const ptrdiff_t c = ((Q) - 1) * kc;                                               \
+        const sk_v##S c1 = sk_load_##S(K - ks + c), c2 = sk_load_##S(K - 2 * ks + c);     \
+        const sk_v##S c3 = sk_load_##S(K - 3 * ks + c), c4 = sk_load_##S(K - 4 * ks + c); \
+        acc += r1 * sk_load_##S(K + c + kc) + r2 * k1 + r3 * k2 + r4 * k3;                \
+        acc2 += r1 * c1 + r2 * c2 + r3 * c3 + r4 * c4;                                    \
+        k1 = c1;                                                                          \
+        k2 = c2;                                                                          \
+        k3 = c3;                                                                          \
     }
 #define SK_QUAD_COEFFS(S, CJ)                                                             \
-    for (k = 0; k < NH; k++) {                                                            \
-        const ptrdiff_t o = o0 + k * SK_VL_##S;                                           \
-        aL[k] = aM[k];                  /* A(dg) of column CJ */                          \
-        bH[k] = SK_B(S, dh + (CJ) * SK_LANES + o);                                        \
-        bL[k] = SK_B(S, dg + (CJ) * SK_LANES + o);                                        \
+    {                                                                                     \
+        aL = aM;                        /* A(dg) of column CJ */                          \
+        bH = SK_B(S, dh + (CJ) * SK_LANES);                                               \
+        bL = SK_B(S, dg + (CJ) * SK_LANES);                                               \
     }
 
 #define SK_DEFINE_ADJOINT_QUAD(S, T, V)                                                   \
-SK_NOINLINE void sk_adjoint_quad_half_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,      \
-                                          T *SK_RESTRICT out3, T *SK_RESTRICT out4,       \
-                                          const T *SK_RESTRICT nxt, const T *SK_RESTRICT K, \
-                                          ptrdiff_t ks, const T *SK_RESTRICT dg,          \
-                                          const T *SK_RESTRICT dh, T s6,                  \
-                                          T *SK_RESTRICT gb, ptrdiff_t n2, ptrdiff_t M2,  \
-                                          const T *SK_RESTRICT seed,                      \
-                                          const T *SK_RESTRICT right, int add, ptrdiff_t o0) \
+SK_NOINLINE void sk_adjoint_quad_lanes_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,     \
+                                           T *SK_RESTRICT out3, T *SK_RESTRICT out4,      \
+                                           const T *SK_RESTRICT nxt,                      \
+                                           const T *SK_RESTRICT K, ptrdiff_t ks,          \
+                                           ptrdiff_t kc, const T *SK_RESTRICT dg,         \
+                                           const T *SK_RESTRICT dh, T s6,                 \
+                                           T *SK_RESTRICT gb, ptrdiff_t n2, ptrdiff_t M2, \
+                                           const T *SK_RESTRICT seed,                     \
+                                           const T *SK_RESTRICT right, int add,           \
+                                           ptrdiff_t o0)                                  \
 {                                                                                         \
-    enum { NH = SK_NV_##S / 2 };                                                          \
-    V r1[NH], r2[NH], r3[NH], r4[NH], nh[NH], k1[NH], k2[NH], k3[NH], k4[NH];             \
-    V acc[NH], acc2[NH], aL[NH], aH[NH], aM[NH], bH[NH], bL[NH];                          \
-    const ptrdiff_t C = n2 * M2;                                                          \
+    V r1, r2, r3, r4, nh, k1, k2, k3, acc, acc2, aL, aH, aM, bH, bL, a;                   \
+    const ptrdiff_t C = n2 * M2, c = C * SK_LANES;                                        \
     SK_ADJ_CONSTANTS(S)                                                                   \
-    ptrdiff_t j, k, q;                                                                    \
-    for (k = 0; k < NH; k++) {                                                            \
-        const ptrdiff_t o = o0 + k * SK_VL_##S, c = C * SK_LANES + o;                     \
-        const V a = SK_A(S, dg + (n2 - 1) * SK_LANES + o);                                \
-        nh[k] = sk_load_##S(nxt + c);                                                     \
-        r1[k] = seed ? sk_load_##S(seed + o) : SK_A(S, dh + (n2 - 1) * SK_LANES + o) * nh[k]; \
-        if (right)                                                                        \
-            r1[k] += sk_load_##S(right + o);                                              \
-        r2[k] = a * r1[k];                                                                \
-        if (right)                                                                        \
-            r2[k] += sk_load_##S(right - SK_LANES + o);                                   \
-        r3[k] = a * r2[k];                                                                \
-        if (right)                                                                        \
-            r3[k] += sk_load_##S(right - 2 * SK_LANES + o);                               \
-        r4[k] = a * r3[k];                                                                \
-        if (right)                                                                        \
-            r4[k] += sk_load_##S(right - 3 * SK_LANES + o);                               \
-        sk_store_##S(out1 + c, r1[k]);                                                    \
-        sk_store_##S(out2 + c, r2[k]);                                                    \
-        sk_store_##S(out3 + c, r3[k]);                                                    \
-        sk_store_##S(out4 + c, r4[k]);                                                    \
-        k1[k] = sk_load_##S(K - ks + c);                                                  \
-        k2[k] = sk_load_##S(K - 2 * ks + c);                                              \
-        k3[k] = sk_load_##S(K - 3 * ks + c);                                              \
-        k4[k] = sk_load_##S(K - 4 * ks + c);                                              \
-        aL[k] = bH[k] = bL[k] = zero;                                                     \
-    }                                                                                     \
+    ptrdiff_t j, q;                                                                       \
+    out1 += o0;                                                                           \
+    out2 += o0;                                                                           \
+    out3 += o0;                                                                           \
+    out4 += o0;                                                                           \
+    nxt += o0;                                                                            \
+    dg += o0;                                                                             \
+    dh += o0;                                                                             \
+    gb += o0;                                                                             \
+    a = SK_A(S, dg + (n2 - 1) * SK_LANES);                                                \
+    nh = sk_load_##S(nxt + c);                                                            \
+    r1 = seed ? sk_load_##S(seed + o0) : SK_A(S, dh + (n2 - 1) * SK_LANES) * nh;          \
+    if (right)                                                                            \
+        r1 += sk_load_##S(right + o0);                                                    \
+    r2 = a * r1;                                                                          \
+    if (right)                                                                            \
+        r2 += sk_load_##S(right - SK_LANES + o0);                                         \
+    r3 = a * r2;                                                                          \
+    if (right)                                                                            \
+        r3 += sk_load_##S(right - 2 * SK_LANES + o0);                                     \
+    r4 = a * r3;                                                                          \
+    if (right)                                                                            \
+        r4 += sk_load_##S(right - 3 * SK_LANES + o0);                                     \
+    sk_store_##S(out1 + c, r1);                                                           \
+    sk_store_##S(out2 + c, r2);                                                           \
+    sk_store_##S(out3 + c, r3);                                                           \
+    sk_store_##S(out4 + c, r4);                                                           \
+    k1 = sk_load_##S(K - ks + C * kc);                                                    \
+    k2 = sk_load_##S(K - 2 * ks + C * kc);                                                \
+    k3 = sk_load_##S(K - 3 * ks + C * kc);                                                \
+    aL = bH = bL = zero;                                                                  \
     for (j = n2 - 1; j >= 0; j--) {                                                       \
-        for (k = 0; k < NH; k++) {                                                        \
-            const ptrdiff_t o = o0 + k * SK_VL_##S;                                       \
-            aH[k] = SK_A(S, dh + j * SK_LANES + o);                                       \
-            aM[k] = SK_A(S, dg + j * SK_LANES + o);                                       \
-            acc[k] = zero;                                                                \
-            acc2[k] = zero;                                                               \
-        }                                                                                 \
-        SK_ADJ_COLUMN(S, SK_QUAD_COEFFS, SK_QUAD_STEP, SK_QUAD_ACC)                       \
-        for (k = 0; k < NH; k++)                                                          \
-            SK_ADJ_STORE_GB(S, o0 + k * SK_VL_##S)                                        \
+        aH = SK_A(S, dh + j * SK_LANES);                                                  \
+        aM = SK_A(S, dg + j * SK_LANES);                                                  \
+        acc = acc2 = zero;                                                                \
+        SK_ADJ_COLUMN(S, SK_QUAD_COEFFS, SK_QUAD_STEP, SK_QUAD_ACC, SK_QUAD_STEP_IN)      \
+        acc = (acc + bL * acc2) / aL;                                                     \
+        sk_store_##S(gb + j * SK_LANES,                                                   \
+                     (add ? sk_load_##S(gb + j * SK_LANES) : zero)                        \
+                     + (half * acc + (acc + acc2)                                         \
+                        * (sk_load_##S(dg + j * SK_LANES) * sixth)));                     \
     }                                                                                     \
-    for (k = 0; k < NH; k++) {   /* column 1 of rows p, p-1, p-2 */                       \
-        const ptrdiff_t o = SK_LANES + o0 + k * SK_VL_##S;                                \
-        sk_store_##S(out1 + o, r1[k]);                                                    \
-        sk_store_##S(out2 + o, r2[k]);                                                    \
-        sk_store_##S(out3 + o, r3[k]);                                                    \
-    }                                                                                     \
+    sk_store_##S(out1 + SK_LANES, r1);    /* column 1 of rows p, p-1, p-2 */              \
+    sk_store_##S(out2 + SK_LANES, r2);                                                    \
+    sk_store_##S(out3 + SK_LANES, r3);                                                    \
 }                                                                                         \
+/* All the lanes, K in rows of all of them. */                                            \
 static inline void sk_adjoint_quad_##S(T *out1, T *out2, T *out3, T *out4, const T *nxt,  \
                                        const T *K, ptrdiff_t ks, const T *dg, const T *dh, \
                                        T s6, T *gb, ptrdiff_t n2, ptrdiff_t M2,           \
                                        const T *seed, const T *right, int add)            \
 {                                                                                         \
-    sk_adjoint_quad_half_##S(out1, out2, out3, out4, nxt, K, ks, dg, dh, s6, gb, n2, M2, seed, \
-                             right, add, 0);                                              \
-    sk_adjoint_quad_half_##S(out1, out2, out3, out4, nxt, K, ks, dg, dh, s6, gb, n2, M2, seed, \
-                             right, add, SK_LANES / 2);                                   \
+    ptrdiff_t o0;                                                                         \
+    for (o0 = 0; o0 < SK_LANES; o0 += SK_VL_##S)                                          \
+        sk_adjoint_quad_lanes_##S(out1, out2, out3, out4, nxt, K + o0, ks, SK_LANES, dg,  \
+                                  dh, s6, gb, n2, M2, seed, right, add, o0);              \
+}
+
+/* Fine rows r+1 .. r+4 of the forward scheme (sk_pde_row's recurrence) on one vector of
+ * lanes, in rows of these lanes alone: row r at prev, row r+1+t at cur + t rs, each taking
+ * the row below from registers; A and B one vector a coarse column. The caller has set the
+ * four rows' left boundaries. For the backward at d1 >= 2, which keeps the grid of one
+ * vector of lanes at a time (a quarter of a block's at 32 lanes of doubles): four rows
+ * keep the four independent chains of multiply-adds that sk_pde_row gets from its four
+ * vectors. */
+#define SK_DEFINE_PDE_QUAD(S, T, V)                                                       \
+static inline void sk_pde_quad_##S(const T *SK_RESTRICT prev, T *SK_RESTRICT cur,        \
+                                   ptrdiff_t rs, const T *SK_RESTRICT A,                  \
+                                   const T *SK_RESTRICT B, ptrdiff_t n2, ptrdiff_t M2)    \
+{                                                                                         \
+    V r1 = sk_load_##S(cur), r2 = sk_load_##S(cur + rs);                                  \
+    V r3 = sk_load_##S(cur + 2 * rs), r4 = sk_load_##S(cur + 3 * rs);                     \
+    V lo = sk_load_##S(prev);                                                             \
+    ptrdiff_t j, m, c = 0;                                                                \
+    for (j = 0; j < n2; j++) {                                                            \
+        const V a = sk_load_##S(A + j * SK_VL_##S), b = sk_load_##S(B + j * SK_VL_##S);   \
+        for (m = 0; m < M2; m++) {                                                        \
+            c++;                                                                          \
+            const V hi = sk_load_##S(prev + c * SK_VL_##S);                               \
+            const V s1 = r1 * a + (hi * a - lo * b);                                      \
+            const V s2 = r2 * a + (s1 * a - r1 * b);                                      \
+            const V s3 = r3 * a + (s2 * a - r2 * b);                                      \
+            r4 = r4 * a + (s3 * a - r3 * b);                                              \
+            sk_store_##S(cur + c * SK_VL_##S, s1);                                        \
+            sk_store_##S(cur + rs + c * SK_VL_##S, s2);                                   \
+            sk_store_##S(cur + 2 * rs + c * SK_VL_##S, s3);                               \
+            sk_store_##S(cur + 3 * rs + c * SK_VL_##S, r4);                               \
+            lo = hi;                                                                      \
+            r1 = s1;                                                                      \
+            r2 = s2;                                                                      \
+            r3 = s3;                                                                      \
+        }                                                                                 \
+    }                                                                                     \
 }
 
 /* The linear static kernel on rows r = 0 .. nrows-1 of G (coarse rows i0 + r), with dx[r]
@@ -706,6 +761,8 @@ SK_DEFINE_ADJOINT_PAIR(d, double, sk_vd)
 SK_DEFINE_ADJOINT_PAIR(f, float, sk_vf)
 SK_DEFINE_ADJOINT_QUAD(d, double, sk_vd)
 SK_DEFINE_ADJOINT_QUAD(f, float, sk_vf)
+SK_DEFINE_PDE_QUAD(d, double, sk_vd)
+SK_DEFINE_PDE_QUAD(f, float, sk_vf)
 SK_DEFINE_LINEAR_ROWS(d, double, sk_vd)
 SK_DEFINE_LINEAR_ROWS(f, float, sk_vf)
 SK_DEFINE_DIAG_SUMS(d, double, sk_vd)

@@ -121,6 +121,29 @@ def test_strips_of_columns_equal_whole_rows(rng, monkeypatch, kernel, checkpoint
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("strips", [1, 2, 4, 8, 16, 32])
+@pytest.mark.parametrize("order", [2, (3, 1)])
+@pytest.mark.parametrize("kernel", [None, sk.RBFKernel(0.7)], ids=repr)
+def test_grid_kept_by_vectors_equals_checkpoints(rng, monkeypatch, kernel, order, strips, dtype):
+    """At d1 >= 2 a backward that keeps a block's whole grid computes it, and its adjoint, one
+    vector of lanes at a time (while the vector holds whole pairs: up to 8 strips of doubles,
+    16 of floats); recomputed from checkpoints, it goes by rows of all the lanes. Both agree,
+    at every number of strips, for lists of paths of several lengths; (3, 1) makes two
+    sweeps of the adjoint a coarse row."""
+    X = [paths(rng, 1, L)[0].astype(dtype) for L in (9, 4, 13)]
+    Y = [paths(rng, 1, L)[0].astype(dtype) for L in (11, 6, 20)]
+    D = rng.normal(size=(3, 3)).astype(dtype)
+    opts = dict(static_kernel=kernel, left_deriv=True, right_deriv=True)
+    monkeypatch.setattr(functional, "_strips", lambda *args, **kwargs: strips)
+    kept = sk.sig_kernel_gram_backprop(D, X, Y, order, **opts)
+    checkpoint_every_sqrt_rows(monkeypatch)
+    recomputed = sk.sig_kernel_gram_backprop(D, X, Y, order, **opts)
+    tol = dict(rtol=1e-12, atol=1e-14) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
+    for a, b in zip(kept[0] + kept[1], recomputed[0] + recomputed[1]):
+        np.testing.assert_allclose(a, b, **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("strips", [1, 2, 4, 8, 16, 32])
 @pytest.mark.parametrize("kernel", [None, sk.RBFKernel(0.7)], ids=repr)
 def test_gram_rows_summed_together_equal_pairs_apart(rng, monkeypatch, kernel, strips, dtype):
     """A block of a gram's row shares one path of x: the gradient with respect to it sums the
