@@ -48,11 +48,14 @@ cdef extern from "lanes.h" nogil:
     void sk_adjoint_quad_lanes_d(double*, double*, double*, double*, const double*,
                                  const double*, Py_ssize_t, Py_ssize_t, const double*,
                                  const double*, double, double*, Py_ssize_t, Py_ssize_t,
-                                 const double*, const double*, int, Py_ssize_t)
+                                 const double*, const double*, int, Py_ssize_t, double*,
+                                 Py_ssize_t)
     void sk_adjoint_quad_lanes_f(float*, float*, float*, float*, const float*, const float*,
                                  Py_ssize_t, Py_ssize_t, const float*, const float*, float,
                                  float*, Py_ssize_t, Py_ssize_t, const float*, const float*,
-                                 int, Py_ssize_t)
+                                 int, Py_ssize_t, float*, Py_ssize_t)
+    void sk_quad_coeffs_d(const double*, Py_ssize_t, double, double*, double*)
+    void sk_quad_coeffs_f(const float*, Py_ssize_t, float, float*, float*)
     void sk_pde_quad_d(const double*, double*, Py_ssize_t, const double*, const double*,
                        Py_ssize_t, Py_ssize_t)
     void sk_pde_quad_f(const float*, float*, Py_ssize_t, const float*, const float*,
@@ -466,19 +469,19 @@ cdef inline void adjoint_quad(floating* out1, floating* out2, floating* out3, fl
 
 cdef inline void strip_edge(floating* edge, const floating* out, const floating* nxt,
                             const floating* dg, const floating* dh, floating s6,
-                            Py_ssize_t strips, Py_ssize_t lo=0, Py_ssize_t nl=W) noexcept nogil:
+                            Py_ssize_t strips) noexcept nogil:
     """With strips (see pde_forward): Kbar[p][0] = A(p-1, 0) Kbar[p][1] - B(p, 0) Kbar[p+1][1]
     + (the strip before's cell), from row p (out) and p+1 (nxt), stored at lane l - 1 for the
     strip before; nothing for a first strip, whose left boundary is fixed. A and B from the
-    rows of G dg and dh as in lanes.h (SK_A, SK_B). Lanes lo .. lo+nl-1 only (whole pairs)."""
+    rows of G dg and dh as in lanes.h (SK_A, SK_B)."""
     cdef Py_ssize_t l
     cdef floating g, h, c12 = 3 * s6 * s6
-    for l in range(lo, lo + nl - 1):
+    for l in range(W - 1):
         g = dg[l + 1]
         h = dh[l + 1]
         edge[l] = (1 + g * (3 * s6 + g * c12)) * out[W + l + 1] \
             - (1 - h * h * c12) * nxt[W + l + 1]
-    for l in range(lo // strips, (lo + nl) // strips):
+    for l in range(W // strips):
         edge[l * strips + strips - 1] = 0
 
 
@@ -562,18 +565,17 @@ cdef void forward_lanes(const floating* G, Py_ssize_t n1, Py_ssize_t n2, int d1,
     their strips' edges (edge, as in pde_forward) come from these lanes alone."""
     cdef Py_ssize_t V = SK_VL_d if floating is double else SK_VL_f
     cdef Py_ssize_t C = n2 << d2, rs = (C + 1) * V, M1 = 1 << d1, R = n1 << d1
-    cdef Py_ssize_t r, t, l, j
-    cdef floating D, inv = <floating>1.0 / (1 << (d1 + d2)), twelfth = <floating>(1.0 / 12.0)
+    cdef Py_ssize_t r, t, l
+    cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
     cdef floating* cur
     for t in range(rs):
         K[t] = 1
     for r in range(0, R, 4):
         if (r & (M1 - 1)) == 0:     # row_coeffs, for these lanes
-            for j in range(n2):
-                for l in range(V):
-                    D = G[((r >> d1) * n2 + j) * W + o0 + l] * inv
-                    AB[j * V + l] = 1 + D * (<floating>0.5 + D * twelfth)
-                    AB[(n2 + j) * V + l] = 1 - D * D * twelfth
+            if floating is double:
+                sk_quad_coeffs_d(G + (r >> d1) * n2 * W + o0, n2, inv, AB, AB + n2 * V)
+            else:
+                sk_quad_coeffs_f(G + (r >> d1) * n2 * W + o0, n2, inv, AB, AB + n2 * V)
         for t in range(r + 1, r + 5):     # left boundaries, as in pde_forward
             cur = K + t * rs
             if strips == 1 or t <= M1:
@@ -617,20 +619,14 @@ cdef void adjoint_lanes(const floating* G, floating* Gb, Py_ssize_t n1, Py_ssize
                 kb + ((p - 3) % 5) * rowlen, kb + ((p + 1) % 5) * rowlen, K + p * rs, rs, V,
                 dg, dh, s6, Gb + i * n2 * W, n2, 1 << d2, seed if p == R else NULL,
                 edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL,
-                p != (i + 1) << d1, o0)
+                p != (i + 1) << d1, o0, edge + p * W if strips > 1 else NULL, strips)
         else:
             sk_adjoint_quad_lanes_f(
                 kb + (p % 5) * rowlen, kb + ((p - 1) % 5) * rowlen, kb + ((p - 2) % 5) * rowlen,
                 kb + ((p - 3) % 5) * rowlen, kb + ((p + 1) % 5) * rowlen, K + p * rs, rs, V,
                 dg, dh, s6, Gb + i * n2 * W, n2, 1 << d2, seed if p == R else NULL,
                 edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL,
-                p != (i + 1) << d1, o0)
-        if strips > 1:
-            strip_edge(edge + p * W, kb + (p % 5) * rowlen, kb + ((p + 1) % 5) * rowlen, dg, dh,
-                       s6, strips, o0, V)
-            for t in range(1, 4):
-                strip_edge(edge + (p - t) * W, kb + ((p - t) % 5) * rowlen,
-                           kb + ((p - t + 1) % 5) * rowlen, dg, dg, s6, strips, o0, V)
+                p != (i + 1) << d1, o0, edge + p * W if strips > 1 else NULL, strips)
         p -= 4
 
 

@@ -54,6 +54,7 @@ typedef int sk_mf __attribute__((vector_size(64)));
 #define SK_NEXT2_f(a, z) SK_SHUFFLE(f, a, z, 1, 16, 3, 16, 5, 16, 7, 16, 9, 16, 11, 16, 13, 16, 15, 16)
 #define SK_NEXT4_f(a, z) SK_SHUFFLE(f, a, z, 1, 2, 3, 16, 5, 6, 7, 16, 9, 10, 11, 16, 13, 14, 15, 16)
 #define SK_NEXT8_f(a, z) SK_SHUFFLE(f, a, z, 1, 2, 3, 4, 5, 6, 7, 16, 9, 10, 11, 12, 13, 14, 15, 16)
+#define SK_NEXT16_f(a, z) SK_NEXT_f(a, z)
 #else
 typedef double sk_vd;
 typedef float sk_vf;
@@ -75,7 +76,21 @@ static inline sk_vf sk_splat_f(float x) { return x; }
 #define SK_NEXT2_f(a, z) (z)
 #define SK_NEXT4_f(a, z) (z)
 #define SK_NEXT8_f(a, z) (z)
+#define SK_NEXT16_f(a, z) (z)
 #endif
+/* Each lane takes the next lane's value within groups of s lanes (the strips of a pair, s
+ * a power of two up to a vector's lanes), the group's last lane a zero. */
+static inline sk_vd sk_strip_next_d(sk_vd a, ptrdiff_t s)
+{
+    const sk_vd z = sk_splat_d(0);
+    return s == 2 ? SK_NEXT2_d(a, z) : s == 4 ? SK_NEXT4_d(a, z) : SK_NEXT8_d(a, z);
+}
+static inline sk_vf sk_strip_next_f(sk_vf a, ptrdiff_t s)
+{
+    const sk_vf z = sk_splat_f(0);
+    return s == 2 ? SK_NEXT2_f(a, z) : s == 4 ? SK_NEXT4_f(a, z)
+        : s == 8 ? SK_NEXT8_f(a, z) : SK_NEXT16_f(a, z);
+}
 
 /* The rows a kernel writes never overlap those it reads: with restrict, the compiler may keep
  * loaded values across the stores (the order-2 gram backprop measured 2% faster). */
@@ -393,7 +408,8 @@ SK_NOINLINE void sk_adjoint_quad_lanes_##S(T *SK_RESTRICT out1, T *SK_RESTRICT o
                                            T *SK_RESTRICT gb, ptrdiff_t n2, ptrdiff_t M2, \
                                            const T *SK_RESTRICT seed,                     \
                                            const T *SK_RESTRICT right, int add,           \
-                                           ptrdiff_t o0)                                  \
+                                           ptrdiff_t o0, T *SK_RESTRICT edge,             \
+                                           ptrdiff_t strips)                              \
 {                                                                                         \
     V r1, r2, r3, r4, nh, k1, k2, k3, acc, acc2, aL, aH, aM, bH, bL, a;                   \
     const ptrdiff_t C = n2 * M2, c = C * SK_LANES;                                        \
@@ -443,6 +459,13 @@ SK_NOINLINE void sk_adjoint_quad_lanes_##S(T *SK_RESTRICT out1, T *SK_RESTRICT o
     sk_store_##S(out1 + SK_LANES, r1);    /* column 1 of rows p, p-1, p-2 */              \
     sk_store_##S(out2 + SK_LANES, r2);                                                    \
     sk_store_##S(out3 + SK_LANES, r3);                                                    \
+    if (edge) {     /* strip_edge (_solver.pyx) of rows p .. p-3, edge + t W row p-t */    \
+        edge += o0;                                                                       \
+        sk_store_##S(edge, sk_strip_next_##S(aL * r1 - bH * nh, strips));                 \
+        sk_store_##S(edge - SK_LANES, sk_strip_next_##S(aL * r2 - bL * r1, strips));      \
+        sk_store_##S(edge - 2 * SK_LANES, sk_strip_next_##S(aL * r3 - bL * r2, strips));  \
+        sk_store_##S(edge - 3 * SK_LANES, sk_strip_next_##S(aL * r4 - bL * r3, strips));  \
+    }                                                                                     \
 }                                                                                         \
 /* All the lanes, K in rows of all of them. */                                            \
 static inline void sk_adjoint_quad_##S(T *out1, T *out2, T *out3, T *out4, const T *nxt,  \
@@ -453,7 +476,7 @@ static inline void sk_adjoint_quad_##S(T *out1, T *out2, T *out3, T *out4, const
     ptrdiff_t o0;                                                                         \
     for (o0 = 0; o0 < SK_LANES; o0 += SK_VL_##S)                                          \
         sk_adjoint_quad_lanes_##S(out1, out2, out3, out4, nxt, K + o0, ks, SK_LANES, dg,  \
-                                  dh, s6, gb, n2, M2, seed, right, add, o0);              \
+                                  dh, s6, gb, n2, M2, seed, right, add, o0, NULL, 1);     \
 }
 
 /* Fine rows r+1 .. r+4 of the forward scheme (sk_pde_row's recurrence) on one vector of
@@ -464,6 +487,21 @@ static inline void sk_adjoint_quad_##S(T *out1, T *out2, T *out3, T *out4, const
  * keep the four independent chains of multiply-adds that sk_pde_row gets from its four
  * vectors. */
 #define SK_DEFINE_PDE_QUAD(S, T, V)                                                       \
+/* A = 1 + D (1/2 + D/12) and B = 1 - D D/12, D = G inv (as row_coeffs in _solver.pyx), of \
+ * one vector of lanes of a coarse row of G (column j at G + j SK_LANES), one vector a      \
+ * column. */                                                                             \
+static inline void sk_quad_coeffs_##S(const T *SK_RESTRICT G, ptrdiff_t n2, T inv,        \
+                                      T *SK_RESTRICT A, T *SK_RESTRICT B)                 \
+{                                                                                         \
+    const V one = sk_splat_##S(1), half = sk_splat_##S(0.5);                              \
+    const V twelfth = sk_splat_##S((T)(1.0 / 12.0));                                      \
+    ptrdiff_t j;                                                                          \
+    for (j = 0; j < n2; j++) {                                                            \
+        const V D = sk_load_##S(G + j * SK_LANES) * inv;                                  \
+        sk_store_##S(A + j * SK_VL_##S, one + D * (half + D * twelfth));                  \
+        sk_store_##S(B + j * SK_VL_##S, one - D * D * twelfth);                           \
+    }                                                                                     \
+}                                                                                         \
 static inline void sk_pde_quad_##S(const T *SK_RESTRICT prev, T *SK_RESTRICT cur,        \
                                    ptrdiff_t rs, const T *SK_RESTRICT A,                  \
                                    const T *SK_RESTRICT B, ptrdiff_t n2, ptrdiff_t M2)    \
