@@ -257,81 +257,99 @@ static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT n
  * right1, right2 (or NULL) are added to the last column of rows p and p-1; gb is
  * overwritten, or added to with add. */
 #define SK_PAIR_STEP(S, Q)                                                                \
-    for (k = 0; k < SK_NV_##S; k++) {                                                     \
+    for (k = 0; k < NP; k++) {                                                            \
         const ptrdiff_t o = k * SK_VL_##S;                                                \
-        sk_v##S n = sk_load_##S(nxt + (Q) * SK_LANES + o);                                \
-        sk_v##S r1 = aL[k] * run1[k] + (aH1[k] * n - bH1[k] * nh1[k]);                    \
+        const sk_v##S n = sk_load_##S(nxt + (Q) * SK_LANES + o);                          \
+        const sk_v##S r1 = aL[k] * run1[k] + (aH1[k] * n - bH1[k] * nh1[k]);              \
         run2[k] = aL[k] * run2[k] + (aH2[k] * r1 - bH2[k] * run1[k]);                     \
         sk_store_##S(out2 + (Q) * SK_LANES + o, run2[k]);                                 \
         nh1[k] = n;                                                                       \
         run1[k] = r1;                                                                     \
     }
 #define SK_PAIR_ACC(S, Q)                                                                 \
-    for (k = 0; k < SK_NV_##S; k++) {                                                     \
-        const ptrdiff_t o = k * SK_VL_##S;                                                \
-        sk_v##S k1 = sk_load_##S(K1 + ((Q) - 1) * SK_LANES + o);                          \
-        sk_v##S k2 = sk_load_##S(K2 + ((Q) - 1) * SK_LANES + o);                          \
-        acc[k] += run1[k] * (sk_load_##S(K0 + ((Q) - 1) * SK_LANES + o) + kh1[k])         \
-                  + run2[k] * (k1 + kh2[k]);                                              \
+    for (k = 0; k < NP; k++) {                                                            \
+        const ptrdiff_t c = ((Q) - 1) * SK_LANES + k * SK_VL_##S;                         \
+        const sk_v##S k1 = sk_load_##S(K1 + c), k2 = sk_load_##S(K2 + c);                 \
+        acc[k] += run1[k] * (sk_load_##S(K0 + c) + kh1[k]) + run2[k] * (k1 + kh2[k]);     \
         acc2[k] += run1[k] * k1 + run2[k] * k2;                                           \
         kh1[k] = k1;                                                                      \
         kh2[k] = k2;                                                                      \
     }
 #define SK_PAIR_COEFFS(S, CJ)                                                             \
-    for (k = 0; k < SK_NV_##S; k++) {                                                     \
+    for (k = 0; k < NP; k++) {                                                            \
         const ptrdiff_t o = k * SK_VL_##S;                                                \
         aL[k] = aH2[k];                 /* A(dg) of column CJ */                          \
         bH1[k] = SK_B(S, dh + (CJ) * SK_LANES + o);                                       \
         bH2[k] = SK_B(S, dg + (CJ) * SK_LANES + o);                                       \
     }
 
+/* Two vectors of lanes a sweep (NP; all of them where a vector is fewer): the running and
+ * carried values of four take more registers than there are. Against four, the L=256 gram
+ * backprop of bench_engine.py measured 84-87 against 89-92 ms, its order-1 gram 68-70
+ * against 67-69; against one, 86-89 and 71-72 ms. */
+#define SK_PAIR_NP 2
 #define SK_DEFINE_ADJOINT_PAIR(S, T, V)                                                   \
-static inline void sk_adjoint_pair_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,         \
-                                       const T *SK_RESTRICT nxt, const T *SK_RESTRICT K0, \
-                                       const T *SK_RESTRICT K1, const T *SK_RESTRICT K2,  \
-                                       const T *SK_RESTRICT dg, const T *SK_RESTRICT dh,  \
-                                       T s6, T *SK_RESTRICT gb, ptrdiff_t n2,             \
-                                       ptrdiff_t M2, const T *SK_RESTRICT seed,           \
-                                       const T *SK_RESTRICT right1,                       \
-                                       const T *SK_RESTRICT right2, int add)              \
+SK_NOINLINE void sk_adjoint_pair_lanes_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,     \
+                                           const T *SK_RESTRICT nxt,                      \
+                                           const T *SK_RESTRICT K0,                       \
+                                           const T *SK_RESTRICT K1,                       \
+                                           const T *SK_RESTRICT K2,                       \
+                                           const T *SK_RESTRICT dg,                       \
+                                           const T *SK_RESTRICT dh, T s6,                 \
+                                           T *SK_RESTRICT gb, ptrdiff_t n2, ptrdiff_t M2, \
+                                           const T *SK_RESTRICT seed,                     \
+                                           const T *SK_RESTRICT right1,                   \
+                                           const T *SK_RESTRICT right2, int add)          \
 {                                                                                         \
-    V run1[SK_NV_##S], run2[SK_NV_##S], nh1[SK_NV_##S], kh1[SK_NV_##S], kh2[SK_NV_##S];   \
-    V acc[SK_NV_##S], acc2[SK_NV_##S], aL[SK_NV_##S], aH1[SK_NV_##S], bH1[SK_NV_##S];     \
-    V aH2[SK_NV_##S], bH2[SK_NV_##S];                                                     \
+    enum { NP = SK_PAIR_NP < SK_NV_##S ? SK_PAIR_NP : SK_NV_##S };                        \
+    V run1[NP], run2[NP], nh1[NP], kh1[NP], kh2[NP], acc[NP], acc2[NP];                   \
+    V aL[NP], aH1[NP], bH1[NP], aH2[NP], bH2[NP];                                         \
     const ptrdiff_t C = n2 * M2;                                                          \
     SK_ADJ_CONSTANTS(S)                                                                   \
     ptrdiff_t j, k, q;                                                                    \
-    for (k = 0; k < SK_NV_##S; k++) {                                                     \
-        const ptrdiff_t o = k * SK_VL_##S;                                                \
-        nh1[k] = sk_load_##S(nxt + C * SK_LANES + o);                                     \
+    for (k = 0; k < NP; k++) {                                                            \
+        const ptrdiff_t o = k * SK_VL_##S, c = C * SK_LANES + o;                          \
+        nh1[k] = sk_load_##S(nxt + c);                                                    \
         run1[k] = seed ? sk_load_##S(seed + o)                                            \
                        : SK_A(S, dh + (n2 - 1) * SK_LANES + o) * nh1[k];                  \
         if (right1)                                                                       \
             run1[k] += sk_load_##S(right1 + o);                                           \
-        sk_store_##S(out1 + C * SK_LANES + o, run1[k]);                                   \
+        sk_store_##S(out1 + c, run1[k]);                                                  \
         run2[k] = SK_A(S, dg + (n2 - 1) * SK_LANES + o) * run1[k];                        \
         if (right2)                                                                       \
             run2[k] += sk_load_##S(right2 + o);                                           \
-        sk_store_##S(out2 + C * SK_LANES + o, run2[k]);                                   \
-        kh1[k] = sk_load_##S(K1 + C * SK_LANES + o);                                      \
-        kh2[k] = sk_load_##S(K2 + C * SK_LANES + o);                                      \
+        sk_store_##S(out2 + c, run2[k]);                                                  \
+        kh1[k] = sk_load_##S(K1 + c);                                                     \
+        kh2[k] = sk_load_##S(K2 + c);                                                     \
         aL[k] = bH1[k] = bH2[k] = zero;                                                   \
     }                                                                                     \
     for (j = n2 - 1; j >= 0; j--) {                                                       \
-        for (k = 0; k < SK_NV_##S; k++) {                                                 \
+        for (k = 0; k < NP; k++) {                                                        \
             const ptrdiff_t o = k * SK_VL_##S;                                            \
             aH1[k] = SK_A(S, dh + j * SK_LANES + o);                                      \
             aH2[k] = SK_A(S, dg + j * SK_LANES + o);                                      \
-            acc[k] = zero;                                                                \
-            acc2[k] = zero;                                                               \
+            acc[k] = acc2[k] = zero;                                                      \
         }                                                                                 \
-        SK_ADJ_COLUMN(S, SK_PAIR_COEFFS, SK_PAIR_STEP, SK_PAIR_ACC, SK_PAIR_STEP)                       \
-        for (k = 0; k < SK_NV_##S; k++)                                                   \
+        SK_ADJ_COLUMN(S, SK_PAIR_COEFFS, SK_PAIR_STEP, SK_PAIR_ACC, SK_PAIR_STEP)         \
+        for (k = 0; k < NP; k++)                                                          \
             SK_ADJ_STORE_GB(S, k * SK_VL_##S)                                             \
     }                                                                                     \
-    /* row p's column 1 (the rest of row p is not read again) */                          \
-    for (k = 0; k < SK_NV_##S; k++)                                                       \
+    for (k = 0; k < NP; k++)    /* row p's column 1 (the rest is not read again) */       \
         sk_store_##S(out1 + SK_LANES + k * SK_VL_##S, run1[k]);                           \
+}                                                                                         \
+static inline void sk_adjoint_pair_##S(T *out1, T *out2, const T *nxt, const T *K0,       \
+                                       const T *K1, const T *K2, const T *dg, const T *dh, \
+                                       T s6, T *gb, ptrdiff_t n2, ptrdiff_t M2,           \
+                                       const T *seed, const T *right1, const T *right2,   \
+                                       int add)                                           \
+{                                                                                         \
+    enum { NP = SK_PAIR_NP < SK_NV_##S ? SK_PAIR_NP : SK_NV_##S };                        \
+    ptrdiff_t o;                                                                          \
+    for (o = 0; o < SK_LANES; o += NP * SK_VL_##S)                                        \
+        sk_adjoint_pair_lanes_##S(out1 + o, out2 + o, nxt + o, K0 + o, K1 + o, K2 + o,    \
+                                  dg + o, dh + o, s6, gb + o, n2, M2,                     \
+                                  seed ? seed + o : NULL, right1 ? right1 + o : NULL,     \
+                                  right2 ? right2 + o : NULL, add);                       \
 }
 
 /* Rows p, p-1, p-2, p-3 of the adjoint in one sweep, p a multiple of 4 at dyadic order
