@@ -467,6 +467,24 @@ cdef inline void adjoint_quad(floating* out1, floating* out2, floating* out3, fl
                           right, add)
 
 
+cdef inline void adjoint_quad_lanes(floating* out1, floating* out2, floating* out3,
+                                    floating* out4, const floating* nxt, const floating* K,
+                                    Py_ssize_t ks, Py_ssize_t kc, const floating* dg,
+                                    const floating* dh, floating s6, floating* gb,
+                                    Py_ssize_t n2, Py_ssize_t M2, const floating* seed,
+                                    const floating* right, bint add, Py_ssize_t o0,
+                                    floating* edge, Py_ssize_t strips) noexcept nogil:
+    """adjoint_quad on the one vector of lanes from lane o0, whose forward rows K has column
+    c at K + c kc; with edge, also the strips' edges of rows p .. p-3 (strip_edge) at
+    edge - t W (lanes.h)."""
+    if floating is double:
+        sk_adjoint_quad_lanes_d(out1, out2, out3, out4, nxt, K, ks, kc, dg, dh, s6, gb, n2, M2,
+                                seed, right, add, o0, edge, strips)
+    else:
+        sk_adjoint_quad_lanes_f(out1, out2, out3, out4, nxt, K, ks, kc, dg, dh, s6, gb, n2, M2,
+                                seed, right, add, o0, edge, strips)
+
+
 cdef inline void strip_edge(floating* edge, const floating* out, const floating* nxt,
                             const floating* dg, const floating* dh, floating s6,
                             Py_ssize_t strips) noexcept nogil:
@@ -613,20 +631,12 @@ cdef void adjoint_lanes(const floating* G, floating* Gb, Py_ssize_t n1, Py_ssize
         i = (p - 1) >> d1
         dg = G + i * n2 * W
         dh = G + (p >> d1) * n2 * W if p < R else dg
-        if floating is double:
-            sk_adjoint_quad_lanes_d(
-                kb + (p % 5) * rowlen, kb + ((p - 1) % 5) * rowlen, kb + ((p - 2) % 5) * rowlen,
-                kb + ((p - 3) % 5) * rowlen, kb + ((p + 1) % 5) * rowlen, K + p * rs, rs, V,
-                dg, dh, s6, Gb + i * n2 * W, n2, 1 << d2, seed if p == R else NULL,
-                edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL,
-                p != (i + 1) << d1, o0, edge + p * W if strips > 1 else NULL, strips)
-        else:
-            sk_adjoint_quad_lanes_f(
-                kb + (p % 5) * rowlen, kb + ((p - 1) % 5) * rowlen, kb + ((p - 2) % 5) * rowlen,
-                kb + ((p - 3) % 5) * rowlen, kb + ((p + 1) % 5) * rowlen, K + p * rs, rs, V,
-                dg, dh, s6, Gb + i * n2 * W, n2, 1 << d2, seed if p == R else NULL,
-                edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL,
-                p != (i + 1) << d1, o0, edge + p * W if strips > 1 else NULL, strips)
+        adjoint_quad_lanes(
+            kb + (p % 5) * rowlen, kb + ((p - 1) % 5) * rowlen, kb + ((p - 2) % 5) * rowlen,
+            kb + ((p - 3) % 5) * rowlen, kb + ((p + 1) % 5) * rowlen, K + p * rs, rs, V, dg, dh,
+            s6, Gb + i * n2 * W, n2, 1 << d2, seed if p == R else NULL,
+            edge + (p + M1) * W if strips > 1 and p + M1 <= R else NULL, p != (i + 1) << d1, o0,
+            edge + p * W if strips > 1 else NULL, strips)
         p -= 4
 
 
