@@ -360,6 +360,22 @@ cdef inline void pde_row(const floating* prev, floating* cur, const floating* A,
         sk_pde_row_f(prev, cur, A, B, n2, M2)
 
 
+cdef inline void left_boundary(floating* cur, const floating* edge, Py_ssize_t n,
+                               Py_ssize_t strips) noexcept nogil:
+    """Column 0 of a fine row of n lanes (whole pairs): 1 in each pair's first strip, and in
+    the others the right edge of the strip before, recorded 2^d1 rows earlier (edge: those
+    lanes' values, lane l - 1's for lane l); all 1 where edge is NULL (no strips, or the
+    first 2^d1 rows)."""
+    cdef Py_ssize_t l
+    if edge == NULL:
+        for l in range(n):
+            cur[l] = 1
+    else:
+        memcpy(cur + 1, edge, sizeof(floating) * (n - 1))
+        for l in range(n // strips):
+            cur[l * strips] = 1
+
+
 cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, int d2,
                       floating* rows, Py_ssize_t base, Py_ssize_t nstore, Py_ssize_t r_from,
                       Py_ssize_t r_to, floating* AB, Py_ssize_t strips,
@@ -371,7 +387,7 @@ cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, i
     boundary of a strip other than the first at row r is the right edge of the strip before
     it 2^d1 rows earlier, kept in edge[r] (one vector of lanes per row, recorded here).
     """
-    cdef Py_ssize_t r, i, l, rowlen = ((n2 << d2) + 1) * W
+    cdef Py_ssize_t r, i, rowlen = ((n2 << d2) + 1) * W
     cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
     cdef Py_ssize_t M1 = 1 << d1, C = n2 << d2
     cdef floating* cur
@@ -380,13 +396,8 @@ cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, i
             i = r >> d1
             row_coeffs(G + (i - g0) * n2 * W, n2, inv, AB, AB + n2 * W)
         cur = rows + ((r + 1 - base) % nstore) * rowlen
-        if strips == 1 or r + 1 <= M1:
-            for l in range(W):
-                cur[l] = 1
-        else:       # lane l from lane l - 1, then 1 for the first strips
-            memcpy(cur + 1, edge + (r + 1 - M1) * W, sizeof(floating) * (W - 1))
-            for l in range(W // strips):
-                cur[l * strips] = 1
+        left_boundary(cur, edge + (r + 1 - M1) * W if strips > 1 and r + 1 > M1 else NULL, W,
+                      strips)
         pde_row(rows + ((r - base) % nstore) * rowlen, cur, AB, AB + n2 * W, n2, 1 << d2)
         if strips > 1:
             memcpy(edge + (r + 1) * W, cur + C * W, sizeof(floating) * W)
@@ -583,9 +594,8 @@ cdef void forward_lanes(const floating* G, Py_ssize_t n1, Py_ssize_t n2, int d1,
     their strips' edges (edge, as in pde_forward) come from these lanes alone."""
     cdef Py_ssize_t V = SK_VL_d if floating is double else SK_VL_f
     cdef Py_ssize_t C = n2 << d2, rs = (C + 1) * V, M1 = 1 << d1, R = n1 << d1
-    cdef Py_ssize_t r, t, l
+    cdef Py_ssize_t r, t
     cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
-    cdef floating* cur
     for t in range(rs):
         K[t] = 1
     for r in range(0, R, 4):
@@ -594,15 +604,9 @@ cdef void forward_lanes(const floating* G, Py_ssize_t n1, Py_ssize_t n2, int d1,
                 sk_quad_coeffs_d(G + (r >> d1) * n2 * W + o0, n2, inv, AB, AB + n2 * V)
             else:
                 sk_quad_coeffs_f(G + (r >> d1) * n2 * W + o0, n2, inv, AB, AB + n2 * V)
-        for t in range(r + 1, r + 5):     # left boundaries, as in pde_forward
-            cur = K + t * rs
-            if strips == 1 or t <= M1:
-                for l in range(V):
-                    cur[l] = 1
-            else:
-                memcpy(cur + 1, edge + (t - M1) * W + o0, sizeof(floating) * (V - 1))
-                for l in range(V // strips):
-                    cur[l * strips] = 1
+        for t in range(r + 1, r + 5):
+            left_boundary(K + t * rs, edge + (t - M1) * W + o0 if strips > 1 and t > M1 else NULL,
+                          V, strips)
         if floating is double:
             sk_pde_quad_d(K + r * rs, K + (r + 1) * rs, rs, AB, AB + n2 * V, n2, 1 << d2)
         else:
