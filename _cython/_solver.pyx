@@ -74,6 +74,24 @@ cdef extern from "lanes.h" nogil:
     void sk_diag_sums_f(float*, Py_ssize_t, Py_ssize_t, Py_ssize_t)
     int sk_distance_kernel_d(int kind, double p0, double* s, Py_ssize_t n, int values)
 
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int sk_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    static int sk_max_threads(void) { return 1; }
+    #endif
+    """
+    int sk_max_threads() nogil
+
+
+def max_threads():
+    """The threads an OpenMP parallel region of this module may use (OMP_NUM_THREADS and
+    threadpoolctl limits apply); 1 in a build without OpenMP."""
+    return sk_max_threads()
+
+
 cdef enum:
     W = SK_LANES    # pairs per block: the SIMD lanes
     ALIGN = 64      # bytes: one SIMD vector, one cache line
@@ -97,6 +115,24 @@ cdef enum:
     RATIONAL_QUADRATIC = 6
 
 LANES = W
+
+
+cdef size_t checked_size(size_t itemsize, double numbers) except 0:
+    """A workspace of ``numbers`` values (counted in double precision, so that the count
+    cannot wrap around), with room for alignment, in values; MemoryError beyond 2^48 bytes."""
+    if not numbers * itemsize < 2.0 ** 48:
+        raise MemoryError(f"the solver's workspace would take {numbers * itemsize / 2.0 ** 30:.3g}"
+                          f" GiB per thread")
+    return <size_t>numbers + ALIGN // itemsize
+
+
+cdef void* workspace(size_t nbytes, int* failed) noexcept nogil:
+    """malloc, recording a failure in ``failed`` (shared between threads: the caller raises
+    MemoryError after the parallel region, whose work is skipped)."""
+    cdef void* p = malloc(nbytes)
+    if p == NULL:
+        failed[0] = 1
+    return p
 
 ctypedef struct Static:
     int kind
@@ -378,16 +414,21 @@ cdef inline void left_boundary(floating* cur, const floating* edge, Py_ssize_t n
 
 cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, int d2,
                       floating* rows, Py_ssize_t base, Py_ssize_t nstore, Py_ssize_t r_from,
-                      Py_ssize_t r_to, floating* AB, Py_ssize_t strips,
-                      floating* edge) noexcept nogil:
+                      Py_ssize_t r_to, floating* AB, Py_ssize_t strips, floating* edge,
+                      const Py_ssize_t* ends, floating* finals) noexcept nogil:
     """Fine rows r_from+1 .. r_to from row r_from; row r lives at slot (r - base) % nstore.
     G holds the coarse rows these fine rows need, from coarse row g0 on.
+
+    With ends (not NULL), finals[l] takes lane l's last column at fine row ends[l]: the
+    kernel of a pair whose path of x is shorter than the block's. The rows above it would
+    only repeat it, but by arithmetic (a + (b - a)) that is exact only for values of one
+    sign within a factor 2, and which rows a block has depends on its other pairs.
 
     With strips > 1 the lanes are strips of columns of fewer pairs (see forward): the left
     boundary of a strip other than the first at row r is the right edge of the strip before
     it 2^d1 rows earlier, kept in edge[r] (one vector of lanes per row, recorded here).
     """
-    cdef Py_ssize_t r, i, rowlen = ((n2 << d2) + 1) * W
+    cdef Py_ssize_t r, i, l, rowlen = ((n2 << d2) + 1) * W
     cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
     cdef Py_ssize_t M1 = 1 << d1, C = n2 << d2
     cdef floating* cur
@@ -401,6 +442,10 @@ cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, i
         pde_row(rows + ((r - base) % nstore) * rowlen, cur, AB, AB + n2 * W, n2, 1 << d2)
         if strips > 1:
             memcpy(edge + (r + 1) * W, cur + C * W, sizeof(floating) * W)
+        if ends != NULL:
+            for l in range(W):
+                if ends[l] == r + 1:
+                    finals[l] = cur[C * W + l]
 
 
 cdef void forward_coarse_rows(Static sk, const floating* xs, const floating* ys, Py_ssize_t i0,
@@ -408,10 +453,11 @@ cdef void forward_coarse_rows(Static sk, const floating* xs, const floating* ys,
                               bint keep_g, floating* G, floating* work, Py_ssize_t* tags,
                               floating* dxs, int d1, int d2, floating* rows, Py_ssize_t base,
                               Py_ssize_t nstore, floating* AB, Py_ssize_t strips,
-                              floating* edge) noexcept nogil:
-    """The fine rows of coarse rows i0 .. i1-1 (pde_forward: rows, base, nstore), their rows
-    of G computed CH at a time, so that each chunk is read while in cache. With keep_g, G
-    and dxs keep every row (row i at G + (i - i0) (L2 - 1) W, for the adjoint); else each
+                              floating* edge, const Py_ssize_t* ends,
+                              floating* finals) noexcept nogil:
+    """The fine rows of coarse rows i0 .. i1-1 (pde_forward: rows, base, nstore, ends,
+    finals), their rows of G computed CH at a time, so that each chunk is read while in
+    cache. With keep_g, G and dxs keep every row (row i at G + (i - i0) (L2 - 1) W, for the adjoint); else each
     chunk takes the place of the one before."""
     cdef Py_ssize_t c0 = i0, c1, g0, n2 = L2 - 1
     while c0 < i1:
@@ -419,7 +465,8 @@ cdef void forward_coarse_rows(Static sk, const floating* xs, const floating* ys,
         g0 = i0 if keep_g else c0
         g_rows(sk, xs, ys, c0, c1, L2, d, G + (c0 - g0) * n2 * W, work, tags,
                dxs + (c0 - g0) * d * W)
-        pde_forward(G, g0, n2, d1, d2, rows, base, nstore, c0 << d1, c1 << d1, AB, strips, edge)
+        pde_forward(G, g0, n2, d1, d2, rows, base, nstore, c0 << d1, c1 << d1, AB, strips, edge,
+                    ends, finals)
         c0 = c1
 
 
@@ -674,20 +721,28 @@ cdef inline Py_ssize_t block_length(const Py_ssize_t* lengths, const Py_ssize_t*
     return L
 
 
+cdef inline Py_ssize_t block_width(Py_ssize_t L2, const Py_ssize_t* len2, Py_ssize_t least,
+                                   Py_ssize_t strips, const Py_ssize_t* ib) noexcept nogil:
+    """The coarse columns of a strip of the block's grid: up to its longest path of y (true
+    lengths len2, or NULL for the padded length L2; at least ``least`` points). A value, not
+    an out-parameter: what a prange body assigns is private to its thread, while a variable
+    it only passes by address is shared between threads (the race behind wrong kernels of
+    ragged batches in parallel)."""
+    return ((block_length(len2, ib, least) if len2 != NULL else L2) - 1 + strips - 1) // strips
+
+
 cdef inline Py_ssize_t load_block(const floating* X, const floating* Y, Py_ssize_t L1,
                                   Py_ssize_t L2, Py_ssize_t d, const Py_ssize_t* len1,
-                                  const Py_ssize_t* len2, Py_ssize_t least,
-                                  Py_ssize_t strips, const Py_ssize_t* ia,
-                                  const Py_ssize_t* ib, floating* xs, floating* ys,
-                                  Py_ssize_t* w) noexcept nogil:
-    """The block's grid: up to its longest paths (true lengths len1, len2, or NULL for the
-    padded lengths L1, L2; at least ``least`` points), rows skewed and columns cut into
-    strips (see forward). Gathers the lanes' points into xs and ys; returns the coarse rows
-    and sets w, the coarse columns of a strip."""
+                                  Py_ssize_t least, Py_ssize_t strips, const Py_ssize_t* ia,
+                                  const Py_ssize_t* ib, Py_ssize_t w, floating* xs,
+                                  floating* ys) noexcept nogil:
+    """The block's grid: up to its longest paths of x (true lengths len1, or NULL for the
+    padded length L1; at least ``least`` points), rows skewed and columns cut into strips of
+    w coarse columns (block_width; see forward). Gathers the lanes' points into xs and ys;
+    returns the coarse rows."""
     cdef Py_ssize_t n1 = (block_length(len1, ia, least) if len1 != NULL else L1) - 1 + strips - 1
-    w[0] = ((block_length(len2, ib, least) if len2 != NULL else L2) - 1 + strips - 1) // strips
-    gather(X, L1, d, ia, n1 + 1, True, strips, w[0], xs)
-    gather(Y, L2, d, ib, w[0] + 1, False, strips, w[0], ys)
+    gather(X, L1, d, ia, n1 + 1, True, strips, w, xs)
+    gather(Y, L2, d, ib, w + 1, False, strips, w, ys)
     return n1
 
 
@@ -898,6 +953,7 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t* ia
     cdef Py_ssize_t* ib
     cdef Py_ssize_t* tags
+    cdef Py_ssize_t* ends
     cdef void* raw
     cdef floating* ws
     cdef floating* xs
@@ -909,15 +965,19 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef floating* edge
     cdef floating* rows
     cdef floating* top
+    cdef floating* finals
     if npairs == 0:
         return
     if strips < 1 or W % strips or strips & (strips - 1) or (keep and strips != 1):
         raise ValueError(f"strips must be a power of two dividing {W} (and 1 with grid), "
                          f"got {strips}")
+    cdef size_t nwork = checked_size(sizeof(floating), (
+        (Lx + L2) * d * W + 2. * n2 * W + static_work(L2, d) + gcap + Lx * d * W + nedge
+        + nstore * <double>rowlen + W))
+    cdef int failed = 0
     with nogil, parallel(num_threads=nthreads):
-        raw = malloc(sizeof(floating) * (
-            (Lx + L2) * d * W + 2 * n2 * W + static_work(L2, d) + gcap + Lx * d * W + nedge
-            + nstore * rowlen) + ALIGN)
+        raw = workspace(nwork * sizeof(floating), &failed)
+        ia = <Py_ssize_t*>workspace(sizeof(Py_ssize_t) * (3 * W + 2), &failed)
         ws = <floating*>cache_aligned(raw)
         xs = ws
         ys = xs + Lx * d * W
@@ -927,25 +987,39 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         dxs = G + gcap
         edge = dxs + Lx * d * W
         rows = edge + nedge
-        ia = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (2 * W + 2))
+        finals = rows + nstore * rowlen
         ib = ia + W
         tags = ib + W
+        ends = tags + 2
         for blk in prange(nblocks, schedule='dynamic'):
+            if raw == NULL or ia == NULL:
+                continue
             n = block_lanes(&pa[0], &pb[0], blk * P, npairs, strips, ia, ib)
-            n1b = load_block(&X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, lens1, lens2, 1, strips, ia,
-                             ib, xs, ys, &w)
+            w = block_width(L2, lens2, 1, strips, ib)
+            n1b = load_block(&X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, lens1, 1, strips, ia, ib, w,
+                             xs, ys)
             Rb = n1b << d1
             Cb = w << d2
             rowlen_b = (Cb + 1) * W
             static_prepare(sk, ys, w + 1, d, work, tags)
             for t in range(rowlen_b):
                 rows[t] = 1
+            # a pair's kernel: the top right corner of its last strip, at the top of the
+            # block's grid, or with true lengths at the top of its own (see pde_forward)
+            for l in range(W):
+                ends[l] = -1
+                finals[l] = 1
+            if lens1 != NULL:
+                for b in range(n):
+                    ends[b * strips + strips - 1] = lens1[ia[b * strips]] + strips - 2 << d1
             forward_coarse_rows(sk, xs, ys, 0, n1b, w + 1, d,
                                 max(1, min(n1b, gcap // max(1, w * W))), False, G, work, tags,
-                                dxs, d1, d2, rows, 0, nstore, AB, strips, edge)
+                                dxs, d1, d2, rows, 0, nstore, AB, strips, edge,
+                                ends if lens1 != NULL else NULL, finals)
             top = rows + (Rb % nstore) * rowlen_b
-            for b in range(n):      # a pair's kernel: the top right corner of its last strip
-                out[blk * P + b] = top[Cb * W + b * strips + strips - 1]
+            for b in range(n):
+                out[blk * P + b] = finals[b * strips + strips - 1] if lens1 != NULL \
+                    else top[Cb * W + b * strips + strips - 1]
             if keep:
                 for l in range(n):
                     for r in range(R + 1):
@@ -953,6 +1027,9 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                             grid[blk * W + l, r, c] = rows[(r * (C + 1) + c) * W + l]
         free(raw)
         free(ia)
+    if failed:
+        raise MemoryError(f"could not allocate the solver's workspace: "
+                          f"{nwork * sizeof(floating) / 2.0 ** 20:.1f} MiB per thread")
 
 
 def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
@@ -1033,14 +1110,15 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     if strips < 1 or W % strips or strips & (strips - 1) or (given and strips != 1):
         raise ValueError(f"strips must be a power of two dividing {W} (and 1 with grid), "
                          f"got {strips}")
+    cdef size_t nwork = checked_size(sizeof(floating), (
+        2. * (Lx + L2) * d * W + 2. * nb * n2 * W + 2. * n2 * W + static_work(L2, d)
+        + n2 * d * W + nb * d * W + d * W + L2 * W
+        + 5. * rowlen + (S + 1.) * rowlen + ncheck * <double>rowlen + W + 2. * nedge))
+    cdef int failed = 0
     with nogil, parallel(num_threads=nthreads):
-        raw = malloc(sizeof(floating) * (
-            2 * (Lx + L2) * d * W + 2 * nb * n2 * W + 2 * n2 * W + static_work(L2, d)
-            + n2 * d * W + nb * d * W + d * W + L2 * W
-            + 5 * rowlen + (S + 1) * rowlen + ncheck * rowlen + W + 2 * nedge)
-            + ALIGN)
+        raw = workspace(nwork * sizeof(floating), &failed)
         ws = <floating*>cache_aligned(raw)
-        ia = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (2 * W + 2))
+        ia = <Py_ssize_t*>workspace(sizeof(Py_ssize_t) * (2 * W + 2), &failed)
         ib = ia + W
         ptags = ib + W
         seed = ws
@@ -1062,14 +1140,17 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         fedge = check + ncheck * rowlen
         aedge = fedge + nedge
         for blk in prange(nblocks, schedule='dynamic'):
+            if raw == NULL or ia == NULL:
+                continue
             tid = threadid()
             n = block_lanes(&pa[0], &pb[0], blk * P, npairs, strips, ia, ib)
             for l in range(W):      # the seed enters at the top right corner of a last strip
                 seed[l] = derivs[blk * P + l // strips] \
                     if l // strips < n and l & (strips - 1) == strips - 1 else 0
             # the block's own grid (at least 2 points a path)
-            bn1 = load_block(&X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, lens1, lens2, 2, strips, ia,
-                             ib, xs, ys, &bn2)
+            bn2 = block_width(L2, lens2, 2, strips, ib)
+            bn1 = load_block(&X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, lens1, 2, strips, ia, ib, bn2,
+                             xs, ys)
             bL2 = bn2 + 1
             bR = bn1 << d1
             bC = bn2 << d2
@@ -1087,7 +1168,8 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                     r1 = r0 + S if r0 + S < bR else bR
                     memcpy(seg, check + s * browlen, sizeof(floating) * browlen)
                     forward_coarse_rows(sk, xs, ys, r0 // M1, r1 // M1, bL2, d, CH, False, G,
-                                        work, ptags, dxs, d1, d2, seg, r0, 2, AB, strips, fedge)
+                                        work, ptags, dxs, d1, d2, seg, r0, 2, AB, strips, fedge,
+                                        NULL, NULL)
                     memcpy(check + (s + 1) * browlen, seg + ((r1 - r0) % 2) * browlen,
                            sizeof(floating) * browlen)
             for s in range(bnseg - 1, -1, -1):
@@ -1117,7 +1199,8 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                             seg[t] = 1
                     # every row of G kept: the adjoint needs them, and row i1 too
                     forward_coarse_rows(sk, xs, ys, i0, i1, bL2, d, CH, True, G, work, ptags,
-                                        dxs, d1, d2, seg, r0, S + 1, AB, strips, fedge)
+                                        dxs, d1, d2, seg, r0, S + 1, AB, strips, fedge, NULL,
+                                        NULL)
                     g_rows(sk, xs, ys, i1, ig, bL2, d, G + (i1 - i0) * bn2 * W, work, ptags,
                            dxs + (i1 - i0) * d * W)
                 # Gb holds rows i0 .. i1: the segment's (which the adjoint writes), and row i1,
@@ -1157,3 +1240,6 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                             &dY[tid, 0, 0, 0], sums)
         free(raw)
         free(ia)
+    if failed:
+        raise MemoryError(f"could not allocate the solver's workspace: "
+                          f"{nwork * sizeof(floating) / 2.0 ** 20:.1f} MiB per thread")

@@ -64,8 +64,8 @@ class Paths:
         """Return ``array`` (numpy) as the caller's type: numpy, or torch on its device."""
         if self.tensor is None:
             return array
-        torch = _torch()
-        return torch.from_numpy(np.ascontiguousarray(array)).to(device=self.tensor.device)
+        torch = _torch()      # (np.ascontiguousarray would make a scalar 1-D)
+        return torch.from_numpy(np.asarray(array, order="C")).to(device=self.tensor.device)
 
     def unpad(self, grads):
         """Gradients with respect to the padded batch -> the caller's shapes.
@@ -159,21 +159,38 @@ def _as_ragged(items, name):
 
 
 def n_threads(n_jobs):
-    """pysiglib's convention: 1 serial, -1 all threads, -2 all but one, ..."""
+    """Threads for ``n_jobs``: n > 0 threads; -1 all that OpenMP may use, -2 all but one, ...;
+    None means 1.
+
+    "All" is scikit-learn's ``_openmp_effective_n_threads``: OpenMP's own limit, which
+    honours ``OMP_NUM_THREADS`` and threadpoolctl, at most the CPUs this process may run on.
+    """
+    from sklearn.utils._param_validation import InvalidParameterError
+    if n_jobs is None:
+        return 1
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
-        raise ValueError(f"n_jobs must be a non-zero integer (-1 for all threads), got {n_jobs!r}")
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return int(n_jobs) if n_jobs > 0 else max(1, available + 1 + int(n_jobs))
+        raise InvalidParameterError(f"n_jobs must be a non-zero integer (-1 for all threads) "
+                                    f"or None, got {n_jobs!r}")
+    if n_jobs > 0:
+        return int(n_jobs)
+    from . import _solver
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(_solver.max_threads(), cpus or 1) + 1 + int(n_jobs))
 
 
 def parse_dyadic_order(dyadic_order):
-    """An int or a pair of ints >= 0 -> (d1, d2)."""
+    """An int or a pair of ints between 0 and 16 -> (d1, d2): TypeError for anything but
+    integers (as pysiglib), ValueError for a wrong count or range."""
     pair = dyadic_order if isinstance(dyadic_order, (tuple, list)) else (dyadic_order, dyadic_order)
-    if len(pair) != 2 or not all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v <= 16
-            for v in pair):
-        raise ValueError(f"dyadic_order must be an integer between 0 and 16 or a pair of them, "
-                         f"got {dyadic_order!r}")
+    if len(pair) != 2:
+        raise ValueError(f"dyadic_order must be an integer or a pair of integers, got "
+                         f"{dyadic_order!r}")
+    for v in pair:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"dyadic_order must be an integer between 0 and 16 or a pair of "
+                            f"them, got {dyadic_order!r}")
+        if not 0 <= v <= 16:
+            raise ValueError(f"dyadic_order must be between 0 and 16, got {dyadic_order!r}")
     return int(pair[0]), int(pair[1])
 
 

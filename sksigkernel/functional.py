@@ -218,9 +218,9 @@ def _check_derivs(derivs, shape, dtype):
     arr = derivs.detach().cpu().numpy() if hasattr(derivs, "detach") else np.asarray(derivs)
     if arr.dtype.kind not in "fiu":
         raise TypeError(f"derivs must hold numbers, got dtype {arr.dtype}")
-    if arr.shape != tuple(shape):
+    if arr.shape != tuple(shape) and not (shape == () and arr.shape == (1,)):
         raise ValueError(f"derivs must have shape {tuple(shape)} (the shape of the kernel "
-                         f"output), got {arr.shape}")
+                         f"output{', or (1,)' if shape == () else ''}), got {arr.shape}")
     if not np.isfinite(arr).all():
         raise ValueError("derivs contains NaN or infinite values")
     return arr.astype(dtype, copy=False)
@@ -234,6 +234,16 @@ def _check_grid(k_grid, shape, dtype):
         raise ValueError(f"k_grid must have shape {tuple(shape)} (from return_grid=True with the "
                          f"same paths and options), got {arr.shape}")
     return np.ascontiguousarray(arr, dtype=dtype).reshape((-1,) + arr.shape[-2:])
+
+
+def _allocate(shape, dtype, what):
+    """np.empty, or a MemoryError that says how much ``what`` asked for."""
+    try:
+        return np.empty(shape, dtype=dtype)
+    except (MemoryError, ValueError):     # ValueError: more bytes than an array can index
+        nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+        raise MemoryError(f"{what} needs an array of shape {shape}: "
+                          f"{nbytes / 2 ** 30:.4g} GiB") from None
 
 
 def _sides(left_deriv, right_deriv):
@@ -254,7 +264,7 @@ def _normalise(values, diag1, diag2, names=("path1", "path2")):
 
 
 def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
-               lead_lag=False, end_time=1.0, n_jobs=1, max_batch=-1, return_grid=False,
+               lead_lag=False, end_time=1.0, n_jobs=-1, max_batch=-1, return_grid=False,
                normalize=False):
     """Signature kernels of paired paths: ``k(path1[i], path2[i])``.
 
@@ -274,8 +284,10 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
         Apply the lead-lag transform (before time augmentation).
     end_time : float
         The final time of time augmentation.
-    n_jobs : int
-        Threads: 1 serial, -1 all, -2 all but one, ...
+    n_jobs : int or None, default=-1
+        Threads: -1 all that OpenMP may use (``OMP_NUM_THREADS`` and threadpoolctl limits
+        apply), -2 all but one, ...; 1 or None serial. Results are the same, bit for bit,
+        whatever the number.
     max_batch : int
         At most ``max_batch**2`` pairs per solver call (-1: no limit beyond an internal one).
     return_grid : bool
@@ -302,7 +314,7 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     n = _paired_size(prob)
     shape = prob.p1.batch_shape
     if return_grid:
-        grid = np.empty((n,) + prob.grid_shape, dtype=prob.dtype)
+        grid = _allocate((n,) + prob.grid_shape, prob.dtype, "return_grid=True")
         for pa, pb in _paired_chunks(n, max_batch):
             prob.forward(pa, pb, grid[pa[0]:pa[-1] + 1])
         return prob.p1.wrap(grid.reshape(shape + prob.grid_shape))
@@ -326,7 +338,7 @@ def _diagonal(prob, side, max_batch):
 
 
 def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
-                    lead_lag=False, end_time=1.0, n_jobs=1, max_batch=-1, return_grid=False,
+                    lead_lag=False, end_time=1.0, n_jobs=-1, max_batch=-1, return_grid=False,
                     normalize=False):
     """The gram matrix ``K[i, j] = k(path1[i], path2[j])`` of signature kernels.
 
@@ -359,7 +371,7 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
     symmetric = (prob.d1 == prob.d2 and prob.X1.shape == prob.X2.shape
                  and (prob.X1 is prob.X2 or np.array_equal(prob.X1, prob.X2)))
     if return_grid:
-        grid = np.empty((B1 * B2,) + prob.grid_shape, dtype=prob.dtype)
+        grid = _allocate((B1 * B2,) + prob.grid_shape, prob.dtype, "return_grid=True")
         for pa, pb in _gram_chunks(B1, B2, False, max_batch):
             prob.forward(pa, pb, grid[pa[0] * B2:(pa[-1] + 1) * B2])
         return prob.p1.wrap(grid.reshape(shape + prob.grid_shape))
@@ -377,7 +389,7 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
 
 def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
                         time_aug=False, lead_lag=False, end_time=1.0, left_deriv=True,
-                        right_deriv=False, k_grid=None, n_jobs=1, max_batch=-1):
+                        right_deriv=False, k_grid=None, n_jobs=-1, max_batch=-1):
     """Gradients through :func:`sig_kernel`: given ``dF/dk`` of each pair, ``dF/dpath``.
 
     The derivative is the exact reverse mode of the discrete PDE scheme, not a finite
@@ -421,7 +433,7 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
 
 def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, time_aug=False, lead_lag=False,
                              end_time=1.0, left_deriv=True, right_deriv=False, k_grid=None,
-                             n_jobs=1, max_batch=-1, *, static_kernel=None):
+                             n_jobs=-1, max_batch=-1, *, static_kernel=None):
     """Gradients through :func:`sig_kernel_gram`: given ``dF/dK``, ``dF/dpath1`` and ``dF/dpath2``.
 
     This is pysiglib's ``sig_kernel_gram_backprop`` contract: positional parameters in the

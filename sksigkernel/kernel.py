@@ -40,7 +40,8 @@ _CONSTRAINTS = {
     "end_time": [Interval(Real, None, None, closed="neither")],
     "normalize": ["boolean"],
     "n_channels": [Interval(Integral, 1, None, closed="left")],
-    "n_jobs": [Integral, None],
+    "n_jobs": [Interval(Integral, None, -1, closed="right"),
+               Interval(Integral, 1, None, closed="left"), None],
     "cache": ["boolean"],
     "verbose": ["verbose"],
 }
@@ -82,7 +83,9 @@ class SigKernel(BaseEstimator):
     n_channels : int, default=1
         Channels per point when ``X`` is 2-D ``(n_samples, length * channels)``.
     n_jobs : int or None, default=-1
-        Threads of the engine: -1 all, 1 serial, -2 all but one; None means 1.
+        Threads of the engine, as for :func:`sksigkernel.sig_kernel_gram`: -1 all that
+        OpenMP may use (``OMP_NUM_THREADS`` and threadpoolctl limits apply), -2 all but
+        one, 1 or None serial.
     cache : bool, default=True
         Keep computed entries in :mod:`sksigkernel.cache` and reuse them.
     verbose : int, default=0
@@ -176,4 +179,4 @@ class SigKernel(BaseEstimator):
         return dict(dyadic_order=tuple(order) if isinstance(order, (tuple, list)) else order,
                     static_kernel=self.static(), time_aug=self.time_aug, lead_lag=self.lead_lag,
                     end_time=float(self.end_time),
-                    n_jobs=1 if self.n_jobs is None else self.n_jobs)
+                    n_jobs=self.n_jobs)

@@ -89,7 +89,7 @@ def _options(dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs, 
 
 
 def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
-               lead_lag=False, end_time=1.0, n_jobs=1, max_batch=-1, normalize=False):
+               lead_lag=False, end_time=1.0, n_jobs=-1, max_batch=-1, normalize=False):
     """Differentiable :func:`sksigkernel.sig_kernel` (paired paths); tensors in and out.
 
     ``normalize=True`` divides by ``sqrt(k(x, x) k(y, y))``, differentiated as a whole.
@@ -104,7 +104,7 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
 
 
 def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
-                    lead_lag=False, end_time=1.0, n_jobs=1, max_batch=-1, normalize=False):
+                    lead_lag=False, end_time=1.0, n_jobs=-1, max_batch=-1, normalize=False):
     """Differentiable :func:`sksigkernel.sig_kernel_gram`; tensors in and out.
 
     ``path2=None`` (or the same tensor) is the symmetric gram of ``path1``, differentiated
