@@ -243,7 +243,9 @@ def gram(A, B, kernel_args, verbose=0, use_cache=True):
 
     ``A`` and ``B`` are collections from :func:`~sksigkernel.collection.as_path_collection`
     (``B`` None for ``A`` against itself); ``kernel_args`` the keyword arguments of
-    :func:`sksigkernel.sig_kernel_gram` (``normalize`` excluded).
+    :func:`sksigkernel.sig_kernel_gram` (``normalize`` excluded). The lock is held while the
+    store is read and written, not while kernels are computed: threads compute at once (two
+    that miss the same entries both compute them, to the same values).
     """
     dtype = np.result_type(_dtype(A), _dtype(A if B is None else B))
     A = _as_dtype(A, dtype)
@@ -252,19 +254,25 @@ def gram(A, B, kernel_args, verbose=0, use_cache=True):
     dB = dA if B is None or not use_cache else _digests(B)
     with _lock:
         store = _store((dA, dB), kernel_args, dtype) if use_cache else None
-        if store is None:
-            return _compute(A, B, kernel_args, verbose)
-        ia, ib = store.ids(dA), store.ids(dB)
-        ua, first_a = np.unique(ia, return_index=True)
-        ub, first_b = np.unique(ib, return_index=True)
-        missing = np.isnan(store.K[np.ix_(ua, ub)])
-        n_missing = int(missing.sum())
-        _counters["misses"] += n_missing
-        _counters["hits"] += missing.size - n_missing
-        if n_missing:
-            _fill(store, _take(A, first_a), _take(A if B is None else B, first_b), ua, ub,
-                  missing, kernel_args, verbose)
-        return store.K[np.ix_(ia, ib)]
+        if store is not None:
+            ia, ib = store.ids(dA), store.ids(dB)
+            ua, first_a, inv_a = np.unique(ia, return_index=True, return_inverse=True)
+            ub, first_b, inv_b = np.unique(ib, return_index=True, return_inverse=True)
+            known = store.K[np.ix_(ua, ub)]          # a copy: the entries known now
+            missing = np.isnan(known)
+            n_missing = int(missing.sum())
+            _counters["misses"] += n_missing
+            _counters["hits"] += missing.size - n_missing
+    if store is None:
+        return _compute(A, B, kernel_args, verbose)
+    if n_missing:
+        _fill(known, store.symmetric, _take(A, first_a), _take(A if B is None else B, first_b),
+              ua, ub, kernel_args, verbose)
+        with _lock:        # the store may have grown meanwhile, but its indices stay
+            store.K[np.ix_(ua, ub)] = known
+            if store.symmetric:
+                store.K[np.ix_(ub, ua)] = known.T
+    return known[np.ix_(inv_a, inv_b)]
 
 
 def diagonal(A, kernel_args, use_cache=True):
@@ -279,43 +287,56 @@ def diagonal(A, kernel_args, use_cache=True):
         _counters["misses"] += todo.size
         _counters["hits"] += diag.size - todo.size
         _counters["evaluations"] += todo.size
-        if todo.size:
-            P = _take(A, todo)
-            diag[todo] = functional.sig_kernel(P, P, **kernel_args)
-            if store is not None:
+    if todo.size:
+        P = _take(A, todo)
+        diag[todo] = functional.sig_kernel(P, P, **kernel_args)
+        if store is not None:
+            with _lock:
                 store.K[ids[todo], ids[todo]] = diag[todo]
-        return diag
+    return diag
 
 
-def _fill(store, A, B, ua, ub, missing, kernel_args, verbose):
-    """Compute the missing entries of K[ua][:, ub] (A, B: the paths of ua and ub), grouping
-    the rows that miss the same columns into one gram."""
-    patterns, groups = np.unique(missing, axis=0, return_inverse=True)
+def _fill(known, symmetric, A, B, ua, ub, kernel_args, verbose):
+    """Compute the missing (NaN) entries of ``known`` = K[ua][:, ub] in place (A, B: the
+    paths of ua and ub), grouping the rows that miss the same columns into one gram; with a
+    symmetric kernel, an entry whose transpose is computed first is taken from it."""
+    missing = np.isnan(known)
+    col_of = {u: j for j, u in enumerate(ub)}
+    row_of = {u: i for i, u in enumerate(ua)}
     total = 0
     if verbose:       # entries to compute, a symmetric pair once
         i, j = np.nonzero(missing)
-        pairs = np.sort(np.c_[ua[i], ub[j]], axis=1) if store.symmetric else np.c_[ua[i], ub[j]]
+        pairs = np.sort(np.c_[ua[i], ub[j]], axis=1) if symmetric else np.c_[ua[i], ub[j]]
         total = len(np.unique(pairs, axis=0))
     progress = _Progress(verbose, total)
+    patterns, groups = np.unique(missing, axis=0, return_inverse=True)
     for g, pattern in enumerate(patterns):
         rows = np.flatnonzero(groups.ravel() == g)
         cols = np.flatnonzero(pattern)
         if cols.size == 0:
             continue
-        still = np.isnan(store.K[np.ix_(ua[rows], ub[cols])])   # symmetry may have filled some
+        still = np.isnan(known[np.ix_(rows, cols)])   # symmetry may have filled some
         rows, cols = rows[still.any(axis=1)], cols[still.any(axis=0)]
         if rows.size == 0:
             continue
         ra, cb = ua[rows], ub[cols]
-        if store.symmetric and np.array_equal(ra, np.sort(cb)):
+        if symmetric and np.array_equal(ra, np.sort(cb)):
             # the same paths on both sides: one triangle, columns in the rows' order
             values = _block(_take(A, rows), None, kernel_args, progress)
             cb = ra
-            _counters["evaluations"] += ra.size * (ra.size + 1) // 2
+            count = ra.size * (ra.size + 1) // 2
         else:
             values = _block(_take(A, rows), _take(B, cols), kernel_args, progress)
-            _counters["evaluations"] += values.size
-        store.K[np.ix_(ra, cb)] = values
-        if store.symmetric:
-            store.K[np.ix_(cb, ra)] = values.T
+            count = values.size
+        with _lock:
+            _counters["evaluations"] += count
+        known[np.ix_(rows, [col_of[u] for u in cb])] = values
+        if symmetric:        # the transposed entries that fall inside known
+            tr = [row_of.get(u, -1) for u in cb]
+            tc = [col_of.get(u, -1) for u in ra]
+            ti, tj = [i for i in tr if i >= 0], [j for j in tc if j >= 0]
+            if ti and tj:
+                sub = values.T[np.ix_([k for k, i in enumerate(tr) if i >= 0],
+                                      [k for k, j in enumerate(tc) if j >= 0])]
+                known[np.ix_(ti, tj)] = sub
     progress.finish()

@@ -98,3 +98,37 @@ def test_impossible_allocations_raise_memory_error():
         sk.sig_kernel_gram(X, X, 16, return_grid=True)
     with pytest.raises(MemoryError):          # the solver's own workspace: rows of 2^16 x 10^6
         sk.sig_kernel(np.zeros((2, 3, 1)), np.zeros((2, 10 ** 7, 1)), (0, 16), n_jobs=1)
+
+
+def test_cache_does_not_serialise_computations(monkeypatch):
+    """Two threads' grams are computed at the same time: each waits inside the engine call
+    for the other to arrive, which a lock held while computing would never allow."""
+    rng = np.random.default_rng(4)
+    P, Q = ragged(rng, 6, 2, 30), ragged(rng, 6, 2, 30)
+    barrier = threading.Barrier(2, timeout=20)
+    engine = sk.functional.sig_kernel_gram
+
+    def meeting(*args, **kwargs):
+        barrier.wait()
+        return engine(*args, **kwargs)
+
+    cache.clear()
+    monkeypatch.setattr(sk.functional, "sig_kernel_gram", meeting)
+    results, errors = {}, []
+
+    def work(name, paths):
+        try:
+            results[name] = SigKernel(n_jobs=1)(paths)
+        except Exception as exc:       # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=item) for item in (("P", P), ("Q", Q))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    monkeypatch.setattr(sk.functional, "sig_kernel_gram", engine)
+    np.testing.assert_array_equal(results["P"], engine(P, None, 1, n_jobs=1))
+    np.testing.assert_array_equal(results["Q"], engine(Q, None, 1, n_jobs=1))
+    assert cache.info().evaluations == 2 * 21
