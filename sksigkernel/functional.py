@@ -158,6 +158,31 @@ class _Problem:
                          self.static._code, *self.static._params(), self.d1, self.d2,
                          dX, dY, grid, seg_rows, self.nthreads, self.len1, self.len2, strips)
 
+    def grid_backward(self, pa, pb, grid, seeds, dX, dY):
+        """Gradients of sum(seeds * grid) over the pairs' whole fine grids, added to the
+        accumulators dX and dY (both needed)."""
+        if len(pa):
+            _solver.grid_backward(self.X1, self.X2, pa, pb, grid,
+                                  np.ascontiguousarray(seeds, self.dtype), self.static._code,
+                                  *self.static._params(), self.d1, self.d2, dX, dY,
+                                  self.nthreads)
+
+    def grid_gradients(self, derivs, k_grid, shape, chunks, offset, left, right):
+        """The backprop of return_grid=True: derivs over every node of the grids of
+        ``shape`` (the forward's batch shape), pairs from ``chunks``, a chunk's grids at
+        ``offset(pa)`` (a slice) of the flat grid array."""
+        full = shape + self.grid_shape
+        seeds = _check_derivs(derivs, full, self.dtype).reshape((-1,) + self.grid_shape)
+        grid = _check_grid(k_grid, full, self.dtype)
+        if grid is None:
+            grid = _allocate(seeds.shape, self.dtype, "the backprop of return_grid=True")
+            for pa, pb in chunks():
+                self.forward(pa, pb, grid[offset(pa)])
+        dX, dY = self.accumulators(True, True)
+        for pa, pb in chunks():
+            self.grid_backward(pa, pb, grid[offset(pa)], seeds[offset(pa)], dX, dY)
+        return self.gradients(dX if left else None, dY if right else None)
+
     def accumulators(self, left, right):
         def acc(X):
             return np.zeros((self.nthreads,) + X.shape, dtype=self.dtype)
@@ -389,7 +414,8 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
 
 def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
                         time_aug=False, lead_lag=False, end_time=1.0, left_deriv=True,
-                        right_deriv=False, k_grid=None, n_jobs=-1, max_batch=-1):
+                        right_deriv=False, k_grid=None, n_jobs=-1, max_batch=-1,
+                        return_grid=False):
     """Gradients through :func:`sig_kernel`: given ``dF/dk`` of each pair, ``dF/dpath``.
 
     The derivative is the exact reverse mode of the discrete PDE scheme, not a finite
@@ -398,11 +424,16 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
     Parameters
     ----------
     derivs : array or tensor of the shape of sig_kernel's output
-        ``dF/dk[i]`` for each pair.
+        ``dF/dk[i]`` for each pair (shape ``()`` or ``(1,)`` for two single paths). With
+        ``return_grid=True``, of the shape of ``sig_kernel(..., return_grid=True)``:
+        ``dF/dK`` at every node of each pair's fine PDE grid.
     k_grid : array or tensor, optional
         The grids from ``sig_kernel(..., return_grid=True)``; recomputed when ``None``.
     left_deriv, right_deriv : bool
         Which gradients to return; at least one must be True.
+    return_grid : bool
+        Backpropagate through the whole grid (see ``derivs``), for losses on every node
+        rather than on the kernels alone. Computed pair by pair with the grids held.
 
     Returns
     -------
@@ -422,6 +453,9 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
     left, right = _sides(left_deriv, right_deriv)
     n = _paired_size(prob)
     shape = prob.p1.batch_shape
+    if check_flag(return_grid, "return_grid"):
+        return prob.grid_gradients(derivs, k_grid, shape, lambda: _paired_chunks(n, max_batch),
+                                   lambda pa: slice(pa[0], pa[-1] + 1), left, right)
     seeds = _check_derivs(derivs, shape, prob.dtype).reshape(n)
     grid = _check_grid(k_grid, shape + prob.grid_shape, prob.dtype)
     dX, dY = prob.accumulators(left, right)
@@ -433,7 +467,8 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
 
 def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, time_aug=False, lead_lag=False,
                              end_time=1.0, left_deriv=True, right_deriv=False, k_grid=None,
-                             n_jobs=-1, max_batch=-1, *, static_kernel=None):
+                             n_jobs=-1, max_batch=-1, *, static_kernel=None,
+                             return_grid=False):
     """Gradients through :func:`sig_kernel_gram`: given ``dF/dK``, ``dF/dpath1`` and ``dF/dpath2``.
 
     This is pysiglib's ``sig_kernel_gram_backprop`` contract: positional parameters in the
@@ -454,6 +489,10 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, time_aug=False,
         (a block of pairs at a time, so memory stays small).
     n_jobs, max_batch : as for :func:`sig_kernel_gram`
     static_kernel : StaticKernel, optional (keyword)
+    return_grid : bool (keyword)
+        ``derivs`` holds ``dF/dK`` at every node of every pair's fine PDE grid, shape
+        ``(n_paths_1, n_paths_2, rows, cols)`` as ``sig_kernel_gram(..., return_grid=True)``
+        returns; for losses on the whole grid. Computed pair by pair with the grids held.
 
     Returns
     -------
@@ -474,6 +513,10 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, time_aug=False,
     left, right = _sides(left_deriv, right_deriv)
     B1, B2 = prob.p1.n, prob.p2.n
     shape = prob.p1.batch_shape + prob.p2.batch_shape
+    if check_flag(return_grid, "return_grid"):
+        return prob.grid_gradients(derivs, k_grid, shape,
+                                   lambda: _gram_chunks(B1, B2, False, max_batch),
+                                   lambda pa: slice(pa[0] * B2, (pa[-1] + 1) * B2), left, right)
     seeds = _check_derivs(derivs, shape, prob.dtype).reshape(B1, B2)
     grid = _check_grid(k_grid, shape + prob.grid_shape, prob.dtype)
     dX, dY = prob.accumulators(left, right)
