@@ -457,8 +457,8 @@ cdef void forward_coarse_rows(Static sk, const floating* xs, const floating* ys,
                               floating* finals) noexcept nogil:
     """The fine rows of coarse rows i0 .. i1-1 (pde_forward: rows, base, nstore, ends,
     finals), their rows of G computed CH at a time, so that each chunk is read while in
-    cache. With keep_g, G and dxs keep every row (row i at G + (i - i0) (L2 - 1) W, for the adjoint); else each
-    chunk takes the place of the one before."""
+    cache. With keep_g, G and dxs keep every row (row i at G + (i - i0) (L2 - 1) W, for the
+    adjoint); else each chunk takes the place of the one before."""
     cdef Py_ssize_t c0 = i0, c1, g0, n2 = L2 - 1
     while c0 < i1:
         c1 = c0 + CH if c0 + CH < i1 else i1
