@@ -6,8 +6,9 @@
  * row. The rows carry running values from cell to cell. Written on arrays indexed by lane,
  * compilers keep those running values in memory (stack arrays) and the dependency from
  * cell to cell goes through a store and a load; written on vector types, they stay in
- * registers. GCC and Clang's vector extension gives 64-byte vectors (8 doubles or 16
- * floats), lowered to whatever SIMD width the target has; other compilers (or
+ * registers. GCC and Clang's vector extension gives vectors as wide as the target's SIMD
+ * registers (64 bytes with AVX-512: 8 doubles or 16 floats; 32 with AVX; else 16), so
+ * that a block's 32 lanes are 4, 8 or 16 vectors of doubles; other compilers (or
  * -DSK_PLAIN_LOOPS, to check that path) get plain loops over lanes with the same
  * arithmetic.
  *
@@ -24,12 +25,22 @@
 #define SK_LANES 32
 
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(SK_PLAIN_LOOPS)
-typedef double sk_vd __attribute__((vector_size(64)));
-typedef float sk_vf __attribute__((vector_size(64)));
-#define SK_NV_d (SK_LANES / 8)
-#define SK_NV_f (SK_LANES / 16)
-#define SK_VL_d 8
-#define SK_VL_f 16
+/* A vector is the target's widest SIMD register: on a narrower target GCC splits wider
+ * vector types through the stack (on AVX2, 64-byte vectors made the forward about 10 times
+ * slower than 32-byte ones). */
+#if defined(__AVX512F__)
+#define SK_VBYTES 64
+#elif defined(__AVX__)
+#define SK_VBYTES 32
+#else
+#define SK_VBYTES 16
+#endif
+typedef double sk_vd __attribute__((vector_size(SK_VBYTES)));
+typedef float sk_vf __attribute__((vector_size(SK_VBYTES)));
+#define SK_VL_d (SK_VBYTES / 8)
+#define SK_VL_f (SK_VBYTES / 4)
+#define SK_NV_d (SK_LANES / SK_VL_d)
+#define SK_NV_f (SK_LANES / SK_VL_f)
 static inline sk_vd sk_load_d(const double *p) { sk_vd v; memcpy(&v, p, sizeof v); return v; }
 static inline sk_vf sk_load_f(const float *p) { sk_vf v; memcpy(&v, p, sizeof v); return v; }
 static inline void sk_store_d(double *p, sk_vd v) { memcpy(p, &v, sizeof v); }
@@ -38,14 +49,16 @@ static inline sk_vd sk_splat_d(double x) { sk_vd v = {0}; return v + x; }
 static inline sk_vf sk_splat_f(float x) { sk_vf v = {0}; return v + x; }
 /* Lanes moved down by one: SK_NEXT(a, b) holds a's lanes 1 .. and then b's lane 0;
  * SK_NEXT<g>(a, z) moves the lanes within each group of g lanes of a and takes z's lane 0
- * (a zero) into the group's last lane. */
+ * (a zero) into the group's last lane (g up to a vector's lanes; the wider ones, never
+ * called at this width, stand for the whole vector). */
 #if defined(__clang__)
 #define SK_SHUFFLE(S, a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
 #else
-typedef long long sk_md __attribute__((vector_size(64)));
-typedef int sk_mf __attribute__((vector_size(64)));
+typedef long long sk_md __attribute__((vector_size(SK_VBYTES)));
+typedef int sk_mf __attribute__((vector_size(SK_VBYTES)));
 #define SK_SHUFFLE(S, a, b, ...) __builtin_shuffle(a, b, (sk_m##S){__VA_ARGS__})
 #endif
+#if SK_VBYTES == 64
 #define SK_NEXT_d(a, b) SK_SHUFFLE(d, a, b, 1, 2, 3, 4, 5, 6, 7, 8)
 #define SK_NEXT_f(a, b) SK_SHUFFLE(f, a, b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
 #define SK_NEXT2_d(a, z) SK_SHUFFLE(d, a, z, 1, 8, 3, 8, 5, 8, 7, 8)
@@ -55,6 +68,27 @@ typedef int sk_mf __attribute__((vector_size(64)));
 #define SK_NEXT4_f(a, z) SK_SHUFFLE(f, a, z, 1, 2, 3, 16, 5, 6, 7, 16, 9, 10, 11, 16, 13, 14, 15, 16)
 #define SK_NEXT8_f(a, z) SK_SHUFFLE(f, a, z, 1, 2, 3, 4, 5, 6, 7, 16, 9, 10, 11, 12, 13, 14, 15, 16)
 #define SK_NEXT16_f(a, z) SK_NEXT_f(a, z)
+#elif SK_VBYTES == 32
+#define SK_NEXT_d(a, b) SK_SHUFFLE(d, a, b, 1, 2, 3, 4)
+#define SK_NEXT_f(a, b) SK_SHUFFLE(f, a, b, 1, 2, 3, 4, 5, 6, 7, 8)
+#define SK_NEXT2_d(a, z) SK_SHUFFLE(d, a, z, 1, 4, 3, 4)
+#define SK_NEXT4_d(a, z) SK_NEXT_d(a, z)
+#define SK_NEXT8_d(a, z) SK_NEXT_d(a, z)
+#define SK_NEXT2_f(a, z) SK_SHUFFLE(f, a, z, 1, 8, 3, 8, 5, 8, 7, 8)
+#define SK_NEXT4_f(a, z) SK_SHUFFLE(f, a, z, 1, 2, 3, 8, 5, 6, 7, 8)
+#define SK_NEXT8_f(a, z) SK_NEXT_f(a, z)
+#define SK_NEXT16_f(a, z) SK_NEXT_f(a, z)
+#else
+#define SK_NEXT_d(a, b) SK_SHUFFLE(d, a, b, 1, 2)
+#define SK_NEXT_f(a, b) SK_SHUFFLE(f, a, b, 1, 2, 3, 4)
+#define SK_NEXT2_d(a, z) SK_NEXT_d(a, z)
+#define SK_NEXT4_d(a, z) SK_NEXT_d(a, z)
+#define SK_NEXT8_d(a, z) SK_NEXT_d(a, z)
+#define SK_NEXT2_f(a, z) SK_SHUFFLE(f, a, z, 1, 4, 3, 4)
+#define SK_NEXT4_f(a, z) SK_NEXT_f(a, z)
+#define SK_NEXT8_f(a, z) SK_NEXT_f(a, z)
+#define SK_NEXT16_f(a, z) SK_NEXT_f(a, z)
+#endif
 #else
 typedef double sk_vd;
 typedef float sk_vf;
@@ -719,6 +753,8 @@ static void sk_diag_sums_##S(T *rows, ptrdiff_t n, ptrdiff_t d, ptrdiff_t strips
         switch (strips / VL) {                                                            \
         case 1: sk_diag_loop_##S(rows, n, d, 1, 0); break;                                \
         case 2: sk_diag_loop_##S(rows, n, d, 2, 0); break;                                \
+        case 4: sk_diag_loop_##S(rows, n, d, 4, 0); break;                                \
+        case 8: sk_diag_loop_##S(rows, n, d, 8, 0); break;                                \
         default: sk_diag_loop_##S(rows, n, d, SK_NV_##S, 0); break;                       \
         }                                                                                 \
 }
@@ -819,8 +855,23 @@ SK_DEFINE_ADJOINT_QUAD(d, double, sk_vd)
 SK_DEFINE_ADJOINT_QUAD(f, float, sk_vf)
 SK_DEFINE_PDE_QUAD(d, double, sk_vd)
 SK_DEFINE_PDE_QUAD(f, float, sk_vf)
+/* The static kernel's rows sum products, a*b + c*d + ..., where a compiler may fuse either
+ * product into a multiply-add, and GCC did so differently in differently shaped tiles: the
+ * same G would then depend on where a pair's columns fall in a block's strips, and kernels
+ * on the number of threads. Here nothing is fused, so each sum is computed as written. */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
 SK_DEFINE_LINEAR_ROWS(d, double, sk_vd)
 SK_DEFINE_LINEAR_ROWS(f, float, sk_vf)
+#if defined(__clang__)
+#pragma clang fp contract(fast)
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif
 SK_DEFINE_DIAG_SUMS(d, double, sk_vd)
 SK_DEFINE_DIAG_SUMS(f, float, sk_vf)
 SK_DEFINE_DISTANCE_KERNEL(d, double)
