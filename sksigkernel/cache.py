@@ -332,11 +332,8 @@ def _fill(known, symmetric, A, B, ua, ub, kernel_args, verbose):
             _counters["evaluations"] += count
         known[np.ix_(rows, [col_of[u] for u in cb])] = values
         if symmetric:        # the transposed entries that fall inside known
-            tr = [row_of.get(u, -1) for u in cb]
-            tc = [col_of.get(u, -1) for u in ra]
-            ti, tj = [i for i in tr if i >= 0], [j for j in tc if j >= 0]
-            if ti and tj:
-                sub = values.T[np.ix_([k for k, i in enumerate(tr) if i >= 0],
-                                      [k for k, j in enumerate(tc) if j >= 0])]
-                known[np.ix_(ti, tj)] = sub
+            ti = np.array([row_of.get(u, -1) for u in cb], dtype=np.intp)
+            tj = np.array([col_of.get(u, -1) for u in ra], dtype=np.intp)
+            inside_i, inside_j = ti >= 0, tj >= 0
+            known[np.ix_(ti[inside_i], tj[inside_j])] = values.T[np.ix_(inside_i, inside_j)]
     progress.finish()
