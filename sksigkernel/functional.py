@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from . import _solver, transforms
+from . import _planning, _solver, transforms
 from ._input import as_paths, check_flag, n_threads, parse_dyadic_order
 from .static_kernels import check_static_kernel
 
@@ -18,65 +18,6 @@ __all__ = ["sig_kernel", "sig_kernel_gram", "sig_kernel_backprop", "sig_kernel_g
 
 # Pairs handed to the solver per call: bounds the index arrays, not the speed.
 _PAIRS_PER_CALL = 1 << 16
-# The adjoint needs a block's forward grid. A thread keeps it whole, with its rows of G and
-# dF/dG, when they take at most _KEPT_GRID_BYTES; longer grids are recomputed segment by
-# segment from checkpoint rows _SEGMENT_BYTES apart (at least the square root of the rows,
-# and whole coarse rows: the solver rounds up to 2**d1 fine rows), so that a segment stays
-# in cache. Measured on 2 cores, keeping up to 6 MiB rather than 4: bench_engine.py's
-# order-2 gram backprop 217 -> 207 ms (median of 12), 32 x 32 pairs of length 128 at order
-# 2 70 -> 62 ms, the rest unchanged. Its L=256 gram in 16 strips (7.3 MiB with G) varied
-# from 107 to 168 ms, against 109 to 116 ms in 32 strips (4.3 MiB); a kept grid of 8.7 MiB
-# (L=256 in 8 strips) took twice the time; segments of 8 MiB made 1 to 16 pairs of length
-# 500-1000 up to twice as slow as segments of 4 MiB.
-_KEPT_GRID_BYTES = 6 << 20
-_SEGMENT_BYTES = 4 << 20
-
-
-# A fine row of the forward reads the row below and its coarse row's A and B. Those four
-# rows up to this size stay in the L1 data cache (48 KiB on the benchmark machine); longer
-# ones stream from L2, and the forward then measured 1.3 to 1.8 times slower a cell
-# (bench_engine.py's grams at orders 1 and 2; at order 0, where A and B are as long as a
-# row, 64 x 64 pairs of length 500: 196 ms in 8 strips, 153 ms in 16).
-_CACHED_FORWARD_BYTES = 52 << 10
-# The backward's choice counts the two fine rows alone, against this size: counting A and B
-# as well moved bench_engine.py's order-0 gram backprop to 2 strips, 5% slower.
-_CACHED_ROWS_BYTES = 36 << 10
-
-
-def _strips(npairs, nthreads, n1, n2, d1=0, d2=0, itemsize=8, recomputed=None):
-    """Strips of columns to cut each pair's grid into (a power of two dividing LANES), so
-    that fewer pairs than lanes still fill the lanes (see _solver.forward), that a block's
-    rows stay in the L1 cache, or that the backward keeps a block's whole grid instead of
-    recomputing it from checkpoints.
-
-    Cut into s strips, a pair's grid of n1 x n2 coarse cells becomes s lanes of
-    (n1 + s - 1) x ceil(n2 / s) cells (strip k runs k rows behind the one before it), and a
-    block holds LANES // s pairs. The estimate counts the fine cells (dyadic orders d1, d2)
-    each thread computes, plus six cells a fine row for the work done once per row; times
-    1.5 when a row's working set of numbers of ``itemsize`` bytes leaves the L1 cache (for
-    the forward, two fine rows and two coarse ones over _CACHED_FORWARD_BYTES; for the
-    backward, two fine rows over _CACHED_ROWS_BYTES); times 1.6 where ``recomputed(s)``
-    says that the backward recomputes the grid from checkpoints (a forward pass more),
-    ``recomputed`` being given for the backward only. The factors are fitted to measurements
-    on 2 cores: the 128 x 128 gram at order 2 took 65 ms in one strip and 42 ms in 4 (rows of
-    64 cells), and its backprop 247 ms in 8 strips, its grids kept, and 300 ms in one,
-    recomputed.
-    """
-    number = _solver.LANES * itemsize      # bytes of a value of a block
-
-    def cost(s):
-        blocks = -(-npairs * s // _solver.LANES)
-        cols = -(-n2 // s) << d2
-        cells = -(-blocks // nthreads) * (n1 + s - 1 << d1) * (cols + 6)
-        if recomputed is None:
-            cached = (2 * (cols + 1) + 2 * (cols >> d2)) * number <= _CACHED_FORWARD_BYTES
-        else:
-            cached = 2 * (cols + 1) * number <= _CACHED_ROWS_BYTES
-        if not cached:
-            cells *= 1.5
-        return cells * 1.6 if recomputed is not None and recomputed(s) else cells
-    choices = [s for s in (1, 2, 4, 8, 16, 32) if _solver.LANES % s == 0 and (s == 1 or s <= n2)]
-    return min(choices, key=cost)
 
 
 class _Problem:
@@ -124,8 +65,8 @@ class _Problem:
         out = np.empty(len(pa), dtype=self.dtype)
         if len(pa):
             strips = 1 if grid is not None else \
-                _strips(len(pa), self.nthreads, X1.shape[1] - 1, X2.shape[1] - 1, d1, d2,
-                        self.dtype.itemsize)
+                _planning.strips(len(pa), self.nthreads, X1.shape[1] - 1, X2.shape[1] - 1,
+                                 d1, d2, self.dtype.itemsize)
             _solver.forward(X1, X2, pa, pb, self.static._code, *self.static._params(),
                             d1, d2, out, grid, self.nthreads, n1, n2, strips)
         return out
@@ -136,21 +77,15 @@ class _Problem:
         return None if self.len2 is None else np.argsort(self.len2, kind="stable")
 
     def _segment_rows(self, strips):
-        """Fine rows between the backward's checkpoints for a block of lanes cut into
-        ``strips``; 0 when its whole grid fits in _KEPT_GRID_BYTES and is kept."""
-        n1 = self.X1.shape[1] - 1 + strips - 1          # coarse rows of a block (skewed)
-        n2 = -(-(self.X2.shape[1] - 1) // strips)       # coarse columns of a strip
-        number = _solver.LANES * self.dtype.itemsize    # bytes of a value of the block
-        rows, row_bytes = (n1 << self.d1) + 1, ((n2 << self.d2) + 1) * number
-        # a kept grid comes with G and dF/dG for all its coarse rows, and x's increments
-        if rows * row_bytes + (n1 + 1) * (2 * n2 + self.X1.shape[2]) * number <= _KEPT_GRID_BYTES:
-            return 0
-        return max(_SEGMENT_BYTES // row_bytes - 1, math.isqrt(rows - 1) + 1, 1)
+        """The backward's checkpoint spacing for a block cut into ``strips`` (_planning)."""
+        return _planning.segment_rows(self.X1.shape[1] - 1, self.X2.shape[1] - 1,
+                                      self.X1.shape[2], self.d1, self.d2, self.dtype.itemsize,
+                                      strips)
 
     def backward(self, pa, pb, seeds, dX, dY, grid=None):
         if not len(pa):
             return
-        strips = 1 if grid is not None else _strips(
+        strips = 1 if grid is not None else _planning.strips(
             len(pa), self.nthreads, self.X1.shape[1] - 1, self.X2.shape[1] - 1, self.d1,
             self.d2, self.dtype.itemsize, recomputed=lambda s: self._segment_rows(s) > 0)
         seg_rows = 0 if grid is not None else self._segment_rows(strips)

@@ -41,9 +41,3 @@ def truncated_signature(path, depth):
 def truncated_sig_kernel(x, y, depth=12):
     sx, sy = truncated_signature(x, depth), truncated_signature(y, depth)
     return float(sum(np.sum(a * b) for a, b in zip(sx, sy)))
-
-
-def brownian(rng, n, length, channels, scale=1.0):
-    steps = rng.normal(size=(n, length, channels)) * scale / np.sqrt(length)
-    steps[:, 0] = 0
-    return np.cumsum(steps, axis=1)

@@ -14,11 +14,7 @@ def load(name, split):
     return from_channels_first(X), y
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("empty_cache")]
 
 
 def test_basic_motions_classification():

@@ -1,5 +1,7 @@
 """SigKernelSVC and SigKernelRidge: scikit-learn's checks, and values against sklearn's own
 solvers on independently computed grams."""
+from functools import partial
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -9,15 +11,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sksigkernel import SigKernelRidge, SigKernelSVC, cache, sig_kernel_gram
+from helpers import brownian
+from sksigkernel import SigKernelRidge, SigKernelSVC, sig_kernel_gram
 from sksigkernel.preprocessing import ChannelScaler
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("empty_cache")
 
 
 _SAMPLE_WEIGHT = ("sample_weight is not equivalent to removing/repeating samples (as for "
@@ -54,12 +53,12 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
-def brownian(rng, n, length=15, channels=2, scale=1.0):
-    return np.cumsum(rng.normal(size=(n, length, channels)), axis=1) * scale / np.sqrt(length)
+# random walks of 15 points by default, started at their first step
+walks = partial(brownian, length=15, scale=1.0, from_origin=False)
 
 
 def labelled(rng, n, classes=2):
-    X = brownian(rng, n)
+    X = walks(rng, n)
     X[n // 2:] *= 1.8             # class 1: larger volatility
     y = np.repeat(np.arange(classes), [n // 2, n - n // 2])[:n]
     return X, y
@@ -67,7 +66,7 @@ def labelled(rng, n, classes=2):
 
 def test_svc_equals_svc_on_the_precomputed_gram(rng):
     X, y = labelled(rng, 40)
-    X_test = brownian(rng, 10)
+    X_test = walks(rng, 10)
     w = rng.uniform(0.5, 2.0, size=40)
     clf = SigKernelSVC(C=3.0, static_kernel="rbf", sigma=2.0, class_weight="balanced")
     clf.fit(X, y, sample_weight=w)
@@ -86,7 +85,7 @@ def test_svc_equals_svc_on_the_precomputed_gram(rng):
 
 
 def test_svc_multiclass_and_probability(rng):
-    X = brownian(rng, 45)
+    X = walks(rng, 45)
     X[15:30] *= 1.8
     X[30:] *= 3.0
     y = np.repeat(["calm", "mid", "wild"], 15)
@@ -103,9 +102,9 @@ def test_svc_multiclass_and_probability(rng):
 
 
 def test_ridge_equals_the_closed_form(rng):
-    X = brownian(rng, 30)
+    X = walks(rng, 30)
     y = np.stack([X[:, -1, 0] - X[:, 0, 0], np.abs(X).max(axis=(1, 2))], axis=1)
-    X_test = brownian(rng, 7, length=11)
+    X_test = walks(rng, 7, length=11)
     reg = SigKernelRidge(alpha=0.1, time_aug=True).fit(X, y)
     K = sig_kernel_gram(X, None, 1, time_aug=True)
     dual = np.linalg.solve(K + 0.1 * np.eye(30), y)
@@ -167,7 +166,7 @@ def test_errors(rng):
     clf = SigKernelSVC().fit(X, y)
     with pytest.raises(ValueError, match="3 channels, but SigKernelSVC was fitted on series "
                                          "with 2 channels"):
-        clf.predict(brownian(rng, 4, channels=3))
+        clf.predict(walks(rng, 4, channels=3))
     with pytest.raises(ValueError, match="Unknown label type"):
         SigKernelSVC().fit(X, rng.normal(size=20))
     with pytest.raises(ValueError, match="Sample weights must contain at least one non-zero"):

@@ -3,23 +3,8 @@ import numpy as np
 import pytest
 
 import sksigkernel as sk
-from sksigkernel import functional
-from reference import brownian
-from test_values import STATIC
-
-
-def paths(rng, n, length, channels=2):
-    # random starting points: no two paths share a point, where Matern-1/2 has a kink
-    return brownian(rng, n, length, channels) + rng.normal(size=(n, 1, channels)) * 0.3
-
-
-def finite_difference(f, X, h=1e-6):
-    grad = np.zeros_like(X)
-    for idx in np.ndindex(X.shape):
-        e = np.zeros_like(X)
-        e[idx] = h
-        grad[idx] = (f(X + e) - f(X - e)) / (2 * h)
-    return grad
+from sksigkernel._planning import override
+from helpers import CHECKPOINTS, STATIC, finite_difference, paths
 
 
 def check_gram_gradients(rng, X, Y, order, **opts):
@@ -79,19 +64,12 @@ def test_given_grid_equals_recomputed_grid(rng):
         np.testing.assert_allclose(u, v, rtol=1e-12, atol=1e-15)
 
 
-def checkpoint_every_sqrt_rows(monkeypatch):
-    """Make the backward keep no grid whole: it recomputes every grid from checkpoint rows,
-    about the square root of the rows apart."""
-    monkeypatch.setattr(functional, "_KEPT_GRID_BYTES", 0)
-    monkeypatch.setattr(functional, "_SEGMENT_BYTES", 1)
-
-
-def test_checkpointed_adjoint_equals_stored_grid(rng, monkeypatch):
+def test_checkpointed_adjoint_equals_stored_grid(rng):
     X, Y = paths(rng, 3, 20), paths(rng, 2, 17)
     D = rng.normal(size=(3, 2))
     stored = sk.sig_kernel_gram_backprop(D, X, Y, 2, left_deriv=True, right_deriv=True)
-    checkpoint_every_sqrt_rows(monkeypatch)
-    recomputed = sk.sig_kernel_gram_backprop(D, X, Y, 2, left_deriv=True, right_deriv=True)
+    with override(**CHECKPOINTS):
+        recomputed = sk.sig_kernel_gram_backprop(D, X, Y, 2, left_deriv=True, right_deriv=True)
     for a, b in zip(stored, recomputed):
         # the two paths sum in different orders: entries near zero differ by a few ulps of
         # the largest entry (3.9e-15 of 1.1 on an AVX2 build), so the bound is relative to it
@@ -102,7 +80,7 @@ def test_checkpointed_adjoint_equals_stored_grid(rng, monkeypatch):
 @pytest.mark.parametrize("strips", [2, 8, 32])
 @pytest.mark.parametrize("checkpoints", [False, True])
 @pytest.mark.parametrize("kernel", [None, sk.RBFKernel(0.7)], ids=repr)
-def test_strips_of_columns_equal_whole_rows(rng, monkeypatch, kernel, checkpoints, strips, order):
+def test_strips_of_columns_equal_whole_rows(rng, kernel, checkpoints, strips, order):
     """Gradients with each pair's grid cut into strips of columns (the adjoint hands each
     strip's left edge to the strip before it) equal those of one lane a pair, for lists of
     paths, dyadic pairs (the adjoint goes a row or two rows at a time), with the forward grid
@@ -111,12 +89,11 @@ def test_strips_of_columns_equal_whole_rows(rng, monkeypatch, kernel, checkpoint
     Y = [paths(rng, 1, L)[0] for L in (11, 6)]
     D = rng.normal(size=(3, 2))
     opts = dict(static_kernel=kernel, left_deriv=True, right_deriv=True)
-    if checkpoints:
-        checkpoint_every_sqrt_rows(monkeypatch)
-    monkeypatch.setattr(functional, "_strips", lambda *args, **kwargs: 1)
-    expected = sk.sig_kernel_gram_backprop(D, X, Y, order, **opts)
-    monkeypatch.setattr(functional, "_strips", lambda *args, **kwargs: strips)
-    got = sk.sig_kernel_gram_backprop(D, X, Y, order, **opts)
+    plan = CHECKPOINTS if checkpoints else {}
+    with override(strips=1, **plan):
+        expected = sk.sig_kernel_gram_backprop(D, X, Y, order, **opts)
+    with override(strips=strips, **plan):
+        got = sk.sig_kernel_gram_backprop(D, X, Y, order, **opts)
     for a, b in zip(got[0] + got[1], expected[0] + expected[1]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
@@ -125,7 +102,7 @@ def test_strips_of_columns_equal_whole_rows(rng, monkeypatch, kernel, checkpoint
 @pytest.mark.parametrize("strips", [1, 2, 4, 8, 16, 32])
 @pytest.mark.parametrize("order", [2, (3, 1)])
 @pytest.mark.parametrize("kernel", [None, sk.RBFKernel(0.7)], ids=repr)
-def test_grid_kept_by_vectors_equals_checkpoints(rng, monkeypatch, kernel, order, strips, dtype):
+def test_grid_kept_by_vectors_equals_checkpoints(rng, kernel, order, strips, dtype):
     """At d1 >= 2 a backward that keeps a block's whole grid computes it, and its adjoint, one
     vector of lanes at a time (while the vector holds whole pairs: up to 8 strips of doubles,
     16 of floats); recomputed from checkpoints, it goes by rows of all the lanes. Both agree,
@@ -135,10 +112,10 @@ def test_grid_kept_by_vectors_equals_checkpoints(rng, monkeypatch, kernel, order
     Y = [paths(rng, 1, L)[0].astype(dtype) for L in (11, 6, 20)]
     D = rng.normal(size=(3, 3)).astype(dtype)
     opts = dict(static_kernel=kernel, left_deriv=True, right_deriv=True)
-    monkeypatch.setattr(functional, "_strips", lambda *args, **kwargs: strips)
-    kept = sk.sig_kernel_gram_backprop(D, X, Y, order, **opts)
-    checkpoint_every_sqrt_rows(monkeypatch)
-    recomputed = sk.sig_kernel_gram_backprop(D, X, Y, order, **opts)
+    with override(strips=strips):
+        kept = sk.sig_kernel_gram_backprop(D, X, Y, order, **opts)
+    with override(strips=strips, **CHECKPOINTS):
+        recomputed = sk.sig_kernel_gram_backprop(D, X, Y, order, **opts)
     tol = dict(rtol=1e-12, atol=1e-14) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
     for a, b in zip(kept[0] + kept[1], recomputed[0] + recomputed[1]):
         np.testing.assert_allclose(a, b, **tol)
@@ -147,7 +124,7 @@ def test_grid_kept_by_vectors_equals_checkpoints(rng, monkeypatch, kernel, order
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("strips", [1, 2, 4, 8, 16, 32])
 @pytest.mark.parametrize("kernel", [None, sk.RBFKernel(0.7)], ids=repr)
-def test_gram_rows_summed_together_equal_pairs_apart(rng, monkeypatch, kernel, strips, dtype):
+def test_gram_rows_summed_together_equal_pairs_apart(rng, kernel, strips, dtype):
     """A block of a gram's row shares one path of x: the gradient with respect to it sums the
     block's pairs and strips together. It equals the paired backprop of the same pairs, each
     with a path of its own (summed pair by pair), at every number of strips; 35 columns
@@ -155,10 +132,10 @@ def test_gram_rows_summed_together_equal_pairs_apart(rng, monkeypatch, kernel, s
     X, Y = paths(rng, 2, 7).astype(dtype), paths(rng, 35, 6).astype(dtype)
     D = rng.normal(size=(2, 35)).astype(dtype)
     opts = dict(static_kernel=kernel, left_deriv=True, right_deriv=True)
-    monkeypatch.setattr(functional, "_strips", lambda *args, **kwargs: strips)
-    dX, dY = sk.sig_kernel_gram_backprop(D, X, Y, (1, 2), **opts)
-    pX, pY = sk.sig_kernel_backprop(D.ravel(), np.repeat(X, 35, axis=0), np.tile(Y, (2, 1, 1)),
-                                    (1, 2), **opts)
+    with override(strips=strips):
+        dX, dY = sk.sig_kernel_gram_backprop(D, X, Y, (1, 2), **opts)
+        pX, pY = sk.sig_kernel_backprop(D.ravel(), np.repeat(X, 35, axis=0),
+                                        np.tile(Y, (2, 1, 1)), (1, 2), **opts)
     tol = dict(rtol=1e-12, atol=1e-14) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(dX, pX.reshape(2, 35, 7, 2).sum(axis=1), **tol)
     np.testing.assert_allclose(dY, pY.reshape(2, 35, 6, 2).sum(axis=0), **tol)
@@ -245,18 +222,17 @@ def test_no_grad_keeps_nothing(rng):
 
 @pytest.mark.parametrize("checkpoints", [False, True])
 @pytest.mark.parametrize("kernel", [None, sk.RBFKernel(0.7)], ids=repr)
-def test_ragged_backprop_blocks_stop_at_their_longest_path(rng, monkeypatch, kernel,
-                                                            checkpoints):
+def test_ragged_backprop_blocks_stop_at_their_longest_path(rng, kernel, checkpoints):
     """Gram backprop of lists of paths, whose blocks of 32 pairs stop at their longest
     paths, equals the sum of the backprops of each pair alone (no padding at all), with the
     forward grid stored or recomputed from checkpoints."""
-    if checkpoints:
-        checkpoint_every_sqrt_rows(monkeypatch)
     A = [paths(rng, 1, L)[0] for L in rng.integers(1, 16, size=35)]
     B = [paths(rng, 1, L)[0] for L in rng.integers(2, 9, size=6)]
     D = rng.normal(size=(35, 6))
     opts = dict(static_kernel=kernel, time_aug=True)
-    dA, dB = sk.sig_kernel_gram_backprop(D, A, B, 1, left_deriv=True, right_deriv=True, **opts)
+    with override(**(CHECKPOINTS if checkpoints else {})):
+        dA, dB = sk.sig_kernel_gram_backprop(D, A, B, 1, left_deriv=True, right_deriv=True,
+                                             **opts)
     eA = [np.zeros_like(a) for a in A]
     eB = [np.zeros_like(b) for b in B]
     for i, a in enumerate(A):

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 
 import sksigkernel as sk
-from test_gradients import finite_difference, paths
-from test_values import STATIC
+from helpers import STATIC, finite_difference, paths
 
 
 def grid_loss(D, order, **opts):

@@ -1,4 +1,6 @@
 """SigKernel (the callable kernel) and the kernel cache."""
+from functools import partial
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -6,21 +8,17 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.svm import SVC, SVR
 
 from counting import count_evaluations
+from helpers import brownian
 from sksigkernel import (Matern12Kernel, Matern32Kernel, Matern52Kernel, PolynomialKernel,
                          RationalQuadraticKernel, RBFKernel, ScaledLinearKernel, SigKernel,
                          SigKernelSVC, cache, sig_kernel_gram)
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
-    cache.set_max_bytes(512 << 20)
+pytestmark = pytest.mark.usefixtures("empty_cache")
 
 
-def brownian(rng, n, length=12, channels=2, scale=0.3):
-    return np.cumsum(rng.normal(size=(n, length, channels)), axis=1) * scale / np.sqrt(length)
+# random walks of 12 points by default, started at their first step
+walks = partial(brownian, length=12, scale=0.3, from_origin=False)
 
 
 @pytest.mark.parametrize("name, static", [
@@ -29,7 +27,7 @@ def brownian(rng, n, length=12, channels=2, scale=0.3):
     ("rational_quadratic", RationalQuadraticKernel(0.5)), ("polynomial", PolynomialKernel(scale=0.7)),
 ])
 def test_named_static_kernels_are_the_engine_kernels(rng, name, static):
-    X, Y = brownian(rng, 5), brownian(rng, 4, length=9)
+    X, Y = walks(rng, 5), walks(rng, 4, length=9)
     kernel = SigKernel(static_kernel=name, sigma=0.5, scale=0.7, time_aug=True, dyadic_order=2)
     expected = sig_kernel_gram(X, Y, 2, static_kernel=static, time_aug=True)
     np.testing.assert_allclose(kernel(X, Y), expected, rtol=1e-13)
@@ -37,7 +35,7 @@ def test_named_static_kernels_are_the_engine_kernels(rng, name, static):
 
 
 def test_options_reach_the_engine(rng):
-    X, Y = brownian(rng, 6), brownian(rng, 3, length=15)
+    X, Y = walks(rng, 6), walks(rng, 3, length=15)
     kernel = SigKernel(dyadic_order=(1, 2), static_kernel=RBFKernel(2.0), lead_lag=True,
                        time_aug=True, end_time=3.0, normalize=True)
     expected = sig_kernel_gram(X, Y, (1, 2), static_kernel=RBFKernel(2.0), lead_lag=True,
@@ -57,7 +55,7 @@ def test_options_reach_the_engine(rng):
 def test_cached_entries_equal_fresh_ones(rng):
     """Random overlapping requests, with repeats and both dtypes: the cache answers exactly
     what an uncached computation gives."""
-    pool = brownian(rng, 30)
+    pool = walks(rng, 30)
     cached, fresh = SigKernel(static_kernel="rbf"), SigKernel(static_kernel="rbf", cache=False)
     for _ in range(8):
         a = rng.choice(30, size=rng.integers(1, 20))
@@ -72,7 +70,7 @@ def test_cached_entries_equal_fresh_ones(rng):
 
 
 def test_each_entry_is_computed_once(rng, monkeypatch):
-    X = brownian(rng, 20)
+    X = walks(rng, 20)
     kernel = SigKernel()
     with count_evaluations(monkeypatch) as counter:
         kernel(X[:12])                          # one triangle: 78
@@ -89,7 +87,7 @@ def test_each_entry_is_computed_once(rng, monkeypatch):
 
 
 def test_cache_key_is_content_hyperparameters_and_dtype(rng, monkeypatch):
-    X = brownian(rng, 6)
+    X = walks(rng, 6)
     SigKernel()(X)
     with count_evaluations(monkeypatch) as counter:
         changed = X.copy()
@@ -108,7 +106,7 @@ def test_cache_key_is_content_hyperparameters_and_dtype(rng, monkeypatch):
 
 
 def test_memory_bound(rng, monkeypatch):
-    X = brownian(rng, 40)
+    X = walks(rng, 40)
     cache.set_max_bytes(20 * 20 * 8)            # room for a 20-path matrix in float64
     fresh = SigKernel(cache=False)
     np.testing.assert_allclose(SigKernel()(X[:10]), fresh(X[:10]), rtol=1e-14)
@@ -131,7 +129,7 @@ def test_memory_bound(rng, monkeypatch):
 def test_grid_search_over_C_computes_about_one_gram(rng, monkeypatch):
     """5 folds x 4 values of C: each kernel entry once, not once per fit (20 fits)."""
     n = 40
-    X = brownian(rng, n, scale=1.0)
+    X = walks(rng, n, scale=1.0)
     y = (X[:, -1, 0] > X[:, 0, 0]).astype(int)
     with count_evaluations(monkeypatch) as counter:
         search = GridSearchCV(SigKernelSVC(dyadic_order=0), {"C": [0.1, 1, 10, 100]}, cv=5)
@@ -150,7 +148,7 @@ def test_grid_search_over_C_computes_about_one_gram(rng, monkeypatch):
 
 
 def test_with_sklearn_svc_on_3d_and_ragged(rng):
-    X = brownian(rng, 30, scale=1.0)
+    X = walks(rng, 30, scale=1.0)
     y = (X[:, -1, 0] > X[:, 0, 0]).astype(int)
     ragged = [x[:8 + i % 5] for i, x in enumerate(X)]
     kernel = SigKernel(normalize=True)
@@ -167,10 +165,10 @@ def test_with_sklearn_svc_on_3d_and_ragged(rng):
 
 
 def test_verbose_reports_progress(rng, capsys):
-    SigKernel(verbose=1)(brownian(rng, 25))
+    SigKernel(verbose=1)(walks(rng, 25))
     err = capsys.readouterr().err
     assert "kernel entries" in err and "computed 325 kernel entries" in err
-    SigKernel()(brownian(rng, 25))
+    SigKernel()(walks(rng, 25))
     assert capsys.readouterr().err == ""
 
 
@@ -183,11 +181,11 @@ def test_verbose_reports_progress(rng, capsys):
 ])
 def test_bad_parameters(rng, params, match):
     with pytest.raises(ValueError, match=match):
-        SigKernel(**params)(brownian(rng, 3))
+        SigKernel(**params)(walks(rng, 3))
 
 
 def test_bad_inputs(rng):
     with pytest.raises(ValueError, match="same number of channels"):
-        SigKernel()(brownian(rng, 3), brownian(rng, 3, channels=3))
+        SigKernel()(walks(rng, 3), walks(rng, 3, channels=3))
     with pytest.raises(ValueError, match="overflowed"):
-        SigKernel(cache=False)(brownian(rng, 3, length=50, scale=200.0))
+        SigKernel(cache=False)(walks(rng, 3, length=50, scale=200.0))

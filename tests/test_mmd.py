@@ -1,22 +1,21 @@
 """The MMD two-sample test and the differentiable MMD."""
+from functools import partial
+
 import numpy as np
 import pytest
 from scipy import stats
 from sklearn.base import clone
 
+from helpers import brownian
 from sksigkernel import SigKernel, SigMMDTest, cache, sig_kernel_gram, sig_mmd, sig_mmd_test
 from sksigkernel.mmd import mmd_from_gram
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("empty_cache")
 
 
-def brownian(rng, n, vol=1.0, length=12, channels=2):
-    return np.cumsum(rng.normal(size=(n, length, channels)), axis=1) * vol / np.sqrt(length)
+# random walks of 12 points by default, started at their first step
+walks = partial(brownian, length=12, scale=1.0, from_origin=False)
 
 
 def mmd_by_definition(Kxx, Kyy, Kxy, biased):
@@ -41,7 +40,7 @@ def test_mmd_from_gram_is_the_definition_for_every_split(rng, biased):
 
 
 def test_statistic_pvalue_and_null(rng):
-    X, Y = brownian(rng, 12), brownian(rng, 9, length=15)
+    X, Y = walks(rng, 12), walks(rng, 9, length=15)
     result = sig_mmd_test(X, Y, n_permutations=300, time_aug=True, random_state=3)
     K = SigKernel(time_aug=True, normalize=True)
     expected = mmd_by_definition(K(X), K(Y), K(X, Y), biased=False)
@@ -63,8 +62,8 @@ def test_statistic_pvalue_and_null(rng):
 
 
 def test_ragged_samples(rng):
-    X = [x[:6 + i % 4] for i, x in enumerate(brownian(rng, 10))]
-    Y = brownian(rng, 8, length=9)
+    X = [x[:6 + i % 4] for i, x in enumerate(walks(rng, 10))]
+    Y = walks(rng, 8, length=9)
     result = sig_mmd_test(X, Y, n_permutations=50, random_state=0)
     K = SigKernel(normalize=True)
     np.testing.assert_allclose(result.statistic,
@@ -76,7 +75,7 @@ def test_pvalues_are_uniform_under_the_null():
     pvalues = []
     for seed in range(200):
         rng = np.random.default_rng(seed)
-        X, Y = brownian(rng, 15, length=10), brownian(rng, 15, length=10)
+        X, Y = walks(rng, 15, length=10), walks(rng, 15, length=10)
         pvalues.append(sig_mmd_test(X, Y, n_permutations=199, time_aug=True,
                                     random_state=seed).pvalue)
         cache.clear()
@@ -90,7 +89,7 @@ def test_rejects_a_change_of_volatility():
     rejections = 0
     for seed in range(20):
         rng = np.random.default_rng(1000 + seed)
-        X, Y = brownian(rng, 30, vol=1.0), brownian(rng, 30, vol=2.0)
+        X, Y = walks(rng, 30, scale=1.0), walks(rng, 30, scale=2.0)
         rejections += sig_mmd_test(X, Y, n_permutations=199, time_aug=True,
                                    random_state=seed).pvalue <= 0.05
     assert rejections >= 18          # power >= 0.9 at 30 paths a side
@@ -99,17 +98,17 @@ def test_rejects_a_change_of_volatility():
 def test_estimator_conventions(rng):
     test = SigMMDTest(n_permutations=20, static_kernel="rbf", sigma=2.0, random_state=0)
     assert clone(test).get_params() == test.get_params()
-    assert not hasattr(clone(test.fit(brownian(rng, 5), brownian(rng, 5))), "pvalue_")
+    assert not hasattr(clone(test.fit(walks(rng, 5), walks(rng, 5))), "pvalue_")
     with pytest.raises(ValueError, match="at least 2 series each"):
-        SigMMDTest().fit(brownian(rng, 1), brownian(rng, 5))
+        SigMMDTest().fit(walks(rng, 1), walks(rng, 5))
     with pytest.raises(ValueError, match="n_permutations"):
-        SigMMDTest(n_permutations=0).fit(brownian(rng, 5), brownian(rng, 5))
+        SigMMDTest(n_permutations=0).fit(walks(rng, 5), walks(rng, 5))
     with pytest.raises(ValueError, match="channels"):
-        SigMMDTest().fit(brownian(rng, 5), brownian(rng, 5, channels=3))
+        SigMMDTest().fit(walks(rng, 5), walks(rng, 5, channels=3))
 
 
 def test_sig_mmd_numpy_matches_the_test_statistic(rng):
-    X, Y = brownian(rng, 8), brownian(rng, 6)
+    X, Y = walks(rng, 8), walks(rng, 6)
     for biased in (False, True):
         expected = sig_mmd_test(X, Y, n_permutations=1, biased=biased, normalize=False).statistic
         np.testing.assert_allclose(sig_mmd(X, Y, biased=biased), expected, rtol=1e-12)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import sksigkernel as sk
-from reference import brownian
+from helpers import brownian
 
 pysiglib = pytest.importorskip("pysiglib")
 

@@ -4,12 +4,10 @@ import pytest
 from scipy.special import i0, j0
 
 import sksigkernel as sk
-from sksigkernel import functional
-from reference import brownian, pde_reference, static_differences, truncated_sig_kernel
-
-STATIC = [sk.LinearKernel(), sk.ScaledLinearKernel(0.7), sk.RBFKernel(0.8), sk.Matern12Kernel(1.3),
-          sk.Matern32Kernel(0.9), sk.Matern52Kernel(1.1), sk.PolynomialKernel(2, 0.5, 0.8),
-          sk.PolynomialKernel(2.5, 1.0, 1.0), sk.RationalQuadraticKernel(0.9, 1.5)]
+from sksigkernel import _planning
+from sksigkernel._planning import override
+from helpers import STATIC, brownian
+from reference import pde_reference, static_differences, truncated_sig_kernel
 
 
 def line(increment, length=2):
@@ -61,38 +59,38 @@ def test_matches_plain_numpy_scheme(rng, kernel, order):
 
 @pytest.mark.parametrize("strips", [1, 2, 4, 8, 16, 32])
 @pytest.mark.parametrize("kernel", [sk.LinearKernel(), sk.RBFKernel(0.8)], ids=repr)
-def test_strips_of_columns_match_plain_numpy_scheme(rng, monkeypatch, kernel, strips):
+def test_strips_of_columns_match_plain_numpy_scheme(rng, kernel, strips):
     """Few pairs fill the lanes by cutting each grid into strips of columns (skewed by a row
     each): every number of strips gives the plain scheme's values, with strips wider or
     narrower than the grid, lists of paths and a dyadic pair."""
-    monkeypatch.setattr(functional, "_strips", lambda *args, **kwargs: strips)
     X = brownian(rng, 3, 9, 3, scale=2.0)
     Y = [brownian(rng, 1, L, 3, scale=2.0)[0] for L in (12, 5)]
     for order, (d1, d2) in [(0, (0, 0)), ((2, 1), (2, 1))]:
-        K = sk.sig_kernel_gram(X, Y, order, static_kernel=kernel)
+        with override(strips=strips):
+            K = sk.sig_kernel_gram(X, Y, order, static_kernel=kernel)
         ref = np.array([[pde_reference(static_differences(kernel, x, y), d1, d2)[-1, -1]
                          for y in Y] for x in X])
         np.testing.assert_allclose(K, ref, rtol=1e-12)
 
 
 def test_strips_are_chosen_for_few_pairs_and_short_rows():
-    assert functional._strips(1, 2, 999, 999) == 32           # one pair: all lanes
-    assert functional._strips(4, 2, 999, 127) == 16           # 2 blocks for 2 threads
-    assert functional._strips(128 * 128, 2, 31, 31) == 1       # many pairs, rows in cache
-    assert functional._strips(1, 1, 50, 3) <= 3                # no strip narrower than a cell
+    assert _planning.strips(1, 2, 999, 999) == 32           # one pair: all lanes
+    assert _planning.strips(4, 2, 999, 127) == 16           # 2 blocks for 2 threads
+    assert _planning.strips(128 * 128, 2, 31, 31) == 1       # many pairs, rows in cache
+    assert _planning.strips(1, 1, 50, 3) <= 3                # no strip narrower than a cell
     # rows of 252 fine cells do not stay in the L1 cache; in 4 strips (64 cells) they do,
     # and in float32 rows twice as long do
-    assert functional._strips(128 * 128, 2, 63, 63, 2, 2) == 4
-    assert functional._strips(128 * 128, 2, 63, 63, 2, 2, itemsize=4) == 2
+    assert _planning.strips(128 * 128, 2, 63, 63, 2, 2) == 4
+    assert _planning.strips(128 * 128, 2, 63, 63, 2, 2, itemsize=4) == 2
     # at order 0 the forward's coarse rows of A and B are as long as its fine rows: rows of
     # 63 cells (64 x 64 pairs of length 500 in 8 strips) take 64 KiB with them, 16 strips
     # 33 KiB; the backward counts its two fine rows alone
-    assert functional._strips(64 * 64, 2, 499, 499) == 16
-    assert functional._strips(64 * 64, 2, 499, 499, itemsize=4) == 8
-    assert functional._strips(64 * 64, 2, 499, 499, recomputed=lambda s: False) == 8
+    assert _planning.strips(64 * 64, 2, 499, 499) == 16
+    assert _planning.strips(64 * 64, 2, 499, 499, itemsize=4) == 8
+    assert _planning.strips(64 * 64, 2, 499, 499, recomputed=lambda s: False) == 8
     # the backward cuts grids into strips when that lets it keep them instead of recomputing
-    assert functional._strips(128 * 128, 2, 63, 63, 2, 2, recomputed=lambda s: s < 8) == 8
-    assert functional._strips(128 * 128, 2, 63, 63, 2, 2, recomputed=lambda s: False) == 4
+    assert _planning.strips(128 * 128, 2, 63, 63, 2, 2, recomputed=lambda s: s < 8) == 8
+    assert _planning.strips(128 * 128, 2, 63, 63, 2, 2, recomputed=lambda s: False) == 4
 
 
 @pytest.mark.parametrize("kernel", [sk.RBFKernel(1e-3), sk.Matern12Kernel(1e-3),
