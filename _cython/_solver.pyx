@@ -23,6 +23,8 @@ ctypedef fused floating:
 
 cdef extern from "lanes.h" nogil:
     enum: SK_LANES
+    enum: SK_LINEAR, SK_RBF, SK_MATERN12, SK_MATERN32, SK_MATERN52, SK_POLYNOMIAL
+    enum: SK_RATIONAL_QUADRATIC
     void sk_pde_row_d(const double*, double*, const double*, const double*, Py_ssize_t,
                       Py_ssize_t)
     void sk_pde_row_f(const float*, float*, const float*, const float*, Py_ssize_t, Py_ssize_t)
@@ -104,16 +106,19 @@ cdef inline void* cache_aligned(void* raw) noexcept nogil:
     multiple of W numbers long, so they all keep the alignment."""
     return <void*>((<size_t>raw + ALIGN - 1) & ~(<size_t>(ALIGN - 1)))
 
-# Static kernel codes; keep in step with sksigkernel/static_kernels.py.
+# The static kernels' codes, from lanes.h; sksigkernel.static_kernels reads STATIC_CODES.
 cdef enum:
-    LINEAR = 0
-    RBF = 1
-    MATERN12 = 2
-    MATERN32 = 3
-    MATERN52 = 4
-    POLYNOMIAL = 5
-    RATIONAL_QUADRATIC = 6
+    LINEAR = SK_LINEAR
+    RBF = SK_RBF
+    MATERN12 = SK_MATERN12
+    MATERN32 = SK_MATERN32
+    MATERN52 = SK_MATERN52
+    POLYNOMIAL = SK_POLYNOMIAL
+    RATIONAL_QUADRATIC = SK_RATIONAL_QUADRATIC
 
+STATIC_CODES = {"linear": LINEAR, "rbf": RBF, "matern12": MATERN12, "matern32": MATERN32,
+                "matern52": MATERN52, "polynomial": POLYNOMIAL,
+                "rational_quadratic": RATIONAL_QUADRATIC}
 LANES = W
 
 

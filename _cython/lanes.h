@@ -24,6 +24,13 @@
 
 #define SK_LANES 32
 
+/* The static kernels' codes: the one list, which _solver.pyx takes (and exports to
+ * sksigkernel.static_kernels). */
+enum sk_static_kind {
+    SK_LINEAR, SK_RBF, SK_MATERN12, SK_MATERN32, SK_MATERN52, SK_POLYNOMIAL,
+    SK_RATIONAL_QUADRATIC
+};
+
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(SK_PLAIN_LOOPS)
 /* A vector is the target's widest SIMD register: on a narrower target GCC splits wider
  * vector types through the stack (on AVX2, 64-byte vectors made the forward about 10 times
@@ -795,9 +802,9 @@ static inline double sk_exp(double x)
 }
 
 /* The distance-based static kernels on an array of squared distances s, in place: their
- * values (values != 0) or their derivatives in s. kind: 1 RBF exp(-s p0), 2 Matern 1/2
- * exp(-u) with u = sqrt(s) p0, 3 Matern 3/2 (1 + u) exp(-u), 4 Matern 5/2
- * (1 + u + u^2/3) exp(-u), u = sqrt(s) p0 (p0 as _solver.pyx passes it). Returns 0 for
+ * values (values != 0) or their derivatives in s: RBF exp(-s p0), Matern 1/2 exp(-u) with
+ * u = sqrt(s) p0, Matern 3/2 (1 + u) exp(-u), Matern 5/2 (1 + u + u^2/3) exp(-u),
+ * u = sqrt(s) p0 (p0 as _solver.pyx passes it). Returns 0 for
  * other kinds, which the caller computes itself. (Float32 callers convert to double first:
  * with the conversions inside, the loops do not vectorise.) */
 #define SK_DEFINE_DISTANCE_KERNEL(S, T)                                                   \
@@ -805,37 +812,37 @@ static int sk_distance_kernel_##S(int kind, double p0, T *s, ptrdiff_t n, int va
 {                                                                                         \
     ptrdiff_t t;                                                                          \
     switch (kind * 2 + (values != 0)) {                                                   \
-    case 3:     /* RBF */                                                                 \
+    case SK_RBF * 2 + 1:                                                                  \
         for (t = 0; t < n; t++) s[t] = (T)sk_exp(-(double)s[t] * p0);                     \
         return 1;                                                                         \
-    case 2:                                                                               \
+    case SK_RBF * 2:                                                                      \
         for (t = 0; t < n; t++) s[t] = (T)(-p0 * sk_exp(-(double)s[t] * p0));             \
         return 1;                                                                         \
-    case 5:     /* Matern 1/2 */                                                          \
+    case SK_MATERN12 * 2 + 1:                                                             \
         for (t = 0; t < n; t++) s[t] = (T)sk_exp(-sqrt((double)s[t]) * p0);               \
         return 1;                                                                         \
-    case 4:     /* -p0 exp(-u) / (2 sqrt(s)); 0 at s = 0 (zero subgradient) */           \
+    case SK_MATERN12 * 2: /* -p0 exp(-u) / (2 sqrt(s)); 0 at s = 0 (zero subgradient) */  \
         for (t = 0; t < n; t++) {                                                         \
             double u = sqrt((double)s[t]);                                                \
             s[t] = (T)(u == 0.0 ? 0.0 : -p0 * sk_exp(-u * p0) / (2.0 * (u == 0.0 ? 1.0 : u))); \
         }                                                                                 \
         return 1;                                                                         \
-    case 7:     /* Matern 3/2 */                                                          \
+    case SK_MATERN32 * 2 + 1:                                                             \
         for (t = 0; t < n; t++) {                                                         \
             double u = sqrt((double)s[t]) * p0;                                           \
             s[t] = (T)((1.0 + u) * sk_exp(-u));                                           \
         }                                                                                 \
         return 1;                                                                         \
-    case 6:                                                                               \
+    case SK_MATERN32 * 2:                                                                 \
         for (t = 0; t < n; t++) s[t] = (T)(-0.5 * p0 * p0 * sk_exp(-sqrt((double)s[t]) * p0)); \
         return 1;                                                                         \
-    case 9:     /* Matern 5/2 */                                                          \
+    case SK_MATERN52 * 2 + 1:                                                             \
         for (t = 0; t < n; t++) {                                                         \
             double u = sqrt((double)s[t]) * p0;                                           \
             s[t] = (T)((1.0 + u + u * u / 3.0) * sk_exp(-u));                             \
         }                                                                                 \
         return 1;                                                                         \
-    case 8:                                                                               \
+    case SK_MATERN52 * 2:                                                                 \
         for (t = 0; t < n; t++) {                                                         \
             double u = sqrt((double)s[t]) * p0;                                           \
             s[t] = (T)(-p0 * p0 / 6.0 * (1.0 + u) * sk_exp(-u));                          \

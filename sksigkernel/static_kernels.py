@@ -10,11 +10,10 @@ import math
 
 import numpy as np
 
+from ._solver import STATIC_CODES as _CODES     # the solver's codes for the kernels
+
 __all__ = ["StaticKernel", "LinearKernel", "ScaledLinearKernel", "RBFKernel", "Matern12Kernel",
            "Matern32Kernel", "Matern52Kernel", "PolynomialKernel", "RationalQuadraticKernel"]
-
-# Codes of the solver (_cython/_solver.pyx).
-_LINEAR, _RBF, _MATERN12, _MATERN32, _MATERN52, _POLYNOMIAL, _RATIONAL_QUADRATIC = range(7)
 
 
 def _positive(value, name, owner):
@@ -67,7 +66,7 @@ class LinearKernel(StaticKernel):
     array([[11.]])
     """
 
-    _code = _LINEAR
+    _code = _CODES["linear"]
 
     def _params(self):
         return (1.0, 0.0, 0.0)
@@ -85,7 +84,7 @@ class ScaledLinearKernel(StaticKernel):
     array([[4.]])
     """
 
-    _code = _LINEAR
+    _code = _CODES["linear"]
 
     def __init__(self, scale=1.0):
         if not isinstance(scale, (int, float, np.number)) or not math.isfinite(scale) or scale < 0:
@@ -108,7 +107,7 @@ class RBFKernel(StaticKernel):
     0.6065306597126334
     """
 
-    _code = _RBF
+    _code = _CODES["rbf"]
 
     def __init__(self, sigma=1.0):
         self.sigma = _positive(sigma, "sigma", "RBFKernel")
@@ -131,7 +130,7 @@ class Matern12Kernel(StaticKernel):
     0.1353352832366127
     """
 
-    _code = _MATERN12
+    _code = _CODES["matern12"]
 
     def __init__(self, sigma=1.0):
         self.sigma = _positive(sigma, "sigma", "Matern12Kernel")
@@ -152,7 +151,7 @@ class Matern32Kernel(StaticKernel):
     1.0
     """
 
-    _code = _MATERN32
+    _code = _CODES["matern32"]
 
     def __init__(self, sigma=1.0):
         self.sigma = _positive(sigma, "sigma", "Matern32Kernel")
@@ -174,7 +173,7 @@ class Matern52Kernel(StaticKernel):
     1.0
     """
 
-    _code = _MATERN52
+    _code = _CODES["matern52"]
 
     def __init__(self, sigma=1.0):
         self.sigma = _positive(sigma, "sigma", "Matern52Kernel")
@@ -198,7 +197,7 @@ class PolynomialKernel(StaticKernel):
     array([[9.]])
     """
 
-    _code = _POLYNOMIAL
+    _code = _CODES["polynomial"]
 
     def __init__(self, degree=3.0, gamma=1.0, scale=1.0):
         if not isinstance(degree, (int, float, np.number)) or not math.isfinite(degree) \
@@ -231,7 +230,7 @@ class RationalQuadraticKernel(StaticKernel):
     array([[0.33333333]])
     """
 
-    _code = _RATIONAL_QUADRATIC
+    _code = _CODES["rational_quadratic"]
 
     def __init__(self, sigma=1.0, alpha=1.0):
         self.sigma = _positive(sigma, "sigma", "RationalQuadraticKernel")
