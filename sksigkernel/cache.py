@@ -32,15 +32,13 @@ Examples
 """
 from collections import OrderedDict, namedtuple
 import hashlib
-import sys
 import threading
-import time
 
 import numpy as np
 
-from . import functional
+from . import _gram, functional
 from ._input import parse_dyadic_order
-from .collection import n_samples
+from .collection import dtype_of, n_samples, take
 
 __all__ = ["info", "clear", "set_max_bytes", "CacheInfo"]
 
@@ -107,10 +105,6 @@ def _digests(paths):
     return out
 
 
-def _take(paths, idx):
-    return [paths[i] for i in idx] if isinstance(paths, list) else paths[idx]
-
-
 class _Store:
     """Entries of one kernel setting: a matrix over the distinct paths seen, NaN = unknown.
 
@@ -153,54 +147,6 @@ def _setting(kernel_args, dtype):
             d["lead_lag"], float(d["end_time"]), np.dtype(dtype).str)
 
 
-class _Progress:
-    """Lines on stderr while a gram is computed (``verbose`` > 0)."""
-
-    def __init__(self, verbose, total):
-        self.verbose, self.total, self.done, self.start = verbose, total, 0, time.perf_counter()
-
-    def step(self, count):
-        self.done += count
-        if self.verbose and self.total:
-            elapsed = time.perf_counter() - self.start
-            eta = elapsed * max(self.total - self.done, 0) / max(self.done, 1)
-            print(f"[sksigkernel] {self.done}/{self.total} kernel entries "
-                  f"({min(100, 100 * self.done // self.total)}%), {elapsed:.1f} s elapsed, "
-                  f"about {eta:.1f} s to go", file=sys.stderr, flush=True)
-
-    def finish(self):
-        if self.verbose:
-            print(f"[sksigkernel] computed {self.done} kernel entries in "
-                  f"{time.perf_counter() - self.start:.1f} s", file=sys.stderr, flush=True)
-
-
-def _block(A, B, kernel_args, progress):
-    """gram(A, B), or one triangle of gram(A, A) when B is None, a chunk of rows at a time."""
-    n = n_samples(A)
-    same = B is None
-    chunks = 20 if progress.verbose else 1
-    step = max(1, -(-n // chunks))
-    out = np.empty((n, n if same else n_samples(B)), dtype=_dtype(A))
-    for r0 in range(0, n, step):
-        r1 = min(n, r0 + step)
-        rows = A[r0:r1]
-        if same:
-            out[r0:r1, r0:r1] = functional.sig_kernel_gram(rows, None, **kernel_args)
-            if r1 < n:
-                rest = A[r1:]
-                out[r0:r1, r1:] = functional.sig_kernel_gram(rows, rest, **kernel_args)
-                out[r1:, r0:r1] = out[r0:r1, r1:].T
-            progress.step((r1 - r0) * (r1 - r0 + 1) // 2 + (r1 - r0) * (n - r1))
-        else:
-            out[r0:r1] = functional.sig_kernel_gram(rows, B, **kernel_args)
-            progress.step((r1 - r0) * n_samples(B))
-    return out
-
-
-def _dtype(paths):
-    return paths[0].dtype if isinstance(paths, list) else paths.dtype
-
-
 def _compute(A, B, kernel_args, verbose):
     """Uncached gram (one triangle when B is None)."""
     same = B is None
@@ -208,14 +154,14 @@ def _compute(A, B, kernel_args, verbose):
     with _lock:
         _counters["misses"] += n_samples(A) * n_samples(A if same else B)
         _counters["evaluations"] += total
-    progress = _Progress(verbose, total)
-    out = _block(A, B, kernel_args, progress)
+    progress = _gram.Progress(verbose, total)
+    out = _gram.block(A, B, kernel_args, progress)
     progress.finish()
     return out
 
 
 def _as_dtype(paths, dtype):
-    if _dtype(paths) == dtype:
+    if dtype_of(paths) == dtype:
         return paths
     return [p.astype(dtype) for p in paths] if isinstance(paths, list) else paths.astype(dtype)
 
@@ -247,7 +193,7 @@ def gram(A, B, kernel_args, verbose=0, use_cache=True):
     store is read and written, not while kernels are computed: threads compute at once (two
     that miss the same entries both compute them, to the same values).
     """
-    dtype = np.result_type(_dtype(A), _dtype(A if B is None else B))
+    dtype = np.result_type(dtype_of(A), dtype_of(A if B is None else B))
     A = _as_dtype(A, dtype)
     B = None if B is None else _as_dtype(B, dtype)
     dA = _digests(A) if use_cache else None
@@ -266,9 +212,11 @@ def gram(A, B, kernel_args, verbose=0, use_cache=True):
     if store is None:
         return _compute(A, B, kernel_args, verbose)
     if n_missing:
-        _fill(known, store.symmetric, _take(A, first_a), _take(A if B is None else B, first_b),
-              ua, ub, kernel_args, verbose)
+        count = _gram.fill(known, store.symmetric, take(A, first_a),
+                           take(A if B is None else B, first_b), ua, ub, kernel_args,
+                           verbose)
         with _lock:        # the store may have grown meanwhile, but its indices stay
+            _counters["evaluations"] += count
             store.K[np.ix_(ua, ub)] = known
             if store.symmetric:
                 store.K[np.ix_(ub, ua)] = known.T
@@ -277,7 +225,7 @@ def gram(A, B, kernel_args, verbose=0, use_cache=True):
 
 def diagonal(A, kernel_args, use_cache=True):
     """``k(A[i], A[i])`` for every path, from the cache where possible."""
-    dtype = _dtype(A)
+    dtype = dtype_of(A)
     digests = _digests(A) if use_cache else None
     with _lock:
         store = _store((digests,), kernel_args, dtype) if use_cache else None
@@ -288,52 +236,9 @@ def diagonal(A, kernel_args, use_cache=True):
         _counters["hits"] += diag.size - todo.size
         _counters["evaluations"] += todo.size
     if todo.size:
-        P = _take(A, todo)
+        P = take(A, todo)
         diag[todo] = functional.sig_kernel(P, P, **kernel_args)
         if store is not None:
             with _lock:
                 store.K[ids[todo], ids[todo]] = diag[todo]
     return diag
-
-
-def _fill(known, symmetric, A, B, ua, ub, kernel_args, verbose):
-    """Compute the missing (NaN) entries of ``known`` = K[ua][:, ub] in place (A, B: the
-    paths of ua and ub), grouping the rows that miss the same columns into one gram; with a
-    symmetric kernel, an entry whose transpose is computed first is taken from it."""
-    missing = np.isnan(known)
-    col_of = {u: j for j, u in enumerate(ub)}
-    row_of = {u: i for i, u in enumerate(ua)}
-    total = 0
-    if verbose:       # entries to compute, a symmetric pair once
-        i, j = np.nonzero(missing)
-        pairs = np.sort(np.c_[ua[i], ub[j]], axis=1) if symmetric else np.c_[ua[i], ub[j]]
-        total = len(np.unique(pairs, axis=0))
-    progress = _Progress(verbose, total)
-    patterns, groups = np.unique(missing, axis=0, return_inverse=True)
-    for g, pattern in enumerate(patterns):
-        rows = np.flatnonzero(groups.ravel() == g)
-        cols = np.flatnonzero(pattern)
-        if cols.size == 0:
-            continue
-        still = np.isnan(known[np.ix_(rows, cols)])   # symmetry may have filled some
-        rows, cols = rows[still.any(axis=1)], cols[still.any(axis=0)]
-        if rows.size == 0:
-            continue
-        ra, cb = ua[rows], ub[cols]
-        if symmetric and np.array_equal(ra, np.sort(cb)):
-            # the same paths on both sides: one triangle, columns in the rows' order
-            values = _block(_take(A, rows), None, kernel_args, progress)
-            cb = ra
-            count = ra.size * (ra.size + 1) // 2
-        else:
-            values = _block(_take(A, rows), _take(B, cols), kernel_args, progress)
-            count = values.size
-        with _lock:
-            _counters["evaluations"] += count
-        known[np.ix_(rows, [col_of[u] for u in cb])] = values
-        if symmetric:        # the transposed entries that fall inside known
-            ti = np.array([row_of.get(u, -1) for u in cb], dtype=np.intp)
-            tj = np.array([col_of.get(u, -1) for u in ra], dtype=np.intp)
-            inside_i, inside_j = ti >= 0, tj >= 0
-            known[np.ix_(ti[inside_i], tj[inside_j])] = values.T[np.ix_(inside_i, inside_j)]
-    progress.finish()

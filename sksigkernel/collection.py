@@ -60,6 +60,16 @@ def n_samples(X):
     return len(X) if isinstance(X, (list, tuple)) else X.shape[0]
 
 
+def dtype_of(X):
+    """The dtype of a collection (an array or a list of arrays)."""
+    return X[0].dtype if isinstance(X, list) else X.dtype
+
+
+def take(X, idx):
+    """The paths ``idx`` of a collection, in its form."""
+    return [X[i] for i in idx] if isinstance(X, list) else X[idx]
+
+
 def is_path_list(X):
     """True for a non-empty list (or tuple) of 2-D series, the ragged form of a collection."""
     return isinstance(X, (list, tuple)) and len(X) > 0 and all(np.ndim(x) == 2 for x in X)

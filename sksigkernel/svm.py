@@ -9,8 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import SigKernelParamsMixin
-from .cache import _take
-from .collection import n_samples
+from .collection import n_samples, take
 from .kernel import SigKernel
 
 __all__ = ["SigKernelSVC"]
@@ -138,7 +137,7 @@ random_state
                         break_ties=self.break_ties, random_state=self.random_state, **extra)
         self.svc_.fit(kernel.gram(paths), y, sample_weight=sample_weight)
         self.kernel_ = kernel
-        self.support_paths_ = _take(paths, self.svc_.support_)
+        self.support_paths_ = take(paths, self.svc_.support_)
         self._n_train = n_samples(paths)
         for name in ("classes_", "support_", "n_support_", "dual_coef_", "intercept_", "n_iter_"):
             setattr(self, name, getattr(self.svc_, name))
