@@ -1,0 +1,235 @@
+# Static kernels on the points of a block: rows of G, and their chain rule back to points.
+# (included by _solver.pyx, whose header declares what these use)
+
+cdef inline bint uses_distance(int kind) noexcept nogil:
+    return kind != LINEAR and kind != POLYNOMIAL
+
+
+cdef inline double poly_base(Static sk, double s) noexcept nogil:
+    cdef double base = s + sk.p1
+    if base < 0 and sk.p0 != floor(sk.p0):
+        return 0.0
+    return base
+
+
+cdef inline double point_value(Static sk, double s) noexcept nogil:
+    """kappa as a function of s = |x-y|^2 (distance kernels) or s = <x, y> (polynomial)."""
+    cdef double u
+    if sk.kind == RBF:
+        return exp(-s * sk.p0)
+    if sk.kind == MATERN12:
+        return exp(-sqrt(s) * sk.p0)
+    if sk.kind == MATERN32:
+        u = sqrt(s) * sk.p0
+        return (1.0 + u) * exp(-u)
+    if sk.kind == MATERN52:
+        u = sqrt(s) * sk.p0
+        return (1.0 + u + u * u / 3.0) * exp(-u)
+    if sk.kind == POLYNOMIAL:
+        return sk.p2 * pow(poly_base(sk, s), sk.p0)
+    return pow(1.0 + s * sk.p1, -sk.p0)   # RATIONAL_QUADRATIC
+
+
+cdef inline double point_slope(Static sk, double s) noexcept nogil:
+    """d kappa / d s."""
+    cdef double u, base
+    if sk.kind == RBF:
+        return -sk.p0 * exp(-s * sk.p0)
+    if sk.kind == MATERN12:
+        u = sqrt(s)
+        if u == 0.0:
+            return 0.0          # |x - y| is not differentiable at 0: take the zero subgradient
+        return -sk.p0 * exp(-u * sk.p0) / (2.0 * u)
+    if sk.kind == MATERN32:
+        u = sqrt(s) * sk.p0
+        return -0.5 * sk.p0 * sk.p0 * exp(-u)
+    if sk.kind == MATERN52:
+        u = sqrt(s) * sk.p0
+        return -sk.p0 * sk.p0 / 6.0 * (1.0 + u) * exp(-u)
+    if sk.kind == POLYNOMIAL:
+        if sk.p0 == 0.0:
+            return 0.0
+        base = poly_base(sk, s)
+        if base == 0.0 and s + sk.p1 < 0:
+            return 0.0
+        return sk.p2 * sk.p0 * pow(base, sk.p0 - 1.0)
+    return -sk.p0 * sk.p1 * pow(1.0 + s * sk.p1, -sk.p0 - 1.0)
+
+
+cdef inline void point_args(Static sk, const floating* x, const floating* ys, Py_ssize_t L2,
+                            Py_ssize_t d, floating* s) noexcept nogil:
+    """s[j][l] for one point x[k][l] against all points ys[j][k][l]."""
+    cdef Py_ssize_t j, k, l
+    cdef floating acc[W]
+    cdef floating t
+    cdef bint dist = uses_distance(sk.kind)
+    for j in range(L2):
+        for l in range(W):
+            acc[l] = 0
+        for k in range(d):
+            if dist:
+                for l in range(W):
+                    t = x[k * W + l] - ys[(j * d + k) * W + l]
+                    acc[l] += t * t
+            else:
+                for l in range(W):
+                    acc[l] += x[k * W + l] * ys[(j * d + k) * W + l]
+        for l in range(W):
+            s[j * W + l] = acc[l]
+
+
+cdef void static_prepare(Static sk, const floating* ys, Py_ssize_t L2, Py_ssize_t d,
+                         floating* work, Py_ssize_t* tags) noexcept nogil:
+    """Work shared by every row of G: the increments of y (linear), or an empty row cache."""
+    cdef Py_ssize_t t
+    if sk.kind == LINEAR:
+        for t in range((L2 - 1) * d * W):
+            work[t] = ys[t + d * W] - ys[t]
+    tags[0] = -1
+    tags[1] = -1
+
+
+cdef inline floating* kappa_row(Static sk, const floating* xs, const floating* ys, Py_ssize_t i,
+                                Py_ssize_t L2, Py_ssize_t d, floating* work,
+                                Py_ssize_t* tags) noexcept nogil:
+    """kappa(x_i, y_j) for all j, cached in one of two slots."""
+    cdef Py_ssize_t t, slot = i & 1
+    cdef floating* row = work + slot * L2 * W
+    if tags[slot] != i:
+        tags[slot] = i
+        point_args(sk, xs + i * d * W, ys, L2, d, row)
+        point_values(sk, row, L2 * W, True)
+    return row
+
+
+cdef inline void point_values(Static sk, floating* s, Py_ssize_t n, bint values) noexcept nogil:
+    """kappa (values) or d kappa / d s of the n arguments s, in place: the distance kernels
+    through lanes.h's vectorised exp (float32 by way of a double buffer), the others one by
+    one."""
+    cdef Py_ssize_t t, t0, m
+    cdef double buf[256]
+    if floating is double:
+        if sk_distance_kernel_d(sk.kind, sk.p0, s, n, values):
+            return
+    else:
+        if sk.kind == RBF or sk.kind == MATERN12 or sk.kind == MATERN32 or sk.kind == MATERN52:
+            for t0 in range(0, n, 256):
+                m = n - t0 if n - t0 < 256 else 256
+                for t in range(m):
+                    buf[t] = s[t0 + t]
+                sk_distance_kernel_d(sk.kind, sk.p0, buf, m, values)
+                for t in range(m):
+                    s[t0 + t] = <float>buf[t]
+            return
+    for t in range(n):
+        s[t] = <floating>(point_value(sk, s[t]) if values else point_slope(sk, s[t]))
+
+
+cdef void static_row(Static sk, const floating* xs, const floating* ys, Py_ssize_t i,
+                     Py_ssize_t L2, Py_ssize_t d, floating* Grow, floating* work,
+                     Py_ssize_t* tags) noexcept nogil:
+    """Row i of G for a kernel other than the linear one:
+    kappa(x_{i+1}, y_{j+1}) - kappa(x_{i+1}, y_j) - kappa(x_i, y_{j+1}) + kappa(x_i, y_j)."""
+    cdef Py_ssize_t t, n2 = L2 - 1
+    cdef floating* prow = kappa_row(sk, xs, ys, i, L2, d, work, tags)
+    cdef floating* crow = kappa_row(sk, xs, ys, i + 1, L2, d, work, tags)
+    for t in range(n2 * W):
+        Grow[t] = (crow[t + W] - crow[t]) - (prow[t + W] - prow[t])
+
+
+cdef void g_rows(Static sk, const floating* xs, const floating* ys, Py_ssize_t i0,
+                 Py_ssize_t i1, Py_ssize_t L2, Py_ssize_t d, floating* G, floating* work,
+                 Py_ssize_t* tags, floating* dxs) noexcept nogil:
+    """Rows i0 .. i1-1 of G, row i at G + (i - i0) (L2-1) W. ``work`` must have been set up by
+    static_prepare for the same block; dxs holds (i1 - i0) d W numbers (linear kernel)."""
+    cdef Py_ssize_t i, n2 = L2 - 1
+    if sk.kind == LINEAR:     # all rows at once: dy[j] is read once for all of them
+        linear_increments(sk.p0, xs, i0, i1 - i0, d, dxs)
+        linear_g_rows(dxs, work, G, i1 - i0, n2, d)
+    else:
+        for i in range(i0, i1):
+            static_row(sk, xs, ys, i, L2, d, G + (i - i0) * n2 * W, work, tags)
+
+
+cdef inline void linear_g_rows(const floating* dx, const floating* dy, floating* G,
+                              Py_ssize_t nrows, Py_ssize_t n2, Py_ssize_t d) noexcept nogil:
+    """Rows of G of the linear static kernel from the scaled increments dx of their rows of x
+    and the increments dy of y (lanes.h)."""
+    if floating is double:
+        sk_linear_g_rows_d(dx, dy, G, nrows, n2, d)
+    else:
+        sk_linear_g_rows_f(dx, dy, G, nrows, n2, d)
+
+
+cdef void linear_increments(double p0, const floating* xs, Py_ssize_t i0, Py_ssize_t nrows,
+                            Py_ssize_t d, floating* dx) noexcept nogil:
+    """dx[r] = p0 (x[i0 + r + 1] - x[i0 + r]), r < nrows."""
+    cdef Py_ssize_t t
+    for t in range(nrows * d * W):
+        dx[t] = <floating>p0 * (xs[i0 * d * W + t + d * W] - xs[i0 * d * W + t])
+
+
+cdef inline void linear_backward_rows(Py_ssize_t nrows, Py_ssize_t n2, Py_ssize_t d,
+                                      const floating* gb, const floating* dy,
+                                      const floating* dx, floating* dxbar,
+                                      floating* dybar) noexcept nogil:
+    """Linear static kernel: the derivatives of sum(gb * G) over nrows rows of G with respect
+    to the increments of x at those rows (written to dxbar, nrows rows of d * W) and of y
+    (added to dybar); dx and dy as for linear_g_rows. The rows go from the top down, as the
+    segments finish them (lanes.h)."""
+    if floating is double:
+        sk_linear_rows_d(gb, dy, dx, dxbar, dybar, nrows, n2, d)
+    else:
+        sk_linear_rows_f(gb, dy, dx, dxbar, dybar, nrows, n2, d)
+
+
+cdef void point_backward(Static sk, floating scale, const floating* xs, const floating* ys,
+                         Py_ssize_t i, Py_ssize_t L2, Py_ssize_t d, const floating* below,
+                         const floating* above, floating* xbar, floating* ybar,
+                         floating* srow) noexcept nogil:
+    """Other static kernels: adds the derivatives with respect to the point x_i and the points
+    of y of sum(scale * Gb * G), through kappa(x_i, y_j), which enters rows i-1 (below, the
+    row of Gb, NULL when i = 0) and i (above, NULL past the last row)."""
+    cdef Py_ssize_t j, k, l, n2 = L2 - 1
+    cdef floating w[W]
+    cdef floating acc[W]
+    cdef floating diff
+    point_args(sk, xs + i * d * W, ys, L2, d, srow)
+    point_values(sk, srow, L2 * W, False)          # now the slopes d kappa / d s
+    for j in range(L2 * W):
+        srow[j] = srow[j] * scale
+    for j in range(L2):
+        for l in range(W):
+            acc[l] = 0
+        if below != NULL and j > 0:
+            for l in range(W):
+                acc[l] += below[(j - 1) * W + l]
+        if below != NULL and j < n2:
+            for l in range(W):
+                acc[l] -= below[j * W + l]
+        if above != NULL and j > 0:
+            for l in range(W):
+                acc[l] -= above[(j - 1) * W + l]
+        if above != NULL and j < n2:
+            for l in range(W):
+                acc[l] += above[j * W + l]
+        for l in range(W):
+            w[l] = acc[l] * srow[j * W + l]
+        if uses_distance(sk.kind):
+            for k in range(d):
+                for l in range(W):
+                    diff = 2 * w[l] * (xs[(i * d + k) * W + l] - ys[(j * d + k) * W + l])
+                    xbar[(i * d + k) * W + l] += diff
+                    ybar[(j * d + k) * W + l] -= diff
+        else:
+            for k in range(d):
+                for l in range(W):
+                    xbar[(i * d + k) * W + l] += w[l] * ys[(j * d + k) * W + l]
+                    ybar[(j * d + k) * W + l] += w[l] * xs[(i * d + k) * W + l]
+
+
+
+cdef inline Py_ssize_t static_work(Py_ssize_t L2, Py_ssize_t d) noexcept nogil:
+    """Size of static_prepare's workspace: the increments of y (linear kernel) or two rows of
+    kappa (kappa_row's cache)."""
+    return max((L2 - 1) * d, 2 * L2) * W
