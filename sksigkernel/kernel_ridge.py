@@ -2,7 +2,7 @@
 from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
@@ -71,6 +71,7 @@ n_channels, n_jobs, cache, verbose
         self.cache = cache
         self.verbose = verbose
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit on series ``X`` with targets ``y`` of shape (n_samples,) or (n_samples, n_targets).
 
@@ -78,7 +79,6 @@ n_channels, n_jobs, cache, verbose
         -------
         self
         """
-        self._validate_params()
         paths = self._paths(X, reset=True)
         self._check_targets(paths, y, sample_weight, classifier=False)
         kernel = self._kernel()

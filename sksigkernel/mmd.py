@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
@@ -152,8 +152,14 @@ n_channels, n_jobs, cache, verbose
         self.cache = cache
         self.verbose = verbose
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, Y):
         """Test whether the series ``X`` and ``Y`` come from the same law.
+
+        Unlike scikit-learn's ``fit(X, y)``, the second argument is a second sample of
+        series, not targets: SigMMDTest borrows scikit-learn's parameter handling
+        (``get_params``, ``set_params``, ``clone``) but predicts nothing, so it does not
+        belong in a ``Pipeline``. :func:`sig_mmd_test` is the same test as a function.
 
         Parameters
         ----------
@@ -163,7 +169,6 @@ n_channels, n_jobs, cache, verbose
         -------
         self
         """
-        self._validate_params()
         A = self._paths(X, reset=True, name="X")
         B = self._paths(Y, reset=False, name="Y")
         n, m = n_samples(A), n_samples(B)

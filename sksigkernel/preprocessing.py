@@ -2,7 +2,7 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
@@ -54,9 +54,9 @@ class ChannelScaler(TransformerMixin, BaseEstimator):
         self.with_std = with_std
         self.n_channels = n_channels
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn each channel's mean and standard deviation from the series ``X``."""
-        self._validate_params()
         paths = as_path_collection(X, self.n_channels)
         self.scaler_ = StandardScaler(with_mean=self.with_mean, with_std=self.with_std)
         self.scaler_.fit(_points(paths))

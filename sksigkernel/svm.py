@@ -2,7 +2,7 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.svm import SVC
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -110,6 +110,7 @@ random_state
         self.break_ties = break_ties
         self.random_state = random_state
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit on series ``X`` with labels ``y``.
 
@@ -125,7 +126,6 @@ random_state
         -------
         self
         """
-        self._validate_params()
         paths = self._paths(X, reset=True)
         self._check_targets(paths, y, sample_weight, classifier=True)
         kernel = self._kernel()
