@@ -137,7 +137,7 @@ cdef enum:
 cdef inline void* cache_aligned(void* raw) noexcept nogil:
     """The first multiple of ALIGN at or after raw, in a block malloc'ed ALIGN bytes longer:
     a workspace's vectors must not straddle cache lines (malloc only promises 16 bytes, and
-    a misaligned workspace measured 15-20% slower). Every array cut from a workspace is a
+    a misaligned workspace is markedly slower). Every array cut from a workspace is a
     multiple of W numbers long, so they all keep the alignment."""
     return <void*>((<size_t>raw + ALIGN - 1) & ~(<size_t>(ALIGN - 1)))
 

@@ -33,8 +33,7 @@ enum sk_static_kind {
 
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(SK_PLAIN_LOOPS)
 /* A vector is the target's widest SIMD register: on a narrower target GCC splits wider
- * vector types through the stack (on AVX2, 64-byte vectors made the forward about 10 times
- * slower than 32-byte ones). */
+ * vector types through the stack. */
 #if defined(__AVX512F__)
 #define SK_VBYTES 64
 #elif defined(__AVX__)
@@ -134,7 +133,7 @@ static inline sk_vf sk_strip_next_f(sk_vf a, ptrdiff_t s)
 }
 
 /* The rows a kernel writes never overlap those it reads: with restrict, the compiler may keep
- * loaded values across the stores (the order-2 gram backprop measured 2% faster). */
+ * loaded values across the stores. */
 #if defined(__GNUC__) || defined(__clang__)
 #define SK_RESTRICT __restrict__
 #define SK_ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -192,13 +191,13 @@ static inline void sk_pde_row_##S(const T *SK_RESTRICT prev, T *SK_RESTRICT cur,
  * the two sums over it, its dF/dG is s1/2 + (s1 + s2) Delta/6, from one coefficient, e6 =
  * Delta/6 = dg[j] s6 (dg: the coarse row's G; s6 = 2^-(d1+d2)/6). (The scheme's identity
  * K[p][q-1] + K[p-1][q] = (K[p][q] + B K[p-1][q-1]) / A saves an addition a cell but costs
- * a division a coarse cell, which measured no faster.) */
+ * a division a coarse cell: no faster for one row a sweep.) */
 /* Pieces of the adjoint row's loop: coefficients of coarse column CJ; the recurrence at
  * column q; the sums of Kbar K over the cell with top right corner q. */
 /* A = 1 + D/2 + D^2/12 and B = 1 - D^2/12 of a coarse cell from its G at P (D = G
  * 2^-(d1+d2)): 1 + G (hh + G c12) and 1 - G^2 c12, with hh = 3 s6 and c12 = 3 s6^2,
- * computed where the adjoint uses them. Rows of them written beforehand and read here cost
- * more than the arithmetic: the gram backprops measured 2 to 8% slower. */
+ * computed where the adjoint uses them: rows of them written beforehand and read here cost
+ * more than the arithmetic. */
 #define SK_B(S, P) (one - sk_load_##S(P) * sk_load_##S(P) * c12)
 #define SK_A(S, P) (one + sk_load_##S(P) * (hh + sk_load_##S(P) * c12))
 /* The constants of the adjoint kernels, from s6 (one, hh, c12 for SK_A and SK_B; half and
@@ -238,7 +237,7 @@ static inline void sk_pde_row_##S(const T *SK_RESTRICT prev, T *SK_RESTRICT cur,
  * left edge: the top cell (STEP) takes A(p-1, q), B(p, q) from column j + 1 (none past the
  * last column, where the adjoint keeps its value), which the registers still hold from the
  * column before; the others (STEP_IN) from column j. Each coefficient is computed once a
- * sweep (it was twice): the order-1 and L=256 gram backprops measured 3 to 4% faster. */
+ * sweep. */
 #define SK_ADJ_COLUMN(S, COEFFS, STEP, ACC, STEP_IN)                                      \
     q = (j + 1) * M2;                                                                     \
     if (j + 1 < n2) {                                                                     \
@@ -325,9 +324,7 @@ static inline void sk_adjoint_row_##S(T *SK_RESTRICT out, const T *SK_RESTRICT n
     }
 
 /* Two vectors of lanes a sweep (NP; all of them where a vector is fewer): the running and
- * carried values of four take more registers than there are. Against four, the L=256 gram
- * backprop of bench_engine.py measured 84-87 against 89-92 ms, its order-1 gram 68-70
- * against 67-69; against one, 86-89 and 71-72 ms. */
+ * carried values of four take more registers than there are. */
 #define SK_PAIR_NP 2
 #define SK_DEFINE_ADJOINT_PAIR(S, T, V)                                                   \
 SK_NOINLINE void sk_adjoint_pair_lanes_##S(T *SK_RESTRICT out1, T *SK_RESTRICT out2,     \
@@ -404,15 +401,13 @@ static inline void sk_adjoint_pair_##S(T *out1, T *out2, const T *nxt, const T *
  * gb and add as for sk_adjoint_pair, all in rows of all the lanes. s6 as for
  * sk_adjoint_row.
  * One vector a sweep: the running values and carried forward values of two vectors take
- * more registers than there are, and with their spills a microbenchmark (the forward rows
- * in L3) measured 1.07 to 1.5 ns a cell, depending on where the stack lay (the size of the
- * environment); with one vector, 1.13 ns whatever the stack.
+ * more registers than there are, and their spills made the speed depend on where the stack
+ * lay.
  * The sums for dF/dG use the scheme's identity K[p][q-1] + K[p-1][q] =
  * (K[p][q] + B K[p-1][q-1]) / A: a cell adds Kbar K[p][q] and Kbar K[p-1][q-1], and a coarse
- * cell divides once (the order-2 gram backprop: 2 ms faster in A/B, of 160). Inside a
- * coarse column a cell's coefficients to the right and above are one, A, so that rows
- * p-1 .. p-3 take A (right + above) - B (above right): an addition instead of a
- * multiply-add (0.88 against 0.94 ns a cell, the rows in L1). */
+ * cell divides once. Inside a coarse column a cell's coefficients to the right and above
+ * are one, A, so that rows p-1 .. p-3 take A (right + above) - B (above right): an addition
+ * instead of a multiply-add. */
 #define SK_QUAD_STEP(S, Q)                                                                \
     {                                                                                     \
         const sk_v##S n = sk_load_##S(nxt + (Q) * SK_LANES);                              \
@@ -683,8 +678,7 @@ static void sk_linear_g_rows_##S(const T *dx, const T *dy, T *G, ptrdiff_t nrows
  * dybar[j][k] += sum_r gb[r][j] dx[r][k] (r from the top down: p walks down the rows with \
  * a negative step). dybar goes KC rows at a time, dxbar JC columns at a time (the sums   \
  * in the same order), so that a vector's numbers stay in the L1 cache from one tile to   \
- * the next: the L=256, 8-channel gram backprop 102 -> 100 ms; in a microbenchmark at the  \
- * order-0 and order-1 shapes, 1.0 -> 1.2 FMA/cycle. */                                   \
+ * the next. */                                                                           \
 static void sk_linear_rows_##S(const T *gb, const T *dy, const T *dx, T *dxbar, T *dybar, \
                                ptrdiff_t nrows, ptrdiff_t n2, ptrdiff_t d)                \
 {                                                                                         \
