@@ -174,6 +174,77 @@ cdef void* workspace(size_t nbytes, int* failed) noexcept nogil:
         failed[0] = 1
     return p
 
+# A thread's workspace is one allocation cut into arrays; a layout holds their offsets (in
+# numbers) and the total, counted in double precision so that it cannot wrap around. Every
+# array is a multiple of W numbers long, so that all keep the allocation's alignment.
+ctypedef struct ForwardLayout:
+    Py_ssize_t xs, ys, AB, work, G, dxs, edge, rows, finals
+    double size
+
+ctypedef struct BackwardLayout:
+    Py_ssize_t seed, xs, ys, xbar, ybar, G, Gb, AB, work, dybar, dxs, sums, srow, kb, seg
+    Py_ssize_t fedge, aedge
+    double size
+
+
+cdef inline Py_ssize_t carve(double* size, double n) noexcept nogil:
+    """The offset of the next n numbers of a workspace of ``size`` numbers so far."""
+    cdef Py_ssize_t at = <Py_ssize_t>size[0] if size[0] < 2.0 ** 62 else 0
+    size[0] += n
+    return at
+
+
+cdef ForwardLayout forward_layout(Py_ssize_t Lx, Py_ssize_t L2, Py_ssize_t d, Py_ssize_t n2,
+                                  Py_ssize_t gcap, Py_ssize_t nedge,
+                                  double nrows) noexcept nogil:
+    """The forward's workspace: the block's points (x as the lanes see them: Lx), A and B
+    of a coarse row, the static kernel's own (static_work), gcap numbers of rows of G, x's
+    increments, the strips' edges (nedge), the fine rows (nrows numbers), each lane's
+    kernel."""
+    cdef ForwardLayout o
+    o.size = 0
+    o.xs = carve(&o.size, <double>Lx * d * W)
+    o.ys = carve(&o.size, <double>L2 * d * W)
+    o.AB = carve(&o.size, 2. * n2 * W)
+    o.work = carve(&o.size, static_work(L2, d))
+    o.G = carve(&o.size, gcap)
+    o.dxs = carve(&o.size, <double>Lx * d * W)
+    o.edge = carve(&o.size, nedge)
+    o.rows = carve(&o.size, nrows)
+    o.finals = carve(&o.size, W)
+    return o
+
+
+cdef BackwardLayout backward_layout(Py_ssize_t Lx, Py_ssize_t L2, Py_ssize_t d,
+                                    Py_ssize_t n2, Py_ssize_t nb, Py_ssize_t rowlen,
+                                    Py_ssize_t nseg, Py_ssize_t nedge) noexcept nogil:
+    """The backward's workspace: the seed row, the block's points and their gradients (xbar
+    right before ybar: they are cleared together), nb coarse rows of G and of dF/dG, A and
+    B, the static kernel's own, y's increments' gradients, nb rows of x's increments, a
+    channel's sums, a row of slopes, five adjoint rows, nseg forward rows (a segment's and
+    the checkpoints after it), and the strips' edges of the forward and the adjoint."""
+    cdef BackwardLayout o
+    o.size = 0
+    o.seed = carve(&o.size, W)
+    o.xs = carve(&o.size, <double>Lx * d * W)
+    o.ys = carve(&o.size, <double>L2 * d * W)
+    o.xbar = carve(&o.size, <double>Lx * d * W)
+    o.ybar = carve(&o.size, <double>L2 * d * W)
+    o.G = carve(&o.size, <double>nb * n2 * W)
+    o.Gb = carve(&o.size, <double>nb * n2 * W)
+    o.AB = carve(&o.size, 2. * n2 * W)
+    o.work = carve(&o.size, static_work(L2, d))
+    o.dybar = carve(&o.size, <double>n2 * d * W)
+    o.dxs = carve(&o.size, <double>nb * d * W)
+    o.sums = carve(&o.size, <double>d * W)
+    o.srow = carve(&o.size, <double>L2 * W)
+    o.kb = carve(&o.size, 5. * rowlen)
+    o.seg = carve(&o.size, <double>nseg * rowlen)
+    o.fedge = carve(&o.size, nedge)
+    o.aedge = carve(&o.size, nedge)
+    return o
+
+
 ctypedef struct Static:
     int kind
     double p0, p1, p2
@@ -241,23 +312,22 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     if strips < 1 or W % strips or strips & (strips - 1) or (keep and strips != 1):
         raise ValueError(f"strips must be a power of two dividing {W} (and 1 with grid), "
                          f"got {strips}")
-    cdef size_t nwork = checked_size(sizeof(floating), (
-        (Lx + L2) * d * W + 2. * n2 * W + static_work(L2, d) + gcap + Lx * d * W + nedge
-        + nstore * <double>rowlen + W))
+    cdef ForwardLayout lay = forward_layout(Lx, L2, d, n2, gcap, nedge, nstore * rowlen)
+    cdef size_t nwork = checked_size(sizeof(floating), lay.size)
     cdef int failed = 0
     with nogil, parallel(num_threads=nthreads):
         raw = workspace(nwork * sizeof(floating), &failed)
         ia = <Py_ssize_t*>workspace(sizeof(Py_ssize_t) * (3 * W + 2), &failed)
         ws = <floating*>cache_aligned(raw)
-        xs = ws
-        ys = xs + Lx * d * W
-        AB = ys + L2 * d * W
-        work = AB + 2 * n2 * W
-        G = work + static_work(L2, d)
-        dxs = G + gcap
-        edge = dxs + Lx * d * W
-        rows = edge + nedge
-        finals = rows + nstore * rowlen
+        xs = ws + lay.xs
+        ys = ws + lay.ys
+        AB = ws + lay.AB
+        work = ws + lay.work
+        G = ws + lay.G
+        dxs = ws + lay.dxs
+        edge = ws + lay.edge
+        rows = ws + lay.rows
+        finals = ws + lay.finals
         ib = ia + W
         tags = ib + W
         ends = tags + 2
@@ -380,10 +450,8 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     if strips < 1 or W % strips or strips & (strips - 1) or (given and strips != 1):
         raise ValueError(f"strips must be a power of two dividing {W} (and 1 with grid), "
                          f"got {strips}")
-    cdef size_t nwork = checked_size(sizeof(floating), (
-        2. * (Lx + L2) * d * W + 2. * nb * n2 * W + 2. * n2 * W + static_work(L2, d)
-        + n2 * d * W + nb * d * W + d * W + L2 * W
-        + 5. * rowlen + (S + 1.) * rowlen + ncheck * <double>rowlen + W + 2. * nedge))
+    cdef BackwardLayout lay = backward_layout(Lx, L2, d, n2, nb, rowlen, S + 1 + ncheck, nedge)
+    cdef size_t nwork = checked_size(sizeof(floating), lay.size)
     cdef int failed = 0
     with nogil, parallel(num_threads=nthreads):
         raw = workspace(nwork * sizeof(floating), &failed)
@@ -391,24 +459,24 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         ia = <Py_ssize_t*>workspace(sizeof(Py_ssize_t) * (2 * W + 2), &failed)
         ib = ia + W
         ptags = ib + W
-        seed = ws
-        xs = seed + W
-        ys = xs + Lx * d * W
-        xbar = ys + L2 * d * W
-        ybar = xbar + Lx * d * W
-        G = ybar + L2 * d * W
-        Gb = G + nb * n2 * W
-        AB = Gb + nb * n2 * W
-        work = AB + 2 * n2 * W
-        dybar = work + static_work(L2, d)
-        dxs = dybar + n2 * d * W
-        sums = dxs + nb * d * W
-        srow = sums + d * W
-        kb = srow + L2 * W
-        seg = kb + 5 * rowlen
+        seed = ws + lay.seed
+        xs = ws + lay.xs
+        ys = ws + lay.ys
+        xbar = ws + lay.xbar
+        ybar = ws + lay.ybar
+        G = ws + lay.G
+        Gb = ws + lay.Gb
+        AB = ws + lay.AB
+        work = ws + lay.work
+        dybar = ws + lay.dybar
+        dxs = ws + lay.dxs
+        sums = ws + lay.sums
+        srow = ws + lay.srow
+        kb = ws + lay.kb
+        seg = ws + lay.seg
         check = seg + (S + 1) * rowlen
-        fedge = check + ncheck * rowlen
-        aedge = fedge + nedge
+        fedge = ws + lay.fedge
+        aedge = ws + lay.aedge
         for blk in prange(nblocks, schedule='dynamic'):
             if raw == NULL or ia == NULL:
                 continue
