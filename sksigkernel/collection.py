@@ -14,7 +14,7 @@ guessed: convert them with :func:`from_channels_first`.
 """
 import numpy as np
 
-from ._input import _is_tensor, _to_numpy
+from ._input import _float_array, _is_tensor, _to_numpy
 
 __all__ = ["as_path_collection", "from_channels_first", "n_samples"]
 
@@ -87,14 +87,6 @@ def _numpy(X, name):
     return arr
 
 
-def _float(arr, name):
-    if arr.dtype.kind in "iub":
-        return arr.astype(np.float64)
-    if arr.dtype not in (np.float32, np.float64):
-        raise ValueError(f"{name} must hold float or integer values, got dtype {arr.dtype}")
-    return arr
-
-
 def _strip_nan_padding(batch, name):
     """A 3-D batch whose shorter series end in all-NaN rows -> a list of unpadded series."""
     missing = np.isnan(batch)
@@ -138,7 +130,7 @@ def as_path_collection(X, n_channels=1, name="X"):
     [(3, 1), (2, 1)]
     """
     if is_path_list(X):
-        arrays = [_float(_numpy(x, f"{name}[{i}]"), f"{name}[{i}]") for i, x in enumerate(X)]
+        arrays = [_float_array(_numpy(x, f"{name}[{i}]"), f"{name}[{i}]") for i, x in enumerate(X)]
         channels = {a.shape[1] for a in arrays}
         if len(channels) > 1:
             raise ValueError(f"the series in {name} have different numbers of channels: "
@@ -150,7 +142,7 @@ def as_path_collection(X, n_channels=1, name="X"):
                 raise ValueError(f"{name}[{i}] contains NaN or infinite values")
         dtype = np.result_type(*arrays)
         return [a.astype(dtype, copy=False) for a in arrays]
-    arr = _float(_numpy(X, name), name)
+    arr = _float_array(_numpy(X, name), name)
     if arr.ndim == 2:
         if isinstance(n_channels, bool) or not isinstance(n_channels, (int, np.integer)) \
                 or n_channels < 1:

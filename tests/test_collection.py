@@ -70,9 +70,15 @@ def test_from_channels_first(rng):
     ([np.zeros((3, 2)), np.zeros((4, 3))], "different numbers of channels"),
     ([np.zeros((3, 2)), np.zeros((0, 2))], r"X\[1\] has length 0"),
     ([np.zeros((3, 2)), np.array([[0., 1.], [np.nan, 1.]])], r"X\[1\] contains NaN"),
-    (np.array([["a", "b"]]), "must hold float or integer values"),
 ])
 def test_bad_collections(bad, match):
     n_channels = 2 if match.startswith("not a multiple") else 1
     with pytest.raises(ValueError, match=match):
         as_path_collection(bad, n_channels=n_channels)
+
+
+@pytest.mark.parametrize("bad", [np.array([["a", "b"]]), [np.zeros((3, 1)), np.array([["a"]])]])
+def test_collections_of_non_numbers_are_the_engines_type_error(bad):
+    # the same error, type and words, as the functional API's for the same data
+    with pytest.raises(TypeError, match="must hold float32, float64 or integer values"):
+        as_path_collection(bad)
