@@ -43,7 +43,8 @@ The adjoint's rows go one at a time at d1 = 0, two (adjoint_pair) at d1 = 1, fou
 A gram row's block shares one path of x, whose gradient is summed over pairs and strips in
 registers (scatter_x, sk_diag_sums); other blocks scatter pair by pair (scatter_add).
 
-Files: static.pxi (static kernels), forward.pxi and adjoint.pxi (the sweeps), blocks.pxi
+Files: static.pxi (static kernels), forward.pxi and adjoint.pxi (the sweeps), backward.pxi
+(a block of the backward: its three ways to the forward grid, and its adjoint), blocks.pxi
 (lanes, gathering and scattering), grid_adjoint.pxi (derivatives seeded at every node,
 plain), lanes.h (the SIMD rows).
 """
@@ -183,7 +184,7 @@ ctypedef struct ForwardLayout:
 
 ctypedef struct BackwardLayout:
     Py_ssize_t seed, xs, ys, xbar, ybar, G, Gb, AB, work, dybar, dxs, sums, srow, kb, seg
-    Py_ssize_t fedge, aedge
+    Py_ssize_t check, fedge, aedge
     double size
 
 
@@ -217,12 +218,13 @@ cdef ForwardLayout forward_layout(Py_ssize_t Lx, Py_ssize_t L2, Py_ssize_t d, Py
 
 cdef BackwardLayout backward_layout(Py_ssize_t Lx, Py_ssize_t L2, Py_ssize_t d,
                                     Py_ssize_t n2, Py_ssize_t nb, Py_ssize_t rowlen,
-                                    Py_ssize_t nseg, Py_ssize_t nedge) noexcept nogil:
+                                    Py_ssize_t nseg, Py_ssize_t ncheck,
+                                    Py_ssize_t nedge) noexcept nogil:
     """The backward's workspace: the seed row, the block's points and their gradients (xbar
     right before ybar: they are cleared together), nb coarse rows of G and of dF/dG, A and
     B, the static kernel's own, y's increments' gradients, nb rows of x's increments, a
-    channel's sums, a row of slopes, five adjoint rows, nseg forward rows (a segment's and
-    the checkpoints after it), and the strips' edges of the forward and the adjoint."""
+    channel's sums, a row of slopes, five adjoint rows, nseg forward rows (a segment's),
+    ncheck checkpoint rows, and the strips' edges of the forward and the adjoint."""
     cdef BackwardLayout o
     o.size = 0
     o.seed = carve(&o.size, W)
@@ -240,6 +242,7 @@ cdef BackwardLayout backward_layout(Py_ssize_t Lx, Py_ssize_t L2, Py_ssize_t d,
     o.srow = carve(&o.size, <double>L2 * W)
     o.kb = carve(&o.size, 5. * rowlen)
     o.seg = carve(&o.size, <double>nseg * rowlen)
+    o.check = carve(&o.size, <double>ncheck * rowlen)
     o.fedge = carve(&o.size, nedge)
     o.aedge = carve(&o.size, nedge)
     return o
@@ -254,6 +257,7 @@ include "static.pxi"
 include "forward.pxi"
 include "adjoint.pxi"
 include "blocks.pxi"
+include "backward.pxi"
 include "grid_adjoint.pxi"
 
 
@@ -405,10 +409,8 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t nseg = (Rl + S - 1) // S if S > 0 else 0
     cdef Py_ssize_t ncheck = nseg if nseg > 1 else 0
     cdef Py_ssize_t nb = S // M1 + 1      # rows of G and of dF/dG held: a segment's, one more
-    # At d1 >= 2 with the whole grid kept, one vector of lanes at a time: its forward grid
-    # (forward_lanes), then its adjoint (adjoint_lanes), so that a quarter of the block's grid
-    # is written and read back at a time (1.1 MiB in bench_engine.py's order-2 gram, not
-    # 4.4), and the chain rule after the last. The lanes of a vector must hold whole pairs.
+    # at d1 >= 2 with the whole grid kept, a vector of lanes at a time (whole_grid_by_vectors):
+    # the lanes of a vector must hold whole pairs
     cdef Py_ssize_t V = SK_VL_d if floating is double else SK_VL_f
     cdef bint grouped = d1 >= 2 and not given and nseg <= 1 and strips <= V
     # coarse rows of G computed together (about 256 KiB), and of the adjoint per step of the
@@ -418,8 +420,9 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef bint linear = kind == LINEAR
     cdef const Py_ssize_t* lens1 = &len1[0] if len1 is not None and not given else NULL
     cdef const Py_ssize_t* lens2 = &len2[0] if len2 is not None and not given else NULL
-    cdef Py_ssize_t bL2, bn1, bn2, bR, bC, browlen, bnseg
-    cdef Py_ssize_t blk, n, l, r, c, t, s, r0, r1, i, i0, i1, ig, ia_, ib_, tid
+    cdef Py_ssize_t bn1, bn2
+    cdef Py_ssize_t blk, n, l, s, r0, r1, i0, i1, ig, tid
+    cdef BlockPlan plan
     cdef Py_ssize_t* ia
     cdef Py_ssize_t* ib
     cdef Py_ssize_t* ptags
@@ -430,27 +433,19 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef floating* ws
     cdef floating* xs
     cdef floating* ys
-    cdef floating* G
     cdef floating* Gb
-    cdef floating* AB
     cdef floating* work
     cdef floating* xbar
     cdef floating* ybar
     cdef floating* dybar
-    cdef floating* dxs
     cdef floating* sums
     cdef floating* srow
-    cdef floating* kb
-    cdef floating* seg
-    cdef floating* check
-    cdef floating* fedge
-    cdef floating* aedge
     if npairs == 0 or R == 0 or C == 0:
         return
     if strips < 1 or W % strips or strips & (strips - 1) or (given and strips != 1):
         raise ValueError(f"strips must be a power of two dividing {W} (and 1 with grid), "
                          f"got {strips}")
-    cdef BackwardLayout lay = backward_layout(Lx, L2, d, n2, nb, rowlen, S + 1 + ncheck, nedge)
+    cdef BackwardLayout lay = backward_layout(Lx, L2, d, n2, nb, rowlen, S + 1, ncheck, nedge)
     cdef size_t nwork = checked_size(sizeof(floating), lay.size)
     cdef int failed = 0
     with nogil, parallel(num_threads=nthreads):
@@ -464,19 +459,11 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         ys = ws + lay.ys
         xbar = ws + lay.xbar
         ybar = ws + lay.ybar
-        G = ws + lay.G
         Gb = ws + lay.Gb
-        AB = ws + lay.AB
         work = ws + lay.work
         dybar = ws + lay.dybar
-        dxs = ws + lay.dxs
         sums = ws + lay.sums
         srow = ws + lay.srow
-        kb = ws + lay.kb
-        seg = ws + lay.seg
-        check = seg + (S + 1) * rowlen
-        fedge = ws + lay.fedge
-        aedge = ws + lay.aedge
         for blk in prange(nblocks, schedule='dynamic'):
             if raw == NULL or ia == NULL:
                 continue
@@ -489,92 +476,38 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             bn2 = block_width(L2, lens2, 2, strips, ib)
             bn1 = load_block(&X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, lens1, 2, strips, ia, ib, bn2,
                              xs, ys)
-            bL2 = bn2 + 1
-            bR = bn1 << d1
-            bC = bn2 << d2
-            browlen = (bC + 1) * W
-            bnseg = (bR + S - 1) // S
-            static_prepare(sk, ys, bL2, d, work, ptags)
+            plan = block_plan(sk, d1, d2, d, strips, CH, CB, bn1, bn2, S)
+            static_prepare(sk, ys, bn2 + 1, d, work, ptags)
             if not linear:  # the linear kernel writes xbar (increments) and ybar whole
                 memset(xbar, 0, sizeof(floating) * (Lx + L2) * d * W)
             memset(dybar, 0, sizeof(floating) * n2 * d * W)
-            if bnseg > 1:    # checkpoint pass: rows 0, S, 2S, ... ; seg's first two rows as a ring
-                for t in range(browlen):
-                    check[t] = 1
-                for s in range(bnseg - 1):   # the top segment is computed below, once
+            if grouped:
+                whole_grid_by_vectors(&plan, ws, &lay, ptags)
+                adjoint_and_chain_rule(&plan, ws, &lay, 0, 0, bn1, False, inv)
+            else:
+                if plan.nseg > 1:
+                    checkpoint_rows(&plan, ws, &lay, ptags)
+                for s in range(plan.nseg - 1, -1, -1):     # segments from the top
                     r0 = s * S
-                    r1 = r0 + S if r0 + S < bR else bR
-                    memcpy(seg, check + s * browlen, sizeof(floating) * browlen)
-                    forward_coarse_rows(sk, xs, ys, r0 // M1, r1 // M1, bL2, d, CH, False, G,
-                                        work, ptags, dxs, d1, d2, seg, r0, 2, AB, strips, fedge,
-                                        NULL, NULL)
-                    memcpy(check + (s + 1) * browlen, seg + ((r1 - r0) % 2) * browlen,
-                           sizeof(floating) * browlen)
-            for s in range(bnseg - 1, -1, -1):
-                r0 = s * S
-                r1 = r0 + S if r0 + S < bR else bR
-                i0 = r0 // M1
-                i1 = r1 // M1       # the segment's coarse rows: i0 .. i1-1; G also needs row i1
-                ig = i1 + 1 if i1 < bn1 else bn1
-                if given:
-                    g_rows(sk, xs, ys, i0, ig, bL2, d, G, work, ptags, dxs)
-                    for l in range(W):
-                        for r in range(r0, r1 + 1):
-                            for c in range(C + 1):
-                                seg[((r - r0) * (C + 1) + c) * W + l] = \
-                                    grid[blk * P + (l if l < n else 0), r, c]
-                elif grouped:
-                    g_rows(sk, xs, ys, i0, i1, bL2, d, G, work, ptags, dxs)
-                    for t in range(W // V):
-                        forward_lanes(G, bn1, bn2, d1, d2, seg, AB, strips, fedge, t * V)
-                        adjoint_lanes(G, Gb, bn1, bn2, d1, d2, seed, seg, kb, strips, aedge,
-                                      t * V)
-                else:
-                    if bnseg > 1:
-                        memcpy(seg, check + s * browlen, sizeof(floating) * browlen)
+                    r1 = r0 + S if r0 + S < plan.R else plan.R
+                    i0 = r0 // M1
+                    i1 = r1 // M1       # its coarse rows: i0 .. i1-1; G also needs row i1
+                    ig = i1 + 1 if i1 < bn1 else bn1
+                    if given:
+                        segment_from_grid(&plan, ws, &lay, ptags, r0, r1, i0, ig, &grid[0, 0, 0],
+                                          blk * P, n)
                     else:
-                        for t in range(browlen):
-                            seg[t] = 1
-                    # every row of G kept: the adjoint needs them, and row i1 too
-                    forward_coarse_rows(sk, xs, ys, i0, i1, bL2, d, CH, True, G, work, ptags,
-                                        dxs, d1, d2, seg, r0, S + 1, AB, strips, fedge, NULL,
-                                        NULL)
-                    g_rows(sk, xs, ys, i1, ig, bL2, d, G + (i1 - i0) * bn2 * W, work, ptags,
-                           dxs + (i1 - i0) * d * W)
-                # Gb holds rows i0 .. i1: the segment's (which the adjoint writes), and row i1,
-                # the lowest of the segment above (as the point kernels need it), moved to its
-                # place
-                if i1 < bn1:
-                    memcpy(Gb + (i1 - i0) * bn2 * W, Gb, sizeof(floating) * bn2 * W)
-                # the adjoint and the chain rule, CB coarse rows at a time from the top, so
-                # that the chain rule reads rows of dF/dG the adjoint has just written
-                ib_ = i1
-                while ib_ > i0:
-                    ia_ = ib_ - CB if ib_ - CB > i0 else i0
-                    if not grouped:
-                        pde_adjoint(G, i0, Gb, bn1, bn2, d1, d2, seed,
-                                    seg + ((ia_ << d1) - r0) * browlen, ia_ << d1, ib_ << d1,
-                                    kb, strips, aedge)
-                    if linear:
-                        linear_backward_rows(ib_ - ia_, bn2, d, Gb + (ia_ - i0) * bn2 * W,
-                                             work, dxs + (ia_ - i0) * d * W,
-                                             xbar + ia_ * d * W, dybar)
-                    else:
-                        for i in range(ib_ - 1, ia_ - 1, -1):
-                            point_backward(sk, inv, xs, ys, i + 1, bL2, d,
-                                           Gb + (i - i0) * bn2 * W,
-                                           Gb + (i + 1 - i0) * bn2 * W if i + 1 < bn1 else NULL,
-                                           xbar, ybar, srow)
-                    ib_ = ia_
+                        segment_recomputed(&plan, ws, &lay, ptags, s, i0, i1, ig)
+                    adjoint_and_chain_rule(&plan, ws, &lay, r0, i0, i1, True, inv)
             if linear:
                 increments_to_points(dybar, ybar, bn2, d * W, inv)
             else:
-                point_backward(sk, inv, xs, ys, 0, bL2, d, NULL, Gb, xbar, ybar, srow)
+                point_backward(sk, inv, xs, ys, 0, bn2 + 1, d, NULL, Gb, xbar, ybar, srow)
             if want_x:
                 scatter_x(xbar, L1, d, ia, n * strips, bn1 if linear else bn1 + 1, linear,
                           <floating>(sk.p0 * inv), strips, &dX[tid, 0, 0, 0], sums)
             if want_y:
-                scatter_add(ybar, L2, d, ib, n * strips, bL2, False, strips, bn2,
+                scatter_add(ybar, L2, d, ib, n * strips, bn2 + 1, False, strips, bn2,
                             &dY[tid, 0, 0, 0], sums)
         free(raw)
         free(ia)
