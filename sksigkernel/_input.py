@@ -12,6 +12,9 @@ import os
 import sys
 
 import numpy as np
+from sklearn.utils._param_validation import InvalidParameterError
+
+from . import _solver
 
 __all__ = ["Paths", "as_paths", "n_threads", "parse_dyadic_order"]
 
@@ -165,7 +168,6 @@ def n_threads(n_jobs):
     "All" is scikit-learn's ``_openmp_effective_n_threads``: OpenMP's own limit, which
     honours ``OMP_NUM_THREADS`` and threadpoolctl, at most the CPUs this process may run on.
     """
-    from sklearn.utils._param_validation import InvalidParameterError
     if n_jobs is None:
         return 1
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
@@ -173,7 +175,6 @@ def n_threads(n_jobs):
                                     f"or None, got {n_jobs!r}")
     if n_jobs > 0:
         return int(n_jobs)
-    from . import _solver
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(_solver.max_threads(), cpus or 1) + 1 + int(n_jobs))
 

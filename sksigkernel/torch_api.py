@@ -84,7 +84,7 @@ def _apply(gram, path1, path2, kw):
 
 def _options(dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs, max_batch,
              return_grid=False, normalize=False):
-    if normalize is True and return_grid is True:
+    if normalize and return_grid:
         raise ValueError("normalize=True cannot be combined with return_grid=True")
     return dict(dyadic_order=dyadic_order, static_kernel=static_kernel, time_aug=time_aug,
                 lead_lag=lead_lag, end_time=end_time, n_jobs=n_jobs, max_batch=max_batch,
