@@ -109,7 +109,8 @@ def as_path_collection(X, n_channels=1, name="X"):
 
     Parameters
     ----------
-    X : see the module docstring
+    X : array, tensor or list
+        A collection of series in one of the forms of the module docstring.
     n_channels : int
         Channels per point when ``X`` is 2-D ``(n_samples, length * channels)``.
     name : str

@@ -20,6 +20,62 @@ __all__ = ["sig_kernel", "sig_kernel_gram", "sig_kernel_backprop", "sig_kernel_g
 _PAIRS_PER_CALL = 1 << 16
 
 
+# What the parameters of the four functions mean, written once; each docstring takes the
+# entries of its own parameters, in its signature's order (see _document).
+_PARAMETERS = {
+    "derivs": """derivs : array or tensor
+    ``dF/dK`` of the forward's output: its shape (``()`` or ``(1,)`` for two single
+    paths). With ``return_grid=True``, of the shape of the forward's grids: ``dF/dK`` at
+    every node of each pair's fine PDE grid.""",
+    "path1": """path1 : array or tensor of shape (length, channels) or (n_paths, length, channels), \
+or list of (length_i, channels) arrays
+    One path or a batch of paths; a list holds paths of different lengths.""",
+    "path2": """path2 : array, tensor or list
+    As ``path1``, with the same number of channels.""",
+    "dyadic_order": """dyadic_order : int or (int, int)
+    Each coarse cell of the PDE grid is split into ``2**d1 x 2**d2`` fine cells (``d1``
+    for path1, ``d2`` for path2; an int sets both); the error falls about 4x per level.""",
+    "static_kernel": """static_kernel : StaticKernel or None, default=None
+    Kernel on points; ``None`` is the linear kernel ``<x, y>``.""",
+    "time_aug": """time_aug : bool, default=False
+    Append time ``t_i = end_time * i / (L - 1)`` as the last channel.""",
+    "lead_lag": """lead_lag : bool, default=False
+    Apply the lead-lag transform (before time augmentation).""",
+    "end_time": """end_time : float, default=1.0
+    The final time of time augmentation.""",
+    "left_deriv": """left_deriv : bool, default=True
+    Return the gradient with respect to ``path1``.""",
+    "right_deriv": """right_deriv : bool, default=False
+    Return the gradient with respect to ``path2``; at least one side must be asked for.""",
+    "k_grid": """k_grid : array or tensor or None, default=None
+    The forward's grids (``return_grid=True`` with the same paths and options); recomputed,
+    a block of pairs at a time, when None.""",
+    "n_jobs": """n_jobs : int or None, default=-1
+    Threads: -1 all that OpenMP may use (``OMP_NUM_THREADS`` and threadpoolctl limits
+    apply), -2 all but one, ...; 1 or None serial. Results are the same, bit for bit,
+    whatever the number.""",
+    "max_batch": """max_batch : int, default=-1
+    At most ``max_batch**2`` pairs per solver call (-1: no limit beyond an internal one).""",
+    "return_grid": """return_grid : bool, default=False
+    Forwards: return the fine PDE grid of each pair, shape ``(..., rows, cols)``, instead of
+    the kernels (the kernel is its last entry); the backprops take it as ``k_grid``.
+    Backprops: ``derivs`` is given at every node of those grids (computed pair by pair,
+    the grids held).""",
+    "normalize": """normalize : bool, default=False
+    Divide by ``sqrt(k(x, x) k(y, y))`` (not with ``return_grid``).""",
+}
+
+
+def _document(fn):
+    """Fill the ``{parameters}`` of fn's docstring with the entries of its parameters."""
+    import inspect
+    names = list(inspect.signature(fn).parameters)
+    entries = "\n".join(_PARAMETERS[n] for n in names)
+    fn.__doc__ = fn.__doc__.replace("{parameters}",
+                                    entries.replace("\n", "\n    ").replace("    \n", "\n"))
+    return fn
+
+
 class _Problem:
     """Both sides of a kernel computation, validated and transformed, ready for the solver."""
 
@@ -223,6 +279,7 @@ def _normalise(values, diag1, diag2, names=("path1", "path2")):
     return values / np.sqrt(diag1) / np.sqrt(diag2)
 
 
+@_document
 def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
                lead_lag=False, end_time=1.0, n_jobs=-1, max_batch=-1, return_grid=False,
                normalize=False):
@@ -230,35 +287,13 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
 
     Parameters
     ----------
-    path1, path2 : array or tensor of shape (length, channels) or (n_paths, length, channels), or list
-        Two single paths, or two batches of the same size (a list holds paths of different
-        lengths).
-    dyadic_order : int or (int, int)
-        Each coarse cell of the PDE grid is split into ``2**d1 x 2**d2`` fine cells; the error
-        falls about 4x per level.
-    static_kernel : StaticKernel, optional
-        Kernel on points; ``None`` is the linear kernel ``<x, y>``.
-    time_aug : bool
-        Append time ``t_i = end_time * i / (L - 1)`` as the last channel.
-    lead_lag : bool
-        Apply the lead-lag transform (before time augmentation).
-    end_time : float
-        The final time of time augmentation.
-    n_jobs : int or None, default=-1
-        Threads: -1 all that OpenMP may use (``OMP_NUM_THREADS`` and threadpoolctl limits
-        apply), -2 all but one, ...; 1 or None serial. Results are the same, bit for bit,
-        whatever the number.
-    max_batch : int
-        At most ``max_batch**2`` pairs per solver call (-1: no limit beyond an internal one).
-    return_grid : bool
-        Return the fine PDE grid of each pair, shape ``(..., rows, cols)``, instead of the
-        kernels (the kernel is its last entry). Pass it as ``k_grid`` to the backprop.
-    normalize : bool
-        Divide by ``sqrt(k(x, x) k(y, y))``.
+    {parameters}
 
     Returns
     -------
-    ndarray or tensor of shape (n_paths,), or a scalar for two single paths.
+    ndarray or tensor of shape (n_paths,)
+        The kernels; shape ``()`` for two single paths. With ``return_grid=True``, the fine
+        PDE grids, shape ``(n_paths, rows, cols)``.
 
     Examples
     --------
@@ -297,14 +332,19 @@ def _diagonal(prob, side, max_batch):
     return out
 
 
+@_document
 def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
                     lead_lag=False, end_time=1.0, n_jobs=-1, max_batch=-1, return_grid=False,
                     normalize=False):
     """The gram matrix ``K[i, j] = k(path1[i], path2[j])`` of signature kernels.
 
     When ``path2`` is ``None`` or holds the same data as ``path1``, only one triangle is
-    computed. Parameters are those of :func:`sig_kernel`; memory stays bounded by a
-    workspace per thread (no ``B1 x B2 x L1 x L2`` intermediate).
+    computed. Memory stays bounded by a workspace per thread (no ``B1 x B2 x L1 x L2``
+    intermediate).
+
+    Parameters
+    ----------
+    {parameters}
 
     Returns
     -------
@@ -347,6 +387,7 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
     return prob.p1.wrap(out.reshape(shape))
 
 
+@_document
 def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
                         time_aug=False, lead_lag=False, end_time=1.0, left_deriv=True,
                         right_deriv=False, k_grid=None, n_jobs=-1, max_batch=-1,
@@ -358,22 +399,14 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
 
     Parameters
     ----------
-    derivs : array or tensor of the shape of sig_kernel's output
-        ``dF/dk[i]`` for each pair (shape ``()`` or ``(1,)`` for two single paths). With
-        ``return_grid=True``, of the shape of ``sig_kernel(..., return_grid=True)``:
-        ``dF/dK`` at every node of each pair's fine PDE grid.
-    k_grid : array or tensor, optional
-        The grids from ``sig_kernel(..., return_grid=True)``; recomputed when ``None``.
-    left_deriv, right_deriv : bool
-        Which gradients to return; at least one must be True.
-    return_grid : bool
-        Backpropagate through the whole grid (see ``derivs``), for losses on every node
-        rather than on the kernels alone. Computed pair by pair with the grids held.
+    {parameters}
 
     Returns
     -------
-    (d_path1 or None, d_path2 or None)
-        Gradients in the shapes (and types) of path1 and path2.
+    d_path1 : array, tensor, list or None
+        ``dF/dpath1`` in the shape (and type) of ``path1``; None unless ``left_deriv``.
+    d_path2 : array, tensor, list or None
+        ``dF/dpath2`` likewise; None unless ``right_deriv``.
 
     Examples
     --------
@@ -400,6 +433,7 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
     return prob.gradients(dX, dY)
 
 
+@_document
 def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, time_aug=False, lead_lag=False,
                              end_time=1.0, left_deriv=True, right_deriv=False, k_grid=None,
                              n_jobs=-1, max_batch=-1, *, static_kernel=None,
@@ -413,25 +447,14 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, time_aug=False,
 
     Parameters
     ----------
-    derivs : array or tensor of shape (n_paths_1, n_paths_2)
-        ``dF/dK``; the shape of the gram that was computed.
-    path1, path2 : as for :func:`sig_kernel_gram`
-    dyadic_order, time_aug, lead_lag, end_time : the options of the forward call
-    left_deriv, right_deriv : bool
-        Which gradients to return; at least one must be True.
-    k_grid : array or tensor, optional
-        The grids from ``sig_kernel_gram(..., return_grid=True)``; recomputed when ``None``
-        (a block of pairs at a time, so memory stays small).
-    n_jobs, max_batch : as for :func:`sig_kernel_gram`
-    static_kernel : StaticKernel, optional (keyword)
-    return_grid : bool (keyword)
-        ``derivs`` holds ``dF/dK`` at every node of every pair's fine PDE grid, shape
-        ``(n_paths_1, n_paths_2, rows, cols)`` as ``sig_kernel_gram(..., return_grid=True)``
-        returns; for losses on the whole grid. Computed pair by pair with the grids held.
+    {parameters}
 
     Returns
     -------
-    (d_path1 or None, d_path2 or None)
+    d_path1 : array, tensor, list or None
+        ``dF/dpath1`` in the shape (and type) of ``path1``; None unless ``left_deriv``.
+    d_path2 : array, tensor, list or None
+        ``dF/dpath2`` likewise; None unless ``right_deriv``.
 
     Examples
     --------

@@ -25,7 +25,7 @@ class SigKernelRidge(SigKernelParamsMixin, RegressorMixin, BaseEstimator):
     alpha : float or array of shape (n_targets,), default=1.0
         Regularisation strength (as in KernelRidge).
     dyadic_order, static_kernel, sigma, scale, time_aug, lead_lag, end_time, normalize, \
-n_channels, n_jobs, cache, verbose
+n_channels, n_jobs, cache, verbose : see SigKernel
         The signature kernel, as in :class:`~sksigkernel.SigKernel`.
 
     Attributes

@@ -26,7 +26,7 @@ class MMDTestResult:
 
     Unpacks as ``statistic, pvalue = result``.
 
-    Attributes
+    Parameters
     ----------
     statistic : float
         The MMD² estimate of the two samples as given.
@@ -103,7 +103,7 @@ class SigMMDTest(SigKernelParamsMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seed of the relabellings.
     dyadic_order, static_kernel, sigma, scale, time_aug, lead_lag, end_time, normalize, \
-n_channels, n_jobs, cache, verbose
+n_channels, n_jobs, cache, verbose : see SigKernel
         The signature kernel, as in :class:`~sksigkernel.SigKernel`. ``normalize`` defaults
         to True here: each path weighs the same, so a few large paths cannot dominate the
         statistic (with Brownian samples of volatility 1 against 2, 30 paths each, the
@@ -200,8 +200,10 @@ def sig_mmd_test(X, Y, **params):
 
     Parameters
     ----------
-    X, Y : collections of series (as for SigKernel)
-    **params : the parameters of :class:`SigMMDTest` (``n_permutations``, ``biased``,
+    X, Y : collections of series
+        The two samples, in any form SigKernel takes, at least 2 series each.
+    **params : dict
+        The parameters of :class:`SigMMDTest` (``n_permutations``, ``biased``,
         ``random_state`` and the kernel's: ``dyadic_order``, ``static_kernel``, ...).
 
     Returns
@@ -236,10 +238,17 @@ def sig_mmd(X, Y, dyadic_order=1, *, static_kernel=None, time_aug=False, lead_la
     ----------
     X, Y : arrays or tensors of shape (n, length, channels), or lists of paths
         At least 2 paths each for the unbiased estimate.
-    dyadic_order, static_kernel, time_aug, lead_lag, end_time, normalize, n_jobs
+    dyadic_order, static_kernel, time_aug, lead_lag, end_time, normalize : see sig_kernel_gram
         As in :func:`sksigkernel.sig_kernel_gram`.
     biased : bool, default=False
         The V-statistic (with the diagonal terms) instead of the unbiased U-statistic.
+    n_jobs : int or None, default=-1
+        Threads, as in :func:`sksigkernel.sig_kernel_gram`.
+
+    Returns
+    -------
+    float or tensor
+        The MMD² estimate: a float for numpy input, a 0-d tensor (differentiable) for torch.
 
     Examples
     --------

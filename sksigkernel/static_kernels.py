@@ -78,6 +78,11 @@ class LinearKernel(StaticKernel):
 class ScaledLinearKernel(StaticKernel):
     """``kappa(x, y) = <scale x, scale y> = scale**2 <x, y>``.
 
+    Parameters
+    ----------
+    scale : float, default=1.0
+        The factor on every point (>= 0).
+
     Examples
     --------
     >>> ScaledLinearKernel(2.0)([[1., 0.]], [[1., 0.]])
@@ -100,6 +105,11 @@ class ScaledLinearKernel(StaticKernel):
 
 class RBFKernel(StaticKernel):
     """``kappa(x, y) = exp(-|x - y|**2 / sigma)`` (pysiglib's parametrisation).
+
+    Parameters
+    ----------
+    sigma : float, default=1.0
+        The bandwidth (> 0), on the squared distance.
 
     Examples
     --------
@@ -124,6 +134,11 @@ class Matern12Kernel(StaticKernel):
 
     It is not differentiable where ``x = y``; there the gradient takes the value 0.
 
+    Parameters
+    ----------
+    sigma : float, default=1.0
+        The length scale (> 0).
+
     Examples
     --------
     >>> float(Matern12Kernel(sigma=1.0)([[0.]], [[2.]])[0, 0])  # exp(-2)
@@ -144,6 +159,11 @@ class Matern12Kernel(StaticKernel):
 
 class Matern32Kernel(StaticKernel):
     """``kappa(x, y) = (1 + u) exp(-u)`` with ``u = sqrt(3) |x - y| / sigma``.
+
+    Parameters
+    ----------
+    sigma : float, default=1.0
+        The length scale (> 0).
 
     Examples
     --------
@@ -166,6 +186,11 @@ class Matern32Kernel(StaticKernel):
 
 class Matern52Kernel(StaticKernel):
     """``kappa(x, y) = (1 + u + u**2 / 3) exp(-u)`` with ``u = sqrt(5) |x - y| / sigma``.
+
+    Parameters
+    ----------
+    sigma : float, default=1.0
+        The length scale (> 0).
 
     Examples
     --------
@@ -190,6 +215,15 @@ class PolynomialKernel(StaticKernel):
     """``kappa(x, y) = scale * (<x, y> + gamma) ** degree``.
 
     For a non-integer degree a negative base ``<x, y> + gamma`` is taken as 0 (as in pysiglib).
+
+    Parameters
+    ----------
+    degree : float, default=3.0
+        The power (>= 0).
+    gamma : float, default=1.0
+        The constant added to ``<x, y>``.
+    scale : float, default=1.0
+        The factor in front (>= 0).
 
     Examples
     --------
@@ -223,6 +257,13 @@ class PolynomialKernel(StaticKernel):
 
 class RationalQuadraticKernel(StaticKernel):
     """``kappa(x, y) = (1 + |x - y|**2 / (2 alpha sigma**2)) ** -alpha``.
+
+    Parameters
+    ----------
+    sigma : float, default=1.0
+        The length scale (> 0).
+    alpha : float, default=1.0
+        The mixture's shape (> 0): large alpha approaches the RBF kernel.
 
     Examples
     --------

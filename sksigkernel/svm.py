@@ -35,12 +35,12 @@ class SigKernelSVC(SigKernelParamsMixin, ClassifierMixin, BaseEstimator):
     C : float, default=1.0
         Regularisation: the penalty of a margin violation (as in SVC).
     dyadic_order, static_kernel, sigma, scale, time_aug, lead_lag, end_time, normalize, \
-n_channels, n_jobs, cache, verbose
+n_channels, n_jobs, cache, verbose : see SigKernel
         The signature kernel, as in :class:`~sksigkernel.SigKernel`. ``normalize`` defaults
         to True here: every series then has unit norm in feature space, which usually
         classifies better.
     class_weight, probability, tol, max_iter, decision_function_shape, break_ties, \
-random_state
+random_state : see sklearn.svm.SVC
         As in :class:`sklearn.svm.SVC`. SVC's ``probability`` is deprecated since
         scikit-learn 1.9; ``CalibratedClassifierCV(SigKernelSVC(), ensemble=False)`` gives
         calibrated probabilities without it.

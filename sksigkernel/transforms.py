@@ -12,6 +12,21 @@ __all__ = ["time_augment", "lead_lag", "lead_lag_adjoint", "apply", "adjoint"]
 def time_augment(X, end_time=1.0, lengths=None):
     """Append time ``t_i = end_time * i / (L - 1)`` as the last channel.
 
+    Parameters
+    ----------
+    X : ndarray of shape (n_paths, length, channels)
+        A batch of paths (padded by repeating their last points).
+    end_time : float, default=1.0
+        The time of each path's last point.
+    lengths : array of int or None, default=None
+        The true length of each path (None: all of them ``length``); the padding keeps
+        the last time.
+
+    Returns
+    -------
+    ndarray of shape (n_paths, length, channels + 1)
+        The paths with time as their last channel.
+
     Examples
     --------
     >>> import numpy as np
@@ -30,6 +45,16 @@ def lead_lag(X):
 
     Point ``2k`` is ``(x_k, x_k)`` and point ``2k + 1`` is ``(x_k, x_{k+1})``, as in pysiglib.
     A path padded by repeating its last point stays so padded.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_paths, length, channels)
+        A batch of paths.
+
+    Returns
+    -------
+    ndarray of shape (n_paths, 2 length - 1, 2 channels)
+        The lead-lag paths, channels ``(lag, lead)``.
 
     Examples
     --------
