@@ -174,6 +174,8 @@ def test_verbose_reports_progress(rng, capsys):
 
 @pytest.mark.parametrize("params, match", [
     ({"dyadic_order": -1}, "dyadic_order"),
+    ({"dyadic_order": (1, 2, 3)}, "dyadic_order"),    # the engine's own check
+    ({"n_jobs": 0}, "n_jobs"),
     ({"static_kernel": "gaussian"}, "static_kernel"),
     ({"sigma": 0.0}, "sigma"),
     ({"n_channels": 0}, "n_channels"),
