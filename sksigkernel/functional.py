@@ -6,6 +6,7 @@ numpy in gives numpy out; torch in gives torch out (same dtype, same device); fl
 computed in float32, integers in float64. A list of paths of different lengths is accepted
 wherever a batch is, and gradients come back as a list of the same shapes.
 """
+import inspect
 import math
 
 import numpy as np
@@ -68,7 +69,6 @@ or list of (length_i, channels) arrays
 
 def _document(fn):
     """Fill the ``{parameters}`` of fn's docstring with the entries of its parameters."""
-    import inspect
     names = list(inspect.signature(fn).parameters)
     entries = "\n".join(_PARAMETERS[n] for n in names)
     fn.__doc__ = fn.__doc__.replace("{parameters}",
