@@ -175,6 +175,14 @@ cdef void* workspace(size_t nbytes, int* failed) noexcept nogil:
         failed[0] = 1
     return p
 
+
+cdef int allocated(int failed, size_t nbytes) except -1:
+    """After a parallel region: MemoryError if a thread's workspace (nbytes) failed."""
+    if failed:
+        raise MemoryError(f"could not allocate the solver's workspace: "
+                          f"{nbytes / 2.0 ** 20:.1f} MiB per thread")
+    return 0
+
 # A thread's workspace is one allocation cut into arrays; a layout holds their offsets (in
 # numbers) and the total, counted in double precision so that it cannot wrap around. Every
 # array is a multiple of W numbers long, so that all keep the allocation's alignment.
@@ -371,9 +379,7 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                             grid[blk * W + l, r, c] = rows[(r * (C + 1) + c) * W + l]
         free(raw)
         free(ia)
-    if failed:
-        raise MemoryError(f"could not allocate the solver's workspace: "
-                          f"{nwork * sizeof(floating) / 2.0 ** 20:.1f} MiB per thread")
+    allocated(failed, nwork * sizeof(floating))
 
 
 def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
@@ -511,6 +517,4 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                             &dY[tid, 0, 0, 0], sums)
         free(raw)
         free(ia)
-    if failed:
-        raise MemoryError(f"could not allocate the solver's workspace: "
-                          f"{nwork * sizeof(floating) / 2.0 ** 20:.1f} MiB per thread")
+    allocated(failed, nwork * sizeof(floating))

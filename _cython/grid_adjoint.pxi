@@ -111,6 +111,4 @@ def grid_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                                &grid[n, 0, 0], &seeds[n, 0, 0], ws, ws + L1 * L2,
                                ws + 2 * L1 * L2, &dX[tid, pa[n], 0, 0], &dY[tid, pb[n], 0, 0])
         free(ws)
-    if failed:
-        raise MemoryError(f"could not allocate the solver's workspace: "
-                          f"{nwork * sizeof(double) / 2.0 ** 20:.1f} MiB per thread")
+    allocated(failed, nwork * sizeof(double))
