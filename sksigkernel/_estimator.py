@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length, validate_data
 
-from .collection import as_path_collection, is_path_list
+from .collection import is_path_list, to_paths
 from .kernel import KERNEL_PARAMS, SigKernel
 
 
@@ -15,13 +15,13 @@ class SigKernelParamsMixin:
         return SigKernel(**{name: getattr(self, name) for name in KERNEL_PARAMS})
 
     def _paths(self, X, reset, name="X"):
-        """Validate a collection ``X``; on a 2-D table also record ``n_features_in_`` (reset)
+        """Validate a collection ``X`` into the engine's ``Paths``; on a 2-D table also record ``n_features_in_`` (reset)
         or check it (not reset) as scikit-learn estimators do."""
         if not is_path_list(X) and (X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim) < 3:
             X = validate_data(self, X, reset=reset, ensure_all_finite="allow-nan",
                               dtype="numeric")
-        paths = as_path_collection(X, self.n_channels, name)
-        channels = paths[0].shape[-1]
+        paths = to_paths(X, self.n_channels, name)
+        channels = paths.channels
         if reset:
             self.n_channels_ = channels
         elif channels != self.n_channels_:

@@ -8,7 +8,6 @@ import time
 import numpy as np
 
 from . import functional
-from .collection import dtype_of, n_samples, take
 
 
 class Progress:
@@ -34,24 +33,24 @@ class Progress:
 
 def block(A, B, kernel_args, progress):
     """gram(A, B), or one triangle of gram(A, A) when B is None, a chunk of rows at a time."""
-    n = n_samples(A)
+    n = len(A)
     same = B is None
     chunks = 20 if progress.verbose else 1
     step = max(1, -(-n // chunks))
-    out = np.empty((n, n if same else n_samples(B)), dtype=dtype_of(A))
+    out = np.empty((n, n if same else len(B)), dtype=A.data.dtype)
     for r0 in range(0, n, step):
         r1 = min(n, r0 + step)
-        rows = A[r0:r1]
+        rows = A.take(slice(r0, r1))
         if same:
             out[r0:r1, r0:r1] = functional.sig_kernel_gram(rows, None, **kernel_args)
             if r1 < n:
-                rest = A[r1:]
+                rest = A.take(slice(r1, n))
                 out[r0:r1, r1:] = functional.sig_kernel_gram(rows, rest, **kernel_args)
                 out[r1:, r0:r1] = out[r0:r1, r1:].T
             progress.step((r1 - r0) * (r1 - r0 + 1) // 2 + (r1 - r0) * (n - r1))
         else:
             out[r0:r1] = functional.sig_kernel_gram(rows, B, **kernel_args)
-            progress.step((r1 - r0) * n_samples(B))
+            progress.step((r1 - r0) * len(B))
     return out
 
 
@@ -83,11 +82,11 @@ def fill(known, symmetric, A, B, ua, ub, kernel_args, verbose):
         ra, cb = ua[rows], ub[cols]
         if symmetric and np.array_equal(ra, np.sort(cb)):
             # the same paths on both sides: one triangle, columns in the rows' order
-            values = block(take(A, rows), None, kernel_args, progress)
+            values = block(A.take(rows), None, kernel_args, progress)
             cb = ra
             count = ra.size * (ra.size + 1) // 2
         else:
-            values = block(take(A, rows), take(B, cols), kernel_args, progress)
+            values = block(A.take(rows), B.take(cols), kernel_args, progress)
             count = values.size
         evaluations += count
         known[np.ix_(rows, [col_of[u] for u in cb])] = values

@@ -6,6 +6,8 @@ list of paths of different lengths, as numpy arrays or torch tensors, and return
 :class:`Paths`: a C-contiguous float32/float64 array ``(n_paths, max_length, channels)``
 whose shorter paths are padded by repeating their last point (which leaves every
 signature kernel unchanged), plus what is needed to hand results back in the caller's form.
+The scikit-learn layer's collections (:func:`sksigkernel.collection.to_paths`) become the same
+:class:`Paths`, which the functional API and the kernel cache take as they are.
 """
 from dataclasses import dataclass
 import os
@@ -58,6 +60,49 @@ class Paths:
     @property
     def n(self):
         return self.data.shape[0]
+
+    def __len__(self):
+        return self.data.shape[0]
+
+    @property
+    def channels(self):
+        return self.data.shape[2]
+
+    def series(self, i):
+        """Path ``i`` without its padding (a view)."""
+        return self.data[i] if self.lengths is None else self.data[i, :self.lengths[i]]
+
+    def collection(self):
+        """The paths as users hand them in: the 3-D array, or a list of unpadded series."""
+        return self.data if self.lengths is None else [self.series(i) for i in range(self.n)]
+
+    def take(self, idx):
+        """The paths ``idx`` (indices or a slice) as a new batch, padded to their longest."""
+        if self.lengths is None:
+            return Paths(np.ascontiguousarray(self.data[idx]), None, False)
+        lengths = self.lengths[idx]
+        return Paths(np.ascontiguousarray(self.data[idx, :lengths.max(initial=1)]), lengths,
+                     False)
+
+    def astype(self, dtype):
+        if self.data.dtype == dtype:
+            return self
+        return Paths(self.data.astype(dtype), self.lengths, self.single, self.tensor)
+
+    @staticmethod
+    def concatenate(batches):
+        """One batch of the paths of ``batches`` (numpy, not single), in order."""
+        dtype = np.result_type(*(b.data for b in batches))
+        if len({b.data.shape[1] for b in batches}) == 1 and \
+                all(b.lengths is None for b in batches):
+            return Paths(np.concatenate([b.data for b in batches]).astype(dtype, copy=False),
+                         None, False)
+        length = max(b.data.shape[1] for b in batches)
+        parts = [np.concatenate([b.data, np.repeat(b.data[:, -1:], length - b.data.shape[1],
+                                                   axis=1)], axis=1) for b in batches]
+        lengths = np.concatenate([np.full(b.n, b.data.shape[1]) if b.lengths is None
+                                  else b.lengths for b in batches])
+        return Paths(np.concatenate(parts).astype(dtype, copy=False), lengths, False)
 
     @property
     def batch_shape(self):
@@ -113,7 +158,10 @@ def _check_finite(arr, name):
 
 
 def as_paths(obj, name):
-    """Validate ``obj`` (argument ``name``) and return it as :class:`Paths`."""
+    """Validate ``obj`` (argument ``name``) and return it as :class:`Paths` (a
+    :class:`Paths` is returned as it is: it was validated when it was made)."""
+    if isinstance(obj, Paths):
+        return obj
     if isinstance(obj, (list, tuple)):
         return _as_ragged(obj, name)
     arr, tensor = _to_numpy(obj, name)
@@ -143,6 +191,7 @@ def _as_ragged(items, name):
             raise ValueError(f"{name}[{i}] must have shape (length, channels), got {arr.shape}")
         if arr.shape[0] == 0:
             raise ValueError(f"{name}[{i}] has length 0; a path needs at least one point")
+        _check_finite(arr, f"{name}[{i}]")
         arrays.append(arr)
         tensors.append(tensor)
     channels = {a.shape[1] for a in arrays}
@@ -157,7 +206,6 @@ def _as_ragged(items, name):
     for row, a in zip(data, arrays):
         row[:len(a)] = a
         row[len(a):] = a[-1]
-    _check_finite(data, name)
     return Paths(data, lengths, False, tensors[0])
 
 

@@ -38,7 +38,6 @@ import numpy as np
 
 from . import _gram, functional
 from ._input import parse_dyadic_order
-from .collection import dtype_of, n_samples, take
 
 __all__ = ["info", "clear", "set_max_bytes", "CacheInfo"]
 
@@ -97,7 +96,7 @@ def _evict(room, keep=None):
 
 def _digests(paths):
     out = []
-    for x in (paths if isinstance(paths, list) else list(paths)):
+    for x in map(paths.series, range(len(paths))):
         h = hashlib.blake2b(digest_size=16)
         h.update(repr((x.shape, x.dtype.str)).encode())
         h.update(np.ascontiguousarray(x).data)
@@ -150,20 +149,14 @@ def _setting(kernel_args, dtype):
 def _compute(A, B, kernel_args, verbose):
     """Uncached gram (one triangle when B is None)."""
     same = B is None
-    total = n_samples(A) * (n_samples(A) + 1) // 2 if same else n_samples(A) * n_samples(B)
+    total = len(A) * (len(A) + 1) // 2 if same else len(A) * len(B)
     with _lock:
-        _counters["misses"] += n_samples(A) * n_samples(A if same else B)
+        _counters["misses"] += len(A) * len(A if same else B)
         _counters["evaluations"] += total
     progress = _gram.Progress(verbose, total)
     out = _gram.block(A, B, kernel_args, progress)
     progress.finish()
     return out
-
-
-def _as_dtype(paths, dtype):
-    if dtype_of(paths) == dtype:
-        return paths
-    return [p.astype(dtype) for p in paths] if isinstance(paths, list) else paths.astype(dtype)
 
 
 def _store(digests, kernel_args, dtype):
@@ -187,15 +180,15 @@ def _store(digests, kernel_args, dtype):
 def gram(A, B, kernel_args, verbose=0, use_cache=True):
     """The raw (unnormalised) gram ``k(A[i], B[j])``, from the cache where possible.
 
-    ``A`` and ``B`` are collections from :func:`~sksigkernel.collection.as_path_collection`
+    ``A`` and ``B`` are ``Paths`` from :func:`~sksigkernel.collection.to_paths`
     (``B`` None for ``A`` against itself); ``kernel_args`` the keyword arguments of
     :func:`sksigkernel.sig_kernel_gram` (``normalize`` excluded). The lock is held while the
     store is read and written, not while kernels are computed: threads compute at once (two
     that miss the same entries both compute them, to the same values).
     """
-    dtype = np.result_type(dtype_of(A), dtype_of(A if B is None else B))
-    A = _as_dtype(A, dtype)
-    B = None if B is None else _as_dtype(B, dtype)
+    dtype = np.result_type(A.data, A.data if B is None else B.data)
+    A = A.astype(dtype)
+    B = None if B is None else B.astype(dtype)
     dA = _digests(A) if use_cache else None
     dB = dA if B is None or not use_cache else _digests(B)
     with _lock:
@@ -212,8 +205,8 @@ def gram(A, B, kernel_args, verbose=0, use_cache=True):
     if store is None:
         return _compute(A, B, kernel_args, verbose)
     if n_missing:
-        count = _gram.fill(known, store.symmetric, take(A, first_a),
-                           take(A if B is None else B, first_b), ua, ub, kernel_args,
+        count = _gram.fill(known, store.symmetric, A.take(first_a),
+                           (A if B is None else B).take(first_b), ua, ub, kernel_args,
                            verbose)
         with _lock:        # the store may have grown meanwhile, but its indices stay
             _counters["evaluations"] += count
@@ -225,18 +218,18 @@ def gram(A, B, kernel_args, verbose=0, use_cache=True):
 
 def diagonal(A, kernel_args, use_cache=True):
     """``k(A[i], A[i])`` for every path, from the cache where possible."""
-    dtype = dtype_of(A)
+    dtype = A.data.dtype
     digests = _digests(A) if use_cache else None
     with _lock:
         store = _store((digests,), kernel_args, dtype) if use_cache else None
         ids = None if store is None else store.ids(digests)
-        diag = np.full(n_samples(A), np.nan, dtype=dtype) if store is None else store.K[ids, ids]
+        diag = np.full(len(A), np.nan, dtype=dtype) if store is None else store.K[ids, ids]
         todo = np.flatnonzero(np.isnan(diag))
         _counters["misses"] += todo.size
         _counters["hits"] += diag.size - todo.size
         _counters["evaluations"] += todo.size
     if todo.size:
-        P = take(A, todo)
+        P = A.take(todo)
         diag[todo] = functional.sig_kernel(P, P, **kernel_args)
         if store is not None:
             with _lock:

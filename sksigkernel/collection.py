@@ -12,11 +12,13 @@ Every estimator of sksigkernel accepts, as ``X``:
 Channels-first collections (aeon, sktime: ``(n_samples, channels, length)``) are never
 guessed: convert them with :func:`from_channels_first`.
 """
+from dataclasses import replace
+
 import numpy as np
 
-from ._input import _float_array, _is_tensor, _to_numpy
+from ._input import Paths, _float_array, _is_tensor, _to_numpy, as_paths
 
-__all__ = ["as_path_collection", "from_channels_first", "n_samples"]
+__all__ = ["as_path_collection", "from_channels_first", "to_paths"]
 
 
 def from_channels_first(X):
@@ -55,21 +57,6 @@ def from_channels_first(X):
     return np.ascontiguousarray(X.transpose(0, 2, 1))
 
 
-def n_samples(X):
-    """The number of series in a collection (any form :func:`as_path_collection` accepts)."""
-    return len(X) if isinstance(X, (list, tuple)) else X.shape[0]
-
-
-def dtype_of(X):
-    """The dtype of a collection (an array or a list of arrays)."""
-    return X[0].dtype if isinstance(X, list) else X.dtype
-
-
-def take(X, idx):
-    """The paths ``idx`` of a collection, in its form."""
-    return [X[i] for i in idx] if isinstance(X, list) else X[idx]
-
-
 def is_path_list(X):
     """True for a non-empty list (or tuple) of 2-D series, the ragged form of a collection."""
     return isinstance(X, (list, tuple)) and len(X) > 0 and all(np.ndim(x) == 2 for x in X)
@@ -87,13 +74,15 @@ def _numpy(X, name):
     return arr
 
 
-def _strip_nan_padding(batch, name):
-    """A 3-D batch whose shorter series end in all-NaN rows -> a list of unpadded series."""
+def _nan_padded(batch, name):
+    """A 3-D batch whose shorter series end in all-NaN rows -> :class:`Paths` with those rows
+    replaced by the series' last point (which leaves every signature kernel unchanged)."""
     missing = np.isnan(batch)
     if not missing.any():
-        return batch
+        return Paths(batch, None, False)
     rows_missing = missing.all(axis=2)
     lengths = batch.shape[1] - np.cumprod(rows_missing[:, ::-1], axis=1).sum(axis=1)
+    data = batch.copy()
     for i, L in enumerate(lengths):
         if L == 0:
             raise ValueError(f"{name}[{i}] is all NaN: a series needs at least one point")
@@ -101,7 +90,40 @@ def _strip_nan_padding(batch, name):
             raise ValueError(f"{name}[{i}] contains NaN values that are not trailing padding "
                              f"(only whole rows of NaN at the end of a series mark a shorter "
                              f"series)")
-    return [batch[i, :L] for i, L in enumerate(lengths)]
+        data[i, L:] = data[i, L - 1]
+    return Paths(data, lengths, False)
+
+
+def to_paths(X, n_channels=1, name="X"):
+    """Validate a collection of series (any form of the module docstring) and return it as
+    the engine's :class:`~sksigkernel._input.Paths`, the one form every layer below takes.
+
+    Raises as :func:`as_path_collection` documents.
+    """
+    if is_path_list(X):
+        arrays = [_numpy(x, f"{name}[{i}]") for i, x in enumerate(X)]
+        return replace(as_paths(arrays, name), tensor=None)
+    arr = _float_array(_numpy(X, name), name)
+    if arr.ndim == 2:
+        if isinstance(n_channels, bool) or not isinstance(n_channels, (int, np.integer)) \
+                or n_channels < 1:
+            raise ValueError(f"n_channels must be a positive integer, got {n_channels!r}")
+        if arr.shape[1] % n_channels:
+            raise ValueError(f"{name} has {arr.shape[1]} features, which is not a multiple of "
+                             f"n_channels={n_channels}; a 2-D {name} holds (n_samples, length * "
+                             f"channels)")
+        arr = arr.reshape(arr.shape[0], -1, n_channels)
+    elif arr.ndim != 3:
+        raise ValueError(f"{name} must be a 3-D array (n_samples, length, channels), a 2-D "
+                         f"array (n_samples, length * channels) or a list of (length, channels) "
+                         f"arrays; got an array with {arr.ndim} dimension(s) {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} holds no series (n_samples = 0)")
+    if arr.shape[1] == 0 or arr.shape[2] == 0:
+        raise ValueError(f"{name} has series of length 0 or 0 channels: shape {arr.shape}")
+    if np.isinf(arr).any():
+        raise ValueError(f"{name} contains infinite values")
+    return _nan_padded(np.ascontiguousarray(arr), name)
 
 
 def as_path_collection(X, n_channels=1, name="X"):
@@ -130,37 +152,4 @@ def as_path_collection(X, n_channels=1, name="X"):
     >>> [x.shape for x in as_path_collection(padded)]
     [(3, 1), (2, 1)]
     """
-    if is_path_list(X):
-        arrays = [_float_array(_numpy(x, f"{name}[{i}]"), f"{name}[{i}]") for i, x in enumerate(X)]
-        channels = {a.shape[1] for a in arrays}
-        if len(channels) > 1:
-            raise ValueError(f"the series in {name} have different numbers of channels: "
-                             f"{sorted(channels)}")
-        for i, a in enumerate(arrays):
-            if a.shape[0] == 0:
-                raise ValueError(f"{name}[{i}] has length 0; a series needs at least one point")
-            if not np.isfinite(a).all():
-                raise ValueError(f"{name}[{i}] contains NaN or infinite values")
-        dtype = np.result_type(*arrays)
-        return [a.astype(dtype, copy=False) for a in arrays]
-    arr = _float_array(_numpy(X, name), name)
-    if arr.ndim == 2:
-        if isinstance(n_channels, bool) or not isinstance(n_channels, (int, np.integer)) \
-                or n_channels < 1:
-            raise ValueError(f"n_channels must be a positive integer, got {n_channels!r}")
-        if arr.shape[1] % n_channels:
-            raise ValueError(f"{name} has {arr.shape[1]} features, which is not a multiple of "
-                             f"n_channels={n_channels}; a 2-D {name} holds (n_samples, length * "
-                             f"channels)")
-        arr = arr.reshape(arr.shape[0], -1, n_channels)
-    elif arr.ndim != 3:
-        raise ValueError(f"{name} must be a 3-D array (n_samples, length, channels), a 2-D "
-                         f"array (n_samples, length * channels) or a list of (length, channels) "
-                         f"arrays; got an array with {arr.ndim} dimension(s) {arr.shape}")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name} holds no series (n_samples = 0)")
-    if arr.shape[1] == 0 or arr.shape[2] == 0:
-        raise ValueError(f"{name} has series of length 0 or 0 channels: shape {arr.shape}")
-    if np.isinf(arr).any():
-        raise ValueError(f"{name} contains infinite values")
-    return _strip_nan_padding(np.ascontiguousarray(arr), name)
+    return to_paths(X, n_channels, name).collection()

@@ -6,7 +6,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import cache
-from .collection import as_path_collection
+from .collection import to_paths
 from ._input import parse_dyadic_order
 from .functional import _normalise
 from .static_kernels import (Matern12Kernel, Matern32Kernel, Matern52Kernel, PolynomialKernel,
@@ -140,15 +140,15 @@ class SigKernel(BaseEstimator):
         -------
         ndarray of shape (n_samples_X, n_samples_Y)
         """
-        A = as_path_collection(X, self.n_channels, "X")
-        B = None if Y is None or Y is X else as_path_collection(Y, self.n_channels, "Y")
+        A = to_paths(X, self.n_channels, "X")
+        B = None if Y is None or Y is X else to_paths(Y, self.n_channels, "Y")
         return self.gram(A, B)
 
     def gram(self, A, B=None):
-        """``__call__`` for collections already returned by ``as_path_collection``."""
+        """``__call__`` for collections already validated by ``collection.to_paths``."""
         self._validate_params()
         args = self.engine_args()
-        channels = {P[0].shape[-1] for P in (A, B) if P is not None}
+        channels = {P.channels for P in (A, B) if P is not None}
         if len(channels) > 1:
             raise ValueError(f"X and Y must have the same number of channels, got "
                              f"{sorted(channels)}")

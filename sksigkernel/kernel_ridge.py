@@ -85,14 +85,19 @@ n_channels, n_jobs, cache, verbose : see SigKernel
         self.ridge_ = KernelRidge(alpha=self.alpha, kernel="precomputed")
         self.ridge_.fit(kernel.gram(paths), y, sample_weight=sample_weight)
         self.kernel_ = kernel
-        self.X_fit_ = paths
+        self._fit_paths = paths
         self.dual_coef_ = self.ridge_.dual_coef_
         return self
+
+    @property
+    def X_fit_(self):
+        """The training series (channels last): a 3-D array, or a list when lengths differ."""
+        return self._fit_paths.collection()
 
     def predict(self, X):
         """Predicted targets, shape (n_samples,) or (n_samples, n_targets)."""
         check_is_fitted(self)
-        K = self.kernel_.gram(self._paths(X, reset=False), self.X_fit_)
+        K = self.kernel_.gram(self._paths(X, reset=False), self._fit_paths)
         return np.asarray(K, dtype=np.float64) @ self.dual_coef_
 
     def __sklearn_tags__(self):

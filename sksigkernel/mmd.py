@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from ._estimator import SigKernelParamsMixin
-from .collection import n_samples
+from ._input import Paths
 from .kernel import SigKernel
 
 __all__ = ["MMDTestResult", "SigMMDTest", "sig_mmd_test", "sig_mmd"]
@@ -171,15 +171,10 @@ n_channels, n_jobs, cache, verbose : see SigKernel
         """
         A = self._paths(X, reset=True, name="X")
         B = self._paths(Y, reset=False, name="Y")
-        n, m = n_samples(A), n_samples(B)
+        n, m = len(A), len(B)
         if min(n, m) < 2:
             raise ValueError(f"X and Y need at least 2 series each, got {n} and {m}")
-        if isinstance(A, list) or isinstance(B, list) or A.shape[1:] != B.shape[1:]:
-            dtype = np.result_type(A[0], B[0])
-            pooled = [p.astype(dtype, copy=False) for p in (*A, *B)]
-        else:
-            pooled = np.concatenate([A, B])
-        K = np.asarray(self._kernel().gram(pooled), dtype=np.float64)
+        K = np.asarray(self._kernel().gram(Paths.concatenate([A, B])), dtype=np.float64)
         rng = check_random_state(self.random_state)
         observed = np.r_[np.ones(n), np.zeros(m)]
         null = np.empty(self.n_permutations)

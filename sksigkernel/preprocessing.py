@@ -1,4 +1,5 @@
 """Preprocessing of collections of series, for pipelines in front of the kernel estimators."""
+from dataclasses import replace
 from numbers import Integral
 
 import numpy as np
@@ -7,7 +8,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from .collection import as_path_collection
+from .collection import to_paths
 
 __all__ = ["ChannelScaler"]
 
@@ -57,23 +58,20 @@ class ChannelScaler(TransformerMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn each channel's mean and standard deviation from the series ``X``."""
-        paths = as_path_collection(X, self.n_channels)
+        paths = to_paths(X, self.n_channels)
+        points = paths.data.reshape(-1, paths.channels) if paths.lengths is None else \
+            np.concatenate(paths.collection())       # the series' own points, not the padding
         self.scaler_ = StandardScaler(with_mean=self.with_mean, with_std=self.with_std)
-        self.scaler_.fit(_points(paths))
+        self.scaler_.fit(points)
         return self
 
     def transform(self, X):
         """Scaled series, in the form ``as_path_collection`` gives (3-D array or list)."""
         check_is_fitted(self)
-        paths = as_path_collection(X, self.n_channels)
-        if paths[0].shape[-1] != self.scaler_.n_features_in_:
-            raise ValueError(f"X has {paths[0].shape[-1]} channels, but ChannelScaler was fitted "
+        paths = to_paths(X, self.n_channels)
+        if paths.channels != self.scaler_.n_features_in_:
+            raise ValueError(f"X has {paths.channels} channels, but ChannelScaler was fitted "
                              f"on {self.scaler_.n_features_in_}")
-        points = self.scaler_.transform(_points(paths))      # one call for all the points
-        if isinstance(paths, list):
-            return np.split(points, np.cumsum([len(p) for p in paths])[:-1])
-        return points.reshape(paths.shape)
-
-
-def _points(paths):
-    return np.concatenate(paths) if isinstance(paths, list) else paths.reshape(-1, paths.shape[-1])
+        # one call for all the points; a padding point (a copy of the last) scales as it
+        points = self.scaler_.transform(paths.data.reshape(-1, paths.channels))
+        return replace(paths, data=points.reshape(paths.data.shape)).collection()

@@ -9,7 +9,6 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import SigKernelParamsMixin
-from .collection import n_samples, take
 from .kernel import SigKernel
 
 __all__ = ["SigKernelSVC"]
@@ -137,19 +136,24 @@ random_state : see sklearn.svm.SVC
                         break_ties=self.break_ties, random_state=self.random_state, **extra)
         self.svc_.fit(kernel.gram(paths), y, sample_weight=sample_weight)
         self.kernel_ = kernel
-        self.support_paths_ = take(paths, self.svc_.support_)
-        self._n_train = n_samples(paths)
+        self._support_paths = paths.take(self.svc_.support_)
+        self._n_train = len(paths)
         for name in ("classes_", "support_", "n_support_", "dual_coef_", "intercept_", "n_iter_"):
             setattr(self, name, getattr(self.svc_, name))
         return self
+
+    @property
+    def support_paths_(self):
+        """The support series (channels last): a 3-D array, or a list when lengths differ."""
+        return self._support_paths.collection()
 
     def _test_gram(self, X):
         """Kernels of X against the training series: support columns filled, the rest 0
         (the SVC reads only the support columns of a precomputed kernel)."""
         check_is_fitted(self)
         paths = self._paths(X, reset=False)
-        K = np.zeros((n_samples(paths), self._n_train))
-        K[:, self.support_] = self.kernel_.gram(paths, self.support_paths_)
+        K = np.zeros((len(paths), self._n_train))
+        K[:, self.support_] = self.kernel_.gram(paths, self._support_paths)
         return K
 
     def decision_function(self, X):

@@ -3,6 +3,9 @@ import numpy as np
 import pytest
 
 from sksigkernel import SigKernel, as_path_collection, from_channels_first, sig_kernel_gram
+from sksigkernel.preprocessing import ChannelScaler
+from sksigkernel._input import Paths
+from sksigkernel.collection import to_paths
 
 
 def test_3d_passes_through(rng):
@@ -40,6 +43,66 @@ def test_nan_padded_ragged_and_list_give_one_kernel(rng):
     kernel = SigKernel(n_jobs=1, cache=False)
     np.testing.assert_allclose(kernel(padded), expected, rtol=1e-12)
     np.testing.assert_allclose(kernel(paths), expected, rtol=1e-12)
+
+
+def _ragged(rng, lengths, channels=2):
+    return [rng.normal(size=(L, channels)) for L in lengths]
+
+
+def _padded(paths, value=np.nan):
+    out = np.full((len(paths), max(map(len, paths)), paths[0].shape[1]), value)
+    for row, p in zip(out, paths):
+        row[:len(p)] = p
+    return out
+
+
+def _assert_paths_are(batch, paths):
+    """``batch`` holds exactly ``paths``, each padded by repeating its last point."""
+    assert isinstance(batch, Paths) and len(batch) == len(paths)
+    assert batch.data.flags.c_contiguous
+    for i, p in enumerate(paths):
+        np.testing.assert_array_equal(batch.series(i), p)
+        np.testing.assert_array_equal(batch.data[i, len(p):],
+                                      np.broadcast_to(p[-1], batch.data[i, len(p):].shape))
+
+
+def test_nan_padded_and_list_are_one_batch(rng):
+    # one input path: both forms become the same engine batch, padded by the last point
+    paths = _ragged(rng, [9, 5, 7, 9, 1])
+    from_list, from_padded = to_paths(paths), to_paths(_padded(paths))
+    _assert_paths_are(from_list, paths)
+    _assert_paths_are(from_padded, paths)
+    np.testing.assert_array_equal(from_list.data, from_padded.data)
+    np.testing.assert_array_equal(from_list.lengths, from_padded.lengths)
+
+
+def test_take_and_concatenate_are_those_of_the_lists(rng):
+    paths = _ragged(rng, [9, 5, 7, 3, 6])
+    batch = to_paths(paths)
+    for idx in ([1, 3], [4, 0, 0], slice(1, 4), np.array([2])):
+        chosen = [paths[i] for i in np.arange(5)[idx]]
+        _assert_paths_are(batch.take(idx), chosen)
+        assert batch.take(idx).data.shape[1] == max(map(len, chosen))   # padding trimmed
+    same = rng.normal(size=(3, 4, 2))
+    pooled = Paths.concatenate([to_paths(same), batch, to_paths(same.astype(np.float32))])
+    assert pooled.data.dtype == np.float64
+    _assert_paths_are(pooled, [*same, *paths, *same.astype(np.float32).astype(np.float64)])
+    equal = Paths.concatenate([to_paths(same), to_paths(same)])
+    assert equal.lengths is None
+    np.testing.assert_array_equal(equal.data, np.concatenate([same, same]))
+
+
+def test_channel_scaler_learns_from_the_series_not_the_padding(rng):
+    paths = _ragged(rng, [30, 2, 3])
+    paths[0] += 5
+    scaler = ChannelScaler().fit(paths)
+    points = np.concatenate(paths)
+    np.testing.assert_allclose(scaler.scaler_.mean_, points.mean(axis=0), rtol=1e-12)
+    out = scaler.transform(_padded(paths))
+    assert [len(x) for x in out] == [30, 2, 3]
+    for x, p in zip(out, paths):
+        np.testing.assert_allclose(x, (p - points.mean(axis=0)) / points.std(axis=0),
+                                   rtol=1e-12)
 
 
 def test_torch_and_integers(rng):
