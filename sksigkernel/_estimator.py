@@ -5,10 +5,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length, validate_data
 
 from .collection import is_path_list, to_paths
-from .kernel import KERNEL_PARAMS, SigKernel
+from .kernel import KERNEL_PARAMS, KernelParams, SigKernel
 
 
-class SigKernelParamsMixin:
+class SigKernelParamsMixin(KernelParams):
     """For estimators that take SigKernel's hyperparameters as their own parameters."""
 
     def _kernel(self):

@@ -1,4 +1,5 @@
 """The signature kernel as a scikit-learn object: ``SigKernel(...)(X, Y)`` is a gram matrix."""
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,10 +27,6 @@ _STATIC_KERNELS = {
     "polynomial": lambda sigma, scale: PolynomialKernel(scale=scale),
 }
 
-# The hyperparameters of the kernel, which the estimators take as their own flat parameters.
-KERNEL_PARAMS = ("dyadic_order", "static_kernel", "sigma", "scale", "time_aug", "lead_lag",
-                 "end_time", "normalize", "n_channels", "n_jobs", "cache", "verbose")
-
 _CONSTRAINTS = {
     "dyadic_order": [Interval(Integral, 0, 16, closed="both"), tuple],
     "static_kernel": [StrOptions(set(_STATIC_KERNELS)), StaticKernel],
@@ -47,7 +44,32 @@ _CONSTRAINTS = {
 }
 
 
-class SigKernel(BaseEstimator):
+class KernelParams:
+    """The kernel's hyperparameters, assigned in one place (as scikit-learn's ``BaseSVC``
+    assigns SVC's): SigKernel and the estimators, which take them as their own flat
+    parameters, keep explicit signatures and pass them here. SigKernel documents them."""
+
+    def __init__(self, *, dyadic_order, static_kernel, sigma, scale, time_aug, lead_lag,
+                 end_time, normalize, n_channels, n_jobs, cache, verbose):
+        self.dyadic_order = dyadic_order
+        self.static_kernel = static_kernel
+        self.sigma = sigma
+        self.scale = scale
+        self.time_aug = time_aug
+        self.lead_lag = lead_lag
+        self.end_time = end_time
+        self.normalize = normalize
+        self.n_channels = n_channels
+        self.n_jobs = n_jobs
+        self.cache = cache
+        self.verbose = verbose
+
+
+# The names of the kernel's hyperparameters, in KernelParams' order.
+KERNEL_PARAMS = tuple(inspect.signature(KernelParams).parameters)
+
+
+class SigKernel(KernelParams, BaseEstimator):
     """The signature kernel as a callable: ``SigKernel(...)(X, Y)`` is the gram matrix.
 
     Use it where scikit-learn calls a kernel on whole sets of samples: the estimators of
@@ -114,18 +136,10 @@ class SigKernel(BaseEstimator):
     def __init__(self, dyadic_order=1, static_kernel="linear", sigma=1.0, scale=1.0,
                  time_aug=False, lead_lag=False, end_time=1.0, normalize=False, n_channels=1,
                  n_jobs=-1, cache=True, verbose=0):
-        self.dyadic_order = dyadic_order
-        self.static_kernel = static_kernel
-        self.sigma = sigma
-        self.scale = scale
-        self.time_aug = time_aug
-        self.lead_lag = lead_lag
-        self.end_time = end_time
-        self.normalize = normalize
-        self.n_channels = n_channels
-        self.n_jobs = n_jobs
-        self.cache = cache
-        self.verbose = verbose
+        super().__init__(
+            dyadic_order=dyadic_order, static_kernel=static_kernel, sigma=sigma, scale=scale,
+            time_aug=time_aug, lead_lag=lead_lag, end_time=end_time, normalize=normalize,
+            n_channels=n_channels, n_jobs=n_jobs, cache=cache, verbose=verbose)
 
     def __call__(self, X, Y=None):
         """The gram ``K[i, j] = k(X[i], Y[j])`` (``Y=None``: ``X`` against itself).

@@ -58,18 +58,10 @@ n_channels, n_jobs, cache, verbose : see SigKernel
                  scale=1.0, time_aug=False, lead_lag=False, end_time=1.0, normalize=False,
                  n_channels=1, n_jobs=-1, cache=True, verbose=0):
         self.alpha = alpha
-        self.dyadic_order = dyadic_order
-        self.static_kernel = static_kernel
-        self.sigma = sigma
-        self.scale = scale
-        self.time_aug = time_aug
-        self.lead_lag = lead_lag
-        self.end_time = end_time
-        self.normalize = normalize
-        self.n_channels = n_channels
-        self.n_jobs = n_jobs
-        self.cache = cache
-        self.verbose = verbose
+        super().__init__(
+            dyadic_order=dyadic_order, static_kernel=static_kernel, sigma=sigma, scale=scale,
+            time_aug=time_aug, lead_lag=lead_lag, end_time=end_time, normalize=normalize,
+            n_channels=n_channels, n_jobs=n_jobs, cache=cache, verbose=verbose)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

@@ -89,18 +89,10 @@ random_state : see sklearn.svm.SVC
                  tol=1e-3, max_iter=-1, decision_function_shape="ovr", break_ties=False,
                  random_state=None):
         self.C = C
-        self.dyadic_order = dyadic_order
-        self.static_kernel = static_kernel
-        self.sigma = sigma
-        self.scale = scale
-        self.time_aug = time_aug
-        self.lead_lag = lead_lag
-        self.end_time = end_time
-        self.normalize = normalize
-        self.n_channels = n_channels
-        self.n_jobs = n_jobs
-        self.cache = cache
-        self.verbose = verbose
+        super().__init__(
+            dyadic_order=dyadic_order, static_kernel=static_kernel, sigma=sigma, scale=scale,
+            time_aug=time_aug, lead_lag=lead_lag, end_time=end_time, normalize=normalize,
+            n_channels=n_channels, n_jobs=n_jobs, cache=cache, verbose=verbose)
         self.class_weight = class_weight
         self.probability = probability
         self.tol = tol

@@ -11,7 +11,8 @@ from counting import count_evaluations
 from helpers import brownian
 from sksigkernel import (Matern12Kernel, Matern32Kernel, Matern52Kernel, PolynomialKernel,
                          RationalQuadraticKernel, RBFKernel, ScaledLinearKernel, SigKernel,
-                         SigKernelSVC, cache, sig_kernel_gram)
+                         SigKernelRidge, SigKernelSVC, SigMMDTest, cache, sig_kernel_gram)
+from sksigkernel.kernel import _CONSTRAINTS, KERNEL_PARAMS
 
 
 pytestmark = pytest.mark.usefixtures("empty_cache")
@@ -191,3 +192,18 @@ def test_bad_inputs(rng):
         SigKernel()(walks(rng, 3), walks(rng, 3, channels=3))
     with pytest.raises(ValueError, match="overflowed"):
         SigKernel(cache=False)(walks(rng, 3, length=50, scale=200.0))
+
+
+@pytest.mark.parametrize("estimator", [SigKernelSVC, SigKernelRidge, SigMMDTest])
+def test_estimators_take_the_kernels_parameters(estimator):
+    # each estimator has SigKernel's twelve parameters, with SigKernel's defaults (normalize
+    # aside), and hands them on unchanged
+    assert set(KERNEL_PARAMS) == set(_CONSTRAINTS)
+    ours, theirs = SigKernel().get_params(), estimator().get_params()
+    assert {k: theirs[k] for k in KERNEL_PARAMS if k != "normalize"} == \
+        {k: ours[k] for k in KERNEL_PARAMS if k != "normalize"}
+    changed = dict(dyadic_order=(2, 1), static_kernel="rbf", sigma=0.3, scale=2.0,
+                   time_aug=True, lead_lag=True, end_time=3.0, normalize=False, n_channels=2,
+                   n_jobs=1, cache=False, verbose=1)
+    assert set(changed) == set(KERNEL_PARAMS)
+    assert estimator(**changed)._kernel().get_params() == changed
