@@ -4,7 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from . import cache
 from .collection import to_paths
@@ -27,8 +27,24 @@ _STATIC_KERNELS = {
     "polynomial": lambda sigma, scale: PolynomialKernel(scale=scale),
 }
 
+class _DyadicPairs(Options):
+    """A tuple of two integers in [0, 16]: an ``Options`` (one of the constraint types
+    scikit-learn accepts) over all such pairs, printed in words."""
+
+    def __init__(self):
+        super().__init__(tuple, {(a, b) for a in range(17) for b in range(17)})
+
+    def is_satisfied_by(self, val):
+        # integers only: (1.0, 2) equals (1, 2)
+        return super().is_satisfied_by(val) and \
+            all(isinstance(v, Integral) and not isinstance(v, bool) for v in val)
+
+    def __str__(self):
+        return "a tuple of two integers in the range [0, 16]"
+
+
 _CONSTRAINTS = {
-    "dyadic_order": [Interval(Integral, 0, 16, closed="both"), tuple],
+    "dyadic_order": [Interval(Integral, 0, 16, closed="both"), _DyadicPairs()],
     "static_kernel": [StrOptions(set(_STATIC_KERNELS)), StaticKernel],
     "sigma": [Interval(Real, 0, None, closed="neither")],
     "scale": [Interval(Real, 0, None, closed="left")],

@@ -6,6 +6,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.svm import SVC, SVR
+from sklearn.utils._param_validation import InvalidParameterError
 
 from counting import count_evaluations
 from helpers import brownian
@@ -175,7 +176,10 @@ def test_verbose_reports_progress(rng, capsys):
 
 @pytest.mark.parametrize("params, match", [
     ({"dyadic_order": -1}, "dyadic_order"),
-    ({"dyadic_order": (1, 2, 3)}, "dyadic_order"),    # the engine's own check
+    ({"dyadic_order": (1, 2, 3)}, "dyadic_order' parameter .* tuple of two integers"),
+    ({"dyadic_order": (1, 17)}, "dyadic_order' parameter .* tuple of two integers"),
+    ({"dyadic_order": [1, 2]}, "dyadic_order' parameter .* tuple of two integers"),
+    ({"dyadic_order": (1.0, 2)}, "dyadic_order' parameter .* tuple of two integers"),
     ({"n_jobs": 0}, "n_jobs"),
     ({"static_kernel": "gaussian"}, "static_kernel"),
     ({"sigma": 0.0}, "sigma"),
@@ -183,7 +187,7 @@ def test_verbose_reports_progress(rng, capsys):
     ({"normalize": "yes"}, "normalize"),
 ])
 def test_bad_parameters(rng, params, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InvalidParameterError, match=match):
         SigKernel(**params)(walks(rng, 3))
 
 
