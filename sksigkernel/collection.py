@@ -32,6 +32,7 @@ def from_channels_first(X):
     Returns
     -------
     ndarray of shape (n_samples, length, channels), or list of (length_i, channels) arrays
+        The same series, channels last.
 
     Examples
     --------
@@ -140,8 +141,9 @@ def as_path_collection(X, n_channels=1, name="X"):
 
     Returns
     -------
-    ndarray of shape (n_samples, length, channels) when all series have one length, else a
-    list of (length_i, channels) arrays; float32 or float64 (integers become float64).
+    ndarray of shape (n_samples, length, channels), or list of (length_i, channels) arrays
+        The array when all series have one length, else the list of the series without
+        their padding; float32 or float64 (integers become float64).
 
     Examples
     --------

@@ -392,7 +392,7 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
                         time_aug=False, lead_lag=False, end_time=1.0, left_deriv=True,
                         right_deriv=False, k_grid=None, n_jobs=-1, max_batch=-1,
                         return_grid=False):
-    """Gradients through :func:`sig_kernel`: given ``dF/dk`` of each pair, ``dF/dpath``.
+    """Backpropagate through :func:`sig_kernel`: given ``dF/dk`` of each pair, ``dF/dpath``.
 
     The derivative is the exact reverse mode of the discrete PDE scheme, not a finite
     difference. Options must be those of the forward call.
@@ -438,7 +438,7 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, time_aug=False,
                              end_time=1.0, left_deriv=True, right_deriv=False, k_grid=None,
                              n_jobs=-1, max_batch=-1, *, static_kernel=None,
                              return_grid=False):
-    """Gradients through :func:`sig_kernel_gram`: given ``dF/dK``, ``dF/dpath1`` and ``dF/dpath2``.
+    """Backpropagate through :func:`sig_kernel_gram`: ``dF/dK`` -> ``dF/dpath1``, ``dF/dpath2``.
 
     This is pysiglib's ``sig_kernel_gram_backprop`` contract: positional parameters in the
     same order, a tuple back whose unrequested side is ``None``. ``path1`` and ``path2`` are

@@ -162,22 +162,25 @@ class SigKernel(KernelParams, BaseEstimator):
 
         Parameters
         ----------
-        X, Y : collections of series
+        X : collection of series
             3-D ``(n_samples, length, channels)``, NaN-padded 3-D, a list of
             ``(length_i, channels)`` arrays, or 2-D ``(n_samples, length * n_channels)``.
+        Y : collection of series or None, default=None
+            As ``X``; None for ``X`` against itself.
 
         Returns
         -------
         ndarray of shape (n_samples_X, n_samples_Y)
+            The kernels (normalised when ``normalize`` is True).
         """
         A = to_paths(X, self.n_channels, "X")
         B = None if Y is None or Y is X else to_paths(Y, self.n_channels, "Y")
-        return self.gram(A, B)
+        return self._gram(A, B)
 
-    def gram(self, A, B=None):
+    def _gram(self, A, B=None):
         """``__call__`` for collections already validated by ``collection.to_paths``."""
         self._validate_params()
-        args = self.engine_args()
+        args = self._engine_args()
         channels = {P.channels for P in (A, B) if P is not None}
         if len(channels) > 1:
             raise ValueError(f"X and Y must have the same number of channels, got "
@@ -198,12 +201,19 @@ class SigKernel(KernelParams, BaseEstimator):
         return _normalise(K, dA[:, None], dB[None, :], ("X", "X" if B is None else "Y"))
 
     def static(self):
-        """The static kernel object these parameters describe."""
+        """The static kernel object these parameters describe.
+
+        Returns
+        -------
+        StaticKernel
+            ``static_kernel`` itself when it is an object, else the named kernel with
+            ``sigma`` or ``scale``.
+        """
         if isinstance(self.static_kernel, StaticKernel):
             return self.static_kernel
         return _STATIC_KERNELS[self.static_kernel](self.sigma, self.scale)
 
-    def engine_args(self):
+    def _engine_args(self):
         """Keyword arguments of :func:`sksigkernel.sig_kernel_gram` for these parameters."""
         order = self.dyadic_order
         return dict(dyadic_order=tuple(order) if isinstance(order, (tuple, list)) else order,

@@ -65,17 +65,28 @@ n_channels, n_jobs, cache, verbose : see SigKernel
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
-        """Fit on series ``X`` with targets ``y`` of shape (n_samples,) or (n_samples, n_targets).
+        """Fit on series ``X`` with targets ``y``.
+
+        Parameters
+        ----------
+        X : collection of series
+            3-D ``(n_samples, length, channels)``, NaN-padded 3-D, a list of
+            ``(length_i, channels)`` arrays, or 2-D ``(n_samples, length * n_channels)``.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-series weights, as in KernelRidge.
 
         Returns
         -------
-        self
+        SigKernelRidge
+            The fitted regressor (``self``).
         """
         paths = self._paths(X, reset=True)
         self._check_targets(paths, y, sample_weight, classifier=False)
         kernel = self._kernel()
         self.ridge_ = KernelRidge(alpha=self.alpha, kernel="precomputed")
-        self.ridge_.fit(kernel.gram(paths), y, sample_weight=sample_weight)
+        self.ridge_.fit(kernel._gram(paths), y, sample_weight=sample_weight)
         self.kernel_ = kernel
         self._fit_paths = paths
         self.dual_coef_ = self.ridge_.dual_coef_
@@ -87,9 +98,21 @@ n_channels, n_jobs, cache, verbose : see SigKernel
         return self._fit_paths.collection()
 
     def predict(self, X):
-        """Predicted targets, shape (n_samples,) or (n_samples, n_targets)."""
+        """Predicted targets of the series ``X``.
+
+        Parameters
+        ----------
+        X : collection of series
+            3-D ``(n_samples, length, channels)``, NaN-padded 3-D, a list of
+            ``(length_i, channels)`` arrays, or 2-D ``(n_samples, length * n_channels)``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
+            ``k(X, X_fit_) @ dual_coef_``.
+        """
         check_is_fitted(self)
-        K = self.kernel_.gram(self._paths(X, reset=False), self._fit_paths)
+        K = self.kernel_._gram(self._paths(X, reset=False), self._fit_paths)
         return np.asarray(K, dtype=np.float64) @ self.dual_coef_
 
     def __sklearn_tags__(self):

@@ -34,6 +34,13 @@ class MMDTestResult:
         ``(1 + #{T_b >= statistic}) / (1 + n_permutations)``.
     null_distribution : ndarray of shape (n_permutations,)
         The statistic ``T_b`` of each random relabelling of the pooled sample.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> statistic, pvalue = MMDTestResult(0.25, 0.01, np.zeros(99))
+    >>> MMDTestResult(0.25, 0.01, np.zeros(99))
+    MMDTestResult(statistic=0.25, pvalue=0.01, n_permutations=99)
     """
 
     statistic: float
@@ -154,18 +161,22 @@ n_channels, n_jobs, cache, verbose : see SigKernel
 
         Parameters
         ----------
-        X, Y : collections of series (as for SigKernel), with at least 2 series each.
+        X : collection of series
+            The first sample, in any form SigKernel takes, at least 2 series.
+        Y : collection of series
+            The second sample, as ``X``.
 
         Returns
         -------
-        self
+        SigMMDTest
+            ``self``, with ``result_`` and its fields set.
         """
         A = self._paths(X, reset=True, name="X")
         B = self._paths(Y, reset=False, name="Y")
         n, m = len(A), len(B)
         if min(n, m) < 2:
             raise ValueError(f"X and Y need at least 2 series each, got {n} and {m}")
-        K = np.asarray(self._kernel().gram(Paths.concatenate([A, B])), dtype=np.float64)
+        K = np.asarray(self._kernel()._gram(Paths.concatenate([A, B])), dtype=np.float64)
         rng = check_random_state(self.random_state)
         observed = np.r_[np.ones(n), np.zeros(m)]
         null = np.empty(self.n_permutations)

@@ -28,7 +28,17 @@ def _sq_dist(x, y):
 
 
 class StaticKernel:
-    """Base class. Subclasses set ``_code`` and implement ``_params`` and ``_value``."""
+    """Base class of the static kernels (kernels on points), which the solver knows by code.
+
+    Subclasses set ``_code`` (one of the solver's ``STATIC_CODES``) and implement
+    ``_params`` (the three numbers the solver reads) and ``_value`` (the kernel in numpy).
+    A static kernel is a value: two with the same parameters are equal and hash alike.
+
+    Examples
+    --------
+    >>> RBFKernel(0.5) == RBFKernel(0.5), RBFKernel(0.5) == RBFKernel(1.0)
+    (True, False)
+    """
 
     _code = None
 
@@ -40,7 +50,20 @@ class StaticKernel:
         raise NotImplementedError
 
     def __call__(self, x, y):
-        """``kappa(x_i, y_j)`` for points ``x`` (n, d) and ``y`` (m, d): an (n, m) array."""
+        """The kernel between every point of ``x`` and every point of ``y``.
+
+        Parameters
+        ----------
+        x : array-like of shape (n, d) or (d,)
+            Points.
+        y : array-like of shape (m, d) or (d,)
+            Points.
+
+        Returns
+        -------
+        ndarray of shape (n, m)
+            ``kappa(x_i, y_j)``.
+        """
         return self._value(np.atleast_2d(x), np.atleast_2d(y))
 
     def _key(self):

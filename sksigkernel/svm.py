@@ -111,11 +111,14 @@ random_state : see sklearn.svm.SVC
             3-D ``(n_samples, length, channels)``, NaN-padded 3-D, a list of
             ``(length_i, channels)`` arrays, or 2-D ``(n_samples, length * n_channels)``.
         y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), optional
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-series weights (they rescale ``C``), as in SVC.
 
         Returns
         -------
-        self
+        SigKernelSVC
+            The fitted classifier (``self``).
         """
         paths = self._paths(X, reset=True)
         self._check_targets(paths, y, sample_weight, classifier=True)
@@ -126,7 +129,7 @@ random_state : see sklearn.svm.SVC
                         tol=self.tol, max_iter=self.max_iter,
                         decision_function_shape=self.decision_function_shape,
                         break_ties=self.break_ties, random_state=self.random_state, **extra)
-        self.svc_.fit(kernel.gram(paths), y, sample_weight=sample_weight)
+        self.svc_.fit(kernel._gram(paths), y, sample_weight=sample_weight)
         self.kernel_ = kernel
         self._support_paths = paths.take(self.svc_.support_)
         self._n_train = len(paths)
@@ -145,27 +148,75 @@ random_state : see sklearn.svm.SVC
         check_is_fitted(self)
         paths = self._paths(X, reset=False)
         K = np.zeros((len(paths), self._n_train))
-        K[:, self.support_] = self.kernel_.gram(paths, self._support_paths)
+        K[:, self.support_] = self.kernel_._gram(paths, self._support_paths)
         return K
 
     def decision_function(self, X):
-        """Distances to the separating hyperplanes, shape (n_samples,) or (n_samples, k)."""
+        """Compute the distances of the series to the separating hyperplanes.
+
+        Parameters
+        ----------
+        X : collection of series
+            3-D ``(n_samples, length, channels)``, NaN-padded 3-D, a list of
+            ``(length_i, channels)`` arrays, or 2-D ``(n_samples, length * n_channels)``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes * (n_classes - 1) / 2 or n_classes)
+            As :meth:`sklearn.svm.SVC.decision_function` returns them.
+        """
         K = self._test_gram(X)
         return self.svc_.decision_function(K)
 
     def predict(self, X):
-        """Predicted class of each series."""
+        """Predicted class of each series.
+
+        Parameters
+        ----------
+        X : collection of series
+            3-D ``(n_samples, length, channels)``, NaN-padded 3-D, a list of
+            ``(length_i, channels)`` arrays, or 2-D ``(n_samples, length * n_channels)``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Class labels.
+        """
         K = self._test_gram(X)
         return self.svc_.predict(K)
 
     @available_if(_has_probability)
     def predict_proba(self, X):
-        """Class probabilities (Platt scaling; needs ``probability=True``)."""
+        """Class probabilities (Platt scaling; needs ``probability=True``).
+
+        Parameters
+        ----------
+        X : collection of series
+            3-D ``(n_samples, length, channels)``, NaN-padded 3-D, a list of
+            ``(length_i, channels)`` arrays, or 2-D ``(n_samples, length * n_channels)``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Probabilities, columns in the order of ``classes_``.
+        """
         K = self._test_gram(X)
         return self.svc_.predict_proba(K)
 
     @available_if(_has_probability)
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : collection of series
+            3-D ``(n_samples, length, channels)``, NaN-padded 3-D, a list of
+            ``(length_i, channels)`` arrays, or 2-D ``(n_samples, length * n_channels)``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Log-probabilities, columns in the order of ``classes_``.
+        """
         K = self._test_gram(X)
         return self.svc_.predict_log_proba(K)
