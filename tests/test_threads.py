@@ -102,6 +102,31 @@ def test_impossible_allocations_raise_memory_error():
         sk.sig_kernel(np.zeros((2, 3, 1)), np.zeros((2, 10 ** 7, 1)), (0, 16), n_jobs=1)
 
 
+def _overcommit_refuses_the_impossible():
+    """Linux's default (heuristic, 0) and strict (2) overcommit policies refuse a malloc far
+    beyond RAM + swap; with 1 (always) malloc would succeed and the process be killed later."""
+    try:
+        with open("/proc/sys/vm/overcommit_memory") as f:
+            return f.read().strip() in ("0", "2")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _overcommit_refuses_the_impossible(),
+                    reason="needs an overcommit policy that refuses impossible mallocs")
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_failed_workspace_mallocs_raise_memory_error(n_jobs):
+    # workspaces under the size check's bound (2^48 bytes) but of hundreds of GiB per thread:
+    # malloc returns NULL inside the parallel region, and the call raises afterwards
+    x = np.zeros((2, 1))
+    with pytest.raises(MemoryError, match="could not allocate the solver's workspace"):
+        sk.sig_kernel(x, np.zeros((20000, 1)), 16, n_jobs=n_jobs)
+    with pytest.raises(MemoryError, match="could not allocate the solver's workspace"):
+        sk.sig_kernel_backprop(np.ones(()), x, np.zeros((100, 1)), 12, n_jobs=n_jobs)
+    # and the engine still works afterwards
+    assert float(sk.sig_kernel(x, x, 0)) == 1.0
+
+
 def test_cache_does_not_serialise_computations(monkeypatch):
     """Two threads' grams are computed at the same time: each waits inside the engine call
     for the other to arrive, which a lock held while computing would never allow."""
