@@ -267,6 +267,7 @@ include "adjoint.pxi"
 include "blocks.pxi"
 include "backward.pxi"
 include "grid_adjoint.pxi"
+include "polynomial.pxi"
 
 
 def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,

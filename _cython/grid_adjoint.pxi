@@ -12,6 +12,45 @@ cdef inline double point_kappa(Static sk, const floating* x, const floating* y,
     return sk.p0 * s if sk.kind == LINEAR else point_value(sk, s)
 
 
+cdef void kappa_chain_rule(Static sk, const floating* x, const floating* y, Py_ssize_t L1,
+                           Py_ssize_t L2, Py_ssize_t d, const double* Gb, floating* dx,
+                           floating* dy) noexcept nogil:
+    """dF/dG of the coarse cells (Gb, (L1-1) x (L2-1)) -> dF/dx, dF/dy, added: kappa(x_a,
+    y_b) enters four cells of G with signs +, -, -, +."""
+    cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, a, b, k
+    cdef double w, s, t
+    for a in range(L1):
+        for b in range(L2):
+            w = 0       # dF/dkappa(x_a, y_b)
+            if a > 0 and b > 0:
+                w += Gb[(a - 1) * n2 + b - 1]
+            if a > 0 and b < n2:
+                w -= Gb[(a - 1) * n2 + b]
+            if a < n1 and b > 0:
+                w -= Gb[a * n2 + b - 1]
+            if a < n1 and b < n2:
+                w += Gb[a * n2 + b]
+            if w == 0:
+                continue
+            if sk.kind == LINEAR:
+                w *= sk.p0
+            else:
+                s = 0
+                for k in range(d):
+                    t = (x[a * d + k] - y[b * d + k]) if uses_distance(sk.kind) \
+                        else x[a * d + k] * y[b * d + k]
+                    s += t * t if uses_distance(sk.kind) else t
+                w *= point_slope(sk, s)
+            for k in range(d):
+                if uses_distance(sk.kind):
+                    t = 2 * w * (x[a * d + k] - y[b * d + k])
+                    dx[a * d + k] += <floating>t
+                    dy[b * d + k] -= <floating>t
+                else:
+                    dx[a * d + k] += <floating>(w * y[b * d + k])
+                    dy[b * d + k] += <floating>(w * x[a * d + k])
+
+
 cdef void grid_pair_backward(Static sk, const floating* x, const floating* y, Py_ssize_t L1,
                              Py_ssize_t L2, Py_ssize_t d, int d1, int d2, const floating* K,
                              const floating* seeds, double* kappa, double* Gb, double* kb,
@@ -50,36 +89,7 @@ cdef void grid_pair_backward(Static sk, const floating* x, const floating* y, Py
             kb[(r - 1) * cols + c - 1] -= B * v
             Gb[i * n2 + j] += v * h * ((K[r * cols + c - 1] + K[(r - 1) * cols + c])
                                        * (0.5 + D / 6) + K[(r - 1) * cols + c - 1] * (D / 6))
-    for a in range(L1):
-        for b in range(L2):
-            w = 0       # dF/dkappa(x_a, y_b)
-            if a > 0 and b > 0:
-                w += Gb[(a - 1) * n2 + b - 1]
-            if a > 0 and b < n2:
-                w -= Gb[(a - 1) * n2 + b]
-            if a < n1 and b > 0:
-                w -= Gb[a * n2 + b - 1]
-            if a < n1 and b < n2:
-                w += Gb[a * n2 + b]
-            if w == 0:
-                continue
-            if sk.kind == LINEAR:
-                w *= sk.p0
-            else:
-                s = 0
-                for k in range(d):
-                    t = (x[a * d + k] - y[b * d + k]) if uses_distance(sk.kind) \
-                        else x[a * d + k] * y[b * d + k]
-                    s += t * t if uses_distance(sk.kind) else t
-                w *= point_slope(sk, s)
-            for k in range(d):
-                if uses_distance(sk.kind):
-                    t = 2 * w * (x[a * d + k] - y[b * d + k])
-                    dx[a * d + k] += <floating>t
-                    dy[b * d + k] -= <floating>t
-                else:
-                    dx[a * d + k] += <floating>(w * y[b * d + k])
-                    dy[b * d + k] += <floating>(w * x[a * d + k])
+    kappa_chain_rule(sk, x, y, L1, L2, d, Gb, dx, dy)
 
 
 def grid_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,

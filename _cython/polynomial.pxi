@@ -1,0 +1,264 @@
+# The polynomial solver (Cass, Piatti & Pei 2025, "Numerical Schemes for Signature Kernels").
+# (included by _solver.pyx, whose header declares what these use)
+#
+# On one cell, in local coordinates (u, v) in [0, 1]^2, the kernel solves k_uv = rho k with
+# rho constant: the static kernel's second difference G of the coarse cell, times
+# 2^-(d1+d2) for a dyadic sub-cell. With bottom edge b(u) = sum_p b_p u^p and left edge
+# l(v) = sum_q l_q v^q (b_0 = l_0 the corner), k = sum_n rho^n I^n[b(u) + l(v) - b_0], I the
+# double integral from the corner, and I^n[u^p] = u^(p+n) v^n p! / ((p+n)! n!). So the top
+# edge t(u) = k(u, 1) has
+#     t_m = sum_{n=0..m} rho^n b_{m-n} (m-n)! / (m! n!) + (rho^m / m!) sum_{q>=1} l_q q! / (q+m)!
+# and the right edge r(v) = k(1, v) the same with b and l exchanged. Coefficients are kept
+# scaled, B_p = b_p p! (so T_m = sum_n (rho^n / n!) B_{m-n} + rho^m sum_q L_q / (q+m)!), and
+# edges are truncated at degree N. Cells are swept row by row from the bottom left; the
+# kernel is the last cell's right edge at v = 1.
+
+
+cdef inline double poly_rho(Static sk, const floating* x, const floating* y, Py_ssize_t i,
+                            Py_ssize_t j, Py_ssize_t L2, Py_ssize_t d,
+                            const double* kappa) noexcept nogil:
+    """G of the coarse cell (i, j): from the increments for the linear kernel (no
+    cancellation between large values), else from kappa's table."""
+    cdef Py_ssize_t k
+    cdef double s = 0
+    if sk.kind == LINEAR:
+        for k in range(d):
+            s += (x[(i + 1) * d + k] - x[i * d + k]) * (y[(j + 1) * d + k] - y[j * d + k])
+        return sk.p0 * s
+    return kappa[(i + 1) * L2 + j + 1] - kappa[(i + 1) * L2 + j] \
+        - kappa[i * L2 + j + 1] + kappa[i * L2 + j]
+
+
+cdef inline void poly_cell(double rho, const double* B, const double* L, double* T,
+                           double* Rt, double* e, const double* invfact,
+                           int N) noexcept nogil:
+    """The top edge T and right edge Rt (scaled coefficients, degree N) of a cell with
+    bottom edge B and left edge L (L[0] is not read: the corner is B[0])."""
+    cdef int m, n, q
+    cdef double s, r, hl, hb, power = 1
+    e[0] = 1
+    for n in range(1, N + 1):
+        e[n] = e[n - 1] * rho / n            # rho^n / n!
+    for m in range(N + 1):
+        s = e[m] * B[0]                      # n = m: the corner, for both edges
+        r = s
+        for n in range(m):
+            s += e[n] * B[m - n]
+            r += e[n] * L[m - n]
+        hl = 0
+        hb = 0
+        for q in range(1, N + 1):
+            hl += L[q] * invfact[q + m]
+            hb += B[q] * invfact[q + m]
+        T[m] = s + power * hl
+        Rt[m] = r + power * hb
+        power *= rho
+
+
+cdef double poly_cell_adjoint(double rho, const double* B, const double* L, const double* Tb,
+                              const double* Rb, double* Bb, double* Lb, double* e,
+                              const double* invfact, int N) noexcept nogil:
+    """The reverse of poly_cell: given dF/dT (Tb) and dF/dRt (Rb), set dF/dB (Bb) and dF/dL
+    (Lb, Lb[0] = 0) and return dF/drho."""
+    cdef int m, n, q
+    cdef double eb, hl, hb, power = 1, dpower = 0, rb = 0
+    cdef double* ebar = e + N + 1            # dF/de_n
+    e[0] = 1
+    for n in range(1, N + 1):
+        e[n] = e[n - 1] * rho / n
+    for m in range(N + 1):
+        Bb[m] = 0
+        Lb[m] = 0
+        ebar[m] = 0
+    for m in range(N + 1):
+        # T_m = sum_{n<=m} e_n B_{m-n} + rho^m sum_q L_q / (q+m)!
+        # R_m = e_m B_0 + sum_{n<m} e_n L_{m-n} + rho^m sum_q B_q / (q+m)!
+        ebar[m] += Rb[m] * B[0]
+        Bb[0] += Rb[m] * e[m]
+        for n in range(m + 1):
+            ebar[n] += Tb[m] * B[m - n]
+            Bb[m - n] += Tb[m] * e[n]
+        for n in range(m):
+            ebar[n] += Rb[m] * L[m - n]
+            Lb[m - n] += Rb[m] * e[n]
+        hl = 0
+        hb = 0
+        for q in range(1, N + 1):
+            hl += L[q] * invfact[q + m]
+            hb += B[q] * invfact[q + m]
+            Lb[q] += Tb[m] * power * invfact[q + m]
+            Bb[q] += Rb[m] * power * invfact[q + m]
+        rb += (Tb[m] * hl + Rb[m] * hb) * dpower        # d(rho^m)/drho = m rho^(m-1)
+        dpower = (m + 1) * power
+        power *= rho
+    for n in range(1, N + 1):
+        rb += ebar[n] * e[n - 1]                           # de_n/drho = e_(n-1)
+    return rb
+
+
+cdef double poly_pair(Static sk, const floating* x, const floating* y, Py_ssize_t L1,
+                      Py_ssize_t L2, Py_ssize_t d, int d1, int d2, int N, double* kappa,
+                      double* ws, const double* invfact, double* Bs=NULL,
+                      double* Ls=NULL) noexcept nogil:
+    """k(x, y) by the polynomial scheme, one pair, plainly. Workspace: kappa L1 L2 numbers
+    (not for the linear kernel), ws (C + 5) (N + 1), C the fine columns. Bs and Ls, when
+    given ((R C (N + 1) numbers each), keep every cell's bottom and left edges."""
+    cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, M = N + 1
+    cdef Py_ssize_t a, b, r, c, m
+    cdef double h = 1.0 / (1 << (d1 + d2)), rho, value = 0
+    cdef double* tops = ws                   # the bottom edges of the row being swept
+    cdef double* left = ws + C * M
+    cdef double* T = left + M
+    cdef double* Rt = T + M
+    cdef double* e = Rt + M
+    cdef double* swap
+    if sk.kind != LINEAR:
+        for a in range(L1):
+            for b in range(L2):
+                kappa[a * L2 + b] = point_kappa(sk, x + a * d, y + b * d, d)
+    for c in range(C * M):
+        tops[c] = 1 if c % M == 0 else 0
+    if R == 0 or C == 0:
+        return 1
+    for r in range(R):
+        left[0] = 1
+        for m in range(1, M):
+            left[m] = 0
+        for c in range(C):
+            if c == 0 or (c & ((1 << d2) - 1)) == 0:
+                rho = h * poly_rho(sk, x, y, r >> d1, c >> d2, L2, d, kappa)
+            if Bs != NULL:
+                memcpy(Bs + (r * C + c) * M, tops + c * M, M * sizeof(double))
+                memcpy(Ls + (r * C + c) * M, left, M * sizeof(double))
+            poly_cell(rho, tops + c * M, left, T, Rt, e, invfact, N)
+            for m in range(M):
+                tops[c * M + m] = T[m]
+            swap = left
+            left = Rt
+            Rt = swap
+    for m in range(M):
+        value += left[m] * invfact[m]
+    return value
+
+
+def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
+                 const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb,
+                 int kind, double p0, double p1, double p2, int d1, int d2, int order,
+                 floating[::1] out, int nthreads=1, const Py_ssize_t[::1] len1=None,
+                 const Py_ssize_t[::1] len2=None):
+    """out[n] = k(X[pa[n]], Y[pb[n]]) by the polynomial scheme of degree ``order`` on cells
+    split 2^d1 x 2^d2; len1/len2: the paths' true lengths (None: all of them)."""
+    cdef Static sk = Static(kind, p0, p1, p2)
+    cdef Py_ssize_t n, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
+    cdef Py_ssize_t M = order + 1, C = (L2 - 1) << d2, l1, l2
+    cdef size_t nwork = checked_size(sizeof(double),
+                                     <double>L1 * L2 + (<double>C + 5) * M)
+    cdef int failed = 0, k
+    cdef double* ws
+    cdef double invfact[129]
+    if N == 0:
+        return
+    if not 1 <= order <= 64:
+        raise ValueError(f"order must be between 1 and 64, got {order}")
+    invfact[0] = 1
+    for k in range(1, 2 * order + 1):
+        invfact[k] = invfact[k - 1] / k
+    with nogil, parallel(num_threads=nthreads):
+        ws = <double*>workspace(nwork * sizeof(double), &failed)
+        for n in prange(N, schedule='dynamic'):
+            if ws == NULL:
+                continue
+            l1 = L1 if len1 is None else len1[pa[n]]
+            l2 = L2 if len2 is None else len2[pb[n]]
+            out[n] = <floating>poly_pair(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, d1,
+                                         d2, order, ws + ((l2 - 1) << d2) * M + 5 * M, ws,
+                                         invfact)
+        free(ws)
+    allocated(failed, nwork * sizeof(double))
+
+
+cdef void poly_pair_backward(Static sk, const floating* x, const floating* y, Py_ssize_t L1,
+                             Py_ssize_t L2, Py_ssize_t d, int d1, int d2, int N, double seed,
+                             double* ws, const double* invfact, floating* dx,
+                             floating* dy) noexcept nogil:
+    """Adds seed * dk(x, y)/dx and /dy to dx, dy: the forward with every cell's edges kept,
+    then the cells' adjoints from the top right, then kappa's chain rule. Workspace:
+    poly_work(L1, L2, d1, d2, N)."""
+    cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, M = N + 1
+    cdef Py_ssize_t r, c, m, cell
+    cdef double h = 1.0 / (1 << (d1 + d2)), rho = 0
+    cdef double* kappa = ws
+    cdef double* Gb = kappa + L1 * L2
+    cdef double* Bs = Gb + L1 * L2
+    cdef double* Ls = Bs + R * C * M
+    cdef double* tb = Ls + R * C * M          # dF/d(top edge), a column each
+    cdef double* rb = tb + C * M              # dF/d(right edge) of the cell being swept
+    cdef double* Lb = rb + M
+    cdef double* e = Lb + M                   # 2 M numbers
+    cdef double* fw = e + 2 * M               # the forward's own workspace, (C + 5) M
+    cdef double* swap
+    if R == 0 or C == 0:
+        return
+    poly_pair(sk, x, y, L1, L2, d, d1, d2, N, kappa, fw, invfact, Bs, Ls)
+    for m in range(n1 * n2):
+        Gb[m] = 0
+    for m in range(C * M):
+        tb[m] = 0
+    for r in range(R - 1, -1, -1):
+        for m in range(M):                    # the kernel is the last right edge at v = 1
+            rb[m] = seed * invfact[m] if r == R - 1 else 0
+        for c in range(C - 1, -1, -1):
+            if c == C - 1 or ((c + 1) & ((1 << d2) - 1)) == 0:
+                rho = h * poly_rho(sk, x, y, r >> d1, c >> d2, L2, d, kappa)
+            cell = (r * C + c) * M
+            Gb[(r >> d1) * n2 + (c >> d2)] += h * poly_cell_adjoint(
+                rho, Bs + cell, Ls + cell, tb + c * M, rb, fw, Lb, e, invfact, N)
+            memcpy(tb + c * M, fw, M * sizeof(double))
+            swap = rb
+            rb = Lb
+            Lb = swap
+    kappa_chain_rule(sk, x, y, L1, L2, d, Gb, dx, dy)
+
+
+cdef inline double poly_work(Py_ssize_t L1, Py_ssize_t L2, int d1, int d2, int N) noexcept nogil:
+    """poly_pair_backward's workspace, in numbers (double precision: it cannot wrap)."""
+    cdef double R = <double>(L1 - 1) * (1 << d1), C = <double>(L2 - 1) * (1 << d2)
+    cdef double M = N + 1
+    return 2.0 * L1 * L2 + 2 * R * C * M + C * M + 4 * M + (C + 5) * M
+
+
+def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
+                  const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb,
+                  const floating[::1] seeds, int kind, double p0, double p1, double p2,
+                  int d1, int d2, int order, floating[:, :, :, ::1] dX,
+                  floating[:, :, :, ::1] dY, int nthreads=1,
+                  const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None):
+    """Adds seeds[n] * dk(X[pa[n]], Y[pb[n]]) to dX[thread] and dY[thread] (one slice per
+    thread), the exact reverse mode of poly_forward, a pair at a time."""
+    cdef Static sk = Static(kind, p0, p1, p2)
+    cdef Py_ssize_t n, tid, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
+    cdef Py_ssize_t l1, l2
+    cdef size_t nwork = checked_size(sizeof(double), poly_work(L1, L2, d1, d2, order))
+    cdef int failed = 0, k
+    cdef double* ws
+    cdef double invfact[129]
+    if N == 0:
+        return
+    if not 1 <= order <= 64:
+        raise ValueError(f"order must be between 1 and 64, got {order}")
+    invfact[0] = 1
+    for k in range(1, 2 * order + 1):
+        invfact[k] = invfact[k - 1] / k
+    with nogil, parallel(num_threads=nthreads):
+        ws = <double*>workspace(nwork * sizeof(double), &failed)
+        for n in prange(N, schedule='dynamic'):
+            if ws == NULL:
+                continue
+            tid = threadid()
+            l1 = L1 if len1 is None else len1[pa[n]]
+            l2 = L2 if len2 is None else len2[pb[n]]
+            poly_pair_backward(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, d1, d2, order,
+                               seeds[n], ws, invfact, &dX[tid, pa[n], 0, 0],
+                               &dY[tid, pb[n], 0, 0])
+        free(ws)
+    allocated(failed, nwork * sizeof(double))
