@@ -230,11 +230,11 @@ cdef inline double poly_work(Py_ssize_t L1, Py_ssize_t L2, int d1, int d2, int N
 def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                   const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb,
                   const floating[::1] seeds, int kind, double p0, double p1, double p2,
-                  int d1, int d2, int order, floating[:, :, :, ::1] dX,
-                  floating[:, :, :, ::1] dY, int nthreads=1,
+                  int d1, int d2, int order, floating[:, :, :, ::1] dX not None,
+                  floating[:, :, :, ::1] dY not None, int nthreads=1,
                   const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None):
     """Adds seeds[n] * dk(X[pa[n]], Y[pb[n]]) to dX[thread] and dY[thread] (one slice per
-    thread), the exact reverse mode of poly_forward, a pair at a time."""
+    thread, both needed), the exact reverse mode of poly_forward, a pair at a time."""
     cdef Static sk = Static(kind, p0, p1, p2)
     cdef Py_ssize_t n, tid, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef Py_ssize_t l1, l2

@@ -1,0 +1,175 @@
+"""The polynomial method (method="polynomial"): values against closed forms and truncated
+signatures, geometric convergence in its order, agreement with finite differences and
+pysiglib, its exact gradients, and every fast path against the pair computed alone."""
+from functools import partial
+
+import numpy as np
+import pytest
+from scipy.special import i0
+
+import sksigkernel as sk
+from helpers import STATIC, brownian, finite_difference
+from reference import truncated_signature
+
+poly = partial(sk.sig_kernel, method="polynomial")
+poly_gram = partial(sk.sig_kernel_gram, method="polynomial")
+walks = partial(brownian, from_origin=False)
+
+
+def signature_kernel(x, y, depth=16):
+    """The linear signature kernel from truncated signatures (converged for these paths)."""
+    a, b = truncated_signature(x, depth), truncated_signature(y, depth)
+    return sum(float(np.sum(u * v)) for u, v in zip(a, b))
+
+
+def test_order_10_matches_truncated_signatures_to_1e_11(rng):
+    X, Y = walks(rng, 3, 6, 2, scale=0.8), walks(rng, 3, 5, 2, scale=0.8)
+    expected = np.array([[signature_kernel(x, y) for y in Y] for x in X])
+    K = poly_gram(X, Y, 0, order=10)
+    assert np.abs(K - expected).max() <= 1e-11 * np.abs(expected).max()
+
+
+@pytest.mark.parametrize("increment", [0.5, 2.0, 6.0])
+def test_straight_line_is_bessel(increment):
+    # a 1-channel segment against itself: k = I0(2 |increment|), 18948.9 at increment 6
+    x = np.array([[0.0], [increment]])
+    k = float(poly(x, x, 2, order=20))
+    assert k == pytest.approx(i0(2 * increment), rel=1e-13)
+
+
+def test_error_falls_geometrically_in_the_order(rng):
+    X = walks(rng, 6, 16, 3, scale=2.0)
+    reference = poly_gram(X, None, 0, order=24)
+    errors = [np.abs(poly_gram(X, None, 0, order=N) - reference).max() / reference.max()
+              for N in (2, 3, 4, 5, 6, 7)]
+    assert all(e1 < e0 / 4 for e0, e1 in zip(errors, errors[1:])), errors
+
+
+@pytest.mark.parametrize("kernel", STATIC, ids=repr)
+def test_agrees_with_extrapolated_finite_differences(rng, kernel):
+    # FD's error is a h^2 + b h^3 + ..., h = 2^-d: Richardson's extrapolation twice, from
+    # dyadic orders 6, 7 and 8, leaves O(h^4), 1e-11 to 2e-9 of the largest entry here
+    X, Y = walks(rng, 3, 6, 2, scale=0.5), walks(rng, 2, 5, 2, scale=0.5)
+    fd = [sk.sig_kernel_gram(X, Y, d, static_kernel=kernel) for d in (6, 7, 8)]
+    once = [(4 * fine - coarse) / 3 for coarse, fine in zip(fd, fd[1:])]
+    twice = (8 * once[1] - once[0]) / 7
+    K = poly_gram(X, Y, 0, order=20, static_kernel=kernel)
+    assert np.abs(K - twice).max() <= 5e-9 * np.abs(K).max()
+    # splitting the cells changes only the rounding
+    np.testing.assert_allclose(poly_gram(X, Y, (2, 1), order=20, static_kernel=kernel), K,
+                               rtol=1e-12)
+
+
+def test_agrees_with_pysiglib(rng):
+    pysiglib = pytest.importorskip("pysiglib")
+    X, Y = walks(rng, 5, 20, 3), walks(rng, 4, 15, 3)
+    # both converged (their truncations differ at low orders: 7e-4 apart at order 4 here)
+    converged = poly_gram(X, Y, 0, order=20)
+    for order in (10, 12):
+        theirs = pysiglib.sig_kernel_gram(X, Y, method="polynomial", order=order)
+        assert np.abs(theirs - converged).max() <= 1e-11 * np.abs(converged).max()
+        assert np.abs(poly_gram(X, Y, 0, order=order) - converged).max() <= \
+            1e-11 * np.abs(converged).max()
+
+
+def test_every_path_equals_the_pair_alone(rng):
+    """Grams, ragged lists, threads, options: each entry equals that pair computed alone,
+    bit for bit."""
+    kernel = sk.RBFKernel(0.7)
+    X = [rng.normal(size=(L, 2)).cumsum(axis=0) / 4 for L in (9, 4, 7, 1, 9)]
+    Y = walks(rng, 3, 6, 2)
+    opts = dict(order=7, static_kernel=kernel, time_aug=True, lead_lag=True, end_time=2.0)
+    alone = np.array([[float(poly(x, y, (1, 2), n_jobs=1, **opts)) for y in Y] for x in X])
+    for _ in range(3):
+        for n_jobs in (1, 2, -1):
+            K = poly_gram(X, Y, (1, 2), n_jobs=n_jobs, **opts)
+            np.testing.assert_array_equal(K, alone)
+            np.testing.assert_array_equal(poly(X[:3], list(Y), (1, 2), n_jobs=n_jobs, **opts),
+                                          alone[np.arange(3), np.arange(3)])
+    S = poly_gram(X, None, 1, order=7)
+    np.testing.assert_array_equal(S, S.T)
+    np.testing.assert_array_equal(np.diag(S), [float(poly(x, x, 1, order=7)) for x in X])
+
+
+def test_float32_is_float64_rounded(rng):
+    X = walks(rng, 6, 50, 3, scale=2.0)
+    K64 = poly_gram(X, None, 1, order=10)
+    K32 = poly_gram(X.astype(np.float32), None, 1, order=10)
+    assert K32.dtype == np.float32
+    # the scheme runs in double precision: float32 differs by the rounding of its inputs
+    assert np.abs(K32 - K64).max() <= 1e-5 * np.abs(K64).max()
+
+
+@pytest.mark.parametrize("kernel", STATIC[:3] + STATIC[6:7], ids=repr)
+def test_gradients_are_those_of_the_method(rng, kernel):
+    X, Y = walks(rng, 2, 5, 2), walks(rng, 3, 4, 2)
+    D = rng.normal(size=(2, 3))
+    opts = dict(method="polynomial", order=6, static_kernel=kernel, time_aug=True)
+    dX, dY = sk.sig_kernel_gram_backprop(D, X, Y, (1, 2), left_deriv=True, right_deriv=True,
+                                         **opts)
+
+    def loss(A, B):
+        return float(np.sum(D * sk.sig_kernel_gram(A, B, (1, 2), **opts)))
+    scale = max(np.abs(dX).max(), np.abs(dY).max())
+    np.testing.assert_allclose(dX, finite_difference(lambda A: loss(A, Y), X), atol=1e-7 * scale)
+    np.testing.assert_allclose(dY, finite_difference(lambda B: loss(X, B), Y), atol=1e-7 * scale)
+
+
+def test_gradients_converge_to_finite_differences_gradients(rng):
+    # the two schemes' gradients tend to one limit: FD's, extrapolated as the values are
+    X, Y = walks(rng, 2, 5, 2), walks(rng, 2, 6, 2)
+    D = np.ones((2, 2))
+    g = [sk.sig_kernel_gram_backprop(D, X, Y, d)[0] for d in (6, 7, 8)]
+    once = [(4 * fine - coarse) / 3 for coarse, fine in zip(g, g[1:])]
+    twice = (8 * once[1] - once[0]) / 7
+    ours = sk.sig_kernel_gram_backprop(D, X, Y, 0, method="polynomial", order=14)[0]
+    assert np.abs(ours - twice).max() <= 5e-9 * np.abs(ours).max()
+
+
+def test_ragged_and_paired_gradients(rng):
+    X = [rng.normal(size=(L, 2)).cumsum(axis=0) / 4 for L in (6, 3)]
+    Y = [rng.normal(size=(L, 2)).cumsum(axis=0) / 4 for L in (4, 5)]
+    d = np.array([0.7, -1.3])
+    dX, dY = sk.sig_kernel_backprop(d, X, Y, 1, method="polynomial", order=6, left_deriv=True,
+                                    right_deriv=True)
+    for i in range(2):
+        def loss(A, B):
+            return d[i] * float(poly(A, B, 1, order=6))
+        np.testing.assert_allclose(dX[i], finite_difference(lambda A: loss(A, Y[i]), X[i]),
+                                   atol=1e-8)
+        np.testing.assert_allclose(dY[i], finite_difference(lambda B: loss(X[i], B), Y[i]),
+                                   atol=1e-8)
+
+
+def test_torch_gradcheck(rng):
+    torch = pytest.importorskip("torch")
+    from sksigkernel.torch_api import sig_kernel_gram
+    X = torch.tensor(walks(rng, 3, 5, 2), requires_grad=True)
+    Y = torch.tensor(walks(rng, 2, 4, 2), requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda A, B: sig_kernel_gram(A, B, (1, 0), method="polynomial", order=5,
+                                     static_kernel=sk.RBFKernel(0.9), normalize=True), (X, Y))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(method="spline"), "method must be"),
+    (dict(order=8), "order is for method='polynomial'"),
+    (dict(method="polynomial", order=0), "order must be an integer between 1 and 64"),
+    (dict(method="polynomial", order=65), "order must be an integer between 1 and 64"),
+    (dict(method="polynomial", order=2.0), "order must be an integer"),
+    (dict(method="polynomial", return_grid=True), "return_grid=True is for method="),
+])
+def test_bad_options(rng, kwargs, match):
+    X = walks(rng, 2, 4, 2)
+    with pytest.raises(ValueError, match=match):
+        sk.sig_kernel_gram(X, X, 0, **kwargs)
+
+
+def test_backprop_refuses_grids(rng):
+    X = walks(rng, 2, 4, 2)
+    with pytest.raises(ValueError, match="k_grid is for method='finite_difference'"):
+        sk.sig_kernel_gram_backprop(np.ones((2, 2)), X, X, 0, k_grid=np.ones((2, 2, 4, 4)),
+                                    method="polynomial")
+    with pytest.raises(ValueError, match="return_grid=True is for method="):
+        sk.sig_kernel_gram_backprop(np.ones((2, 2, 4, 4)), X, X, 0, return_grid=True,
+                                    method="polynomial")
