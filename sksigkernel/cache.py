@@ -4,8 +4,9 @@ A grid search over ``C`` or ``alpha`` with cross-validation asks for kernels bet
 paths again and again: each fold's training gram and test block, for every candidate. The
 cache keeps every entry ``k(x, y)`` it has computed, so each is computed once per search.
 
-- **Keys.** Entries are stored per *kernel setting*: the dyadic order, the static kernel and
-  its parameters, ``time_aug``, ``lead_lag``, ``end_time`` and the dtype. Within a setting, a
+- **Keys.** Entries are stored per *kernel setting*: the solver (method, order), the dyadic
+  order, the static kernel and its parameters, ``time_aug``, ``lead_lag``, ``end_time`` and
+  the dtype. Within a setting, a
   path is identified by a hash (BLAKE2b) of its shape, dtype and values, so the same series
   found again (in another fold, in a clone of the estimator, in another estimator) hits the
   cache, and a changed series misses it. ``normalize`` is applied on the way out, so both
@@ -142,8 +143,9 @@ class _Store:
 
 def _setting(kernel_args, dtype):
     d = kernel_args
-    return (parse_dyadic_order(d["dyadic_order"]), d["static_kernel"], d["time_aug"],
-            d["lead_lag"], float(d["end_time"]), np.dtype(dtype).str)
+    order = d.get("order") or 8 if d.get("method") == "polynomial" else None
+    return (parse_dyadic_order(d["dyadic_order"]), d.get("method"), order, d["static_kernel"],
+            d["time_aug"], d["lead_lag"], float(d["end_time"]), np.dtype(dtype).str)
 
 
 def _compute(A, B, kernel_args, verbose):
