@@ -40,8 +40,8 @@ or list of (length_i, channels) arrays
     The PDE solver. "finite_difference": the second-order scheme, its error falling about
     4x per dyadic level. "polynomial" (Cass, Piatti & Pei 2025): each cell's edges are
     polynomials of degree ``order``, solved exactly on the cell; its error falls
-    geometrically in ``order`` (about 1e-14 at order 8 on scaled Brownian paths), and
-    ``dyadic_order`` splits cells whose static increments are large.""",
+    geometrically in ``order``, and ``dyadic_order`` splits cells whose static increments
+    are large. The README compares their accuracy and speed.""",
     "order": """order : int or None, default=None
     The polynomial method's degree, 1 to 64 (None: 8); not for finite differences.""",
     "static_kernel": """static_kernel : StaticKernel or None, default=None
