@@ -8,6 +8,7 @@ wherever a batch is, and gradients come back as a list of the same shapes.
 """
 import inspect
 import math
+import warnings
 
 import numpy as np
 
@@ -313,7 +314,26 @@ def _sides(left_deriv, right_deriv):
     return left, right
 
 
+def _overflowed(values, what="kernels"):
+    """Kernels that overflowed the dtype (inf, or NaN from inf - inf: the inputs are finite)
+    become inf, with a warning that names the remedy; never NaN."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        values[np.isnan(values)] = np.inf
+        wider = " or pass float64 paths" if values.dtype == np.float32 else ""
+        warnings.warn(f"{int(bad.sum())} of {values.size} {what} overflowed {values.dtype} and "
+                      f"are inf: the paths are too large for an unnormalised signature kernel; "
+                      f"scale them down (ChannelScaler, a smaller static-kernel scale){wider}",
+                      RuntimeWarning, stacklevel=3)
+    return values
+
+
 def _normalise(values, diag1, diag2, names=("path1", "path2")):
+    if not (np.isfinite(values).all() and np.isfinite(diag1).all()
+            and np.isfinite(diag2).all()):
+        raise OverflowError("normalize=True: some kernels overflowed before they could be "
+                            "normalised; scale the paths down (ChannelScaler, a smaller "
+                            "static-kernel scale)")
     for name, diag in zip(names, (diag1, diag2)):
         if np.any(diag <= 0):
             raise ValueError(f"normalize=True needs k(x, x) > 0 for every path, but some paths of "
@@ -364,6 +384,8 @@ def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=
         diag1 = _diagonal(prob, 1, max_batch)
         diag2 = _diagonal(prob, 2, max_batch)
         out = _normalise(out, diag1, diag2)
+    else:
+        out = _overflowed(out)
     return prob.p1.wrap(out.reshape(shape))
 
 
@@ -429,6 +451,8 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
         diag1 = np.diag(out).copy() if symmetric else _diagonal(prob, 1, max_batch)
         diag2 = diag1 if symmetric else _diagonal(prob, 2, max_batch)
         out = _normalise(out, diag1[:, None], diag2[None, :])
+    else:
+        out = _overflowed(out)
     return prob.p1.wrap(out.reshape(shape))
 
 

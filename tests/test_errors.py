@@ -100,3 +100,21 @@ def test_cuda_tensor_is_refused():
         t = torch.zeros((3, 5, 2), dtype=torch.float64, device="cuda")
     with pytest.raises(ValueError, match="path1 is a tensor on device"):
         sk.sig_kernel_gram(t, torch.zeros(3, 5, 2, dtype=torch.float64), 1)
+
+
+@pytest.mark.parametrize("method", ["finite_difference", "polynomial"])
+def test_overflow_is_inf_with_a_warning_never_nan(method):
+    # increments of about 50: k(x, y) is far beyond float64 (the scheme met inf - inf)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3, 50, 2)).cumsum(axis=1) * 50
+    small = X[:1] / 1000
+    for fn, args in [(sk.sig_kernel_gram, (np.concatenate([X, small]), None)),
+                     (sk.sig_kernel, (X, X))]:
+        with pytest.warns(RuntimeWarning, match="overflowed float64 and are inf.*scale them"):
+            K = fn(*args, 0, method=method)
+        assert not np.isnan(K).any() and np.isinf(K).any()
+    assert np.isfinite(sk.sig_kernel_gram(small, None, 0, method=method)).all()
+    with pytest.warns(RuntimeWarning, match="overflowed float32 .* or pass float64 paths"):
+        sk.sig_kernel_gram(X[:, :8].astype(np.float32) / 5, None, 0, method=method)
+    with pytest.raises(OverflowError, match="normalize=True: some kernels overflowed"):
+        sk.sig_kernel_gram(X, None, 0, method=method, normalize=True)
