@@ -262,3 +262,48 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                                &dY[tid, pb[n], 0, 0])
         free(ws)
     allocated(failed, nwork * sizeof(double))
+
+
+def cell_increments(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
+                    const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb,
+                    int kind, double p0, double p1, double p2, double[::1] largest,
+                    double[::1] total, int nthreads=1, const Py_ssize_t[::1] len1=None,
+                    const Py_ssize_t[::1] len2=None):
+    """For each pair (X[pa[n]], Y[pb[n]]): the largest |G| of its coarse cells (largest[n])
+    and their sum (total[n]), from which dyadic_order='auto' picks its refinement."""
+    cdef Static sk = Static(kind, p0, p1, p2)
+    cdef Py_ssize_t n, i, j, a, b, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1]
+    cdef Py_ssize_t d = X.shape[2], l1, l2
+    cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2)
+    cdef int failed = 0
+    cdef double g, big, tot
+    cdef double* kappa
+    cdef const floating* x
+    cdef const floating* y
+    if N == 0:
+        return
+    with nogil, parallel(num_threads=nthreads):
+        kappa = <double*>workspace(nwork * sizeof(double), &failed)
+        for n in prange(N, schedule='dynamic'):
+            if kappa == NULL:
+                continue
+            x = &X[pa[n], 0, 0]
+            y = &Y[pb[n], 0, 0]
+            l1 = L1 if len1 is None else len1[pa[n]]
+            l2 = L2 if len2 is None else len2[pb[n]]
+            if sk.kind != LINEAR:
+                for a in range(l1):
+                    for b in range(l2):
+                        kappa[a * l2 + b] = point_kappa(sk, x + a * d, y + b * d, d)
+            big = 0
+            tot = 0
+            for i in range(l1 - 1):
+                for j in range(l2 - 1):
+                    g = fabs(poly_rho(sk, x, y, i, j, l2, d, kappa))
+                    tot = tot + g
+                    if g > big:
+                        big = g
+            largest[n] = big
+            total[n] = tot
+        free(kappa)
+    allocated(failed, nwork * sizeof(double))

@@ -228,16 +228,19 @@ def n_threads(n_jobs):
 
 
 def parse_dyadic_order(dyadic_order):
-    """An int or a pair of ints between 0 and 16 -> (d1, d2): TypeError for anything but
-    integers (as pysiglib), ValueError for a wrong count or range."""
+    """An int or a pair of ints between 0 and 16 -> (d1, d2), "auto" -> ("auto", "auto"):
+    TypeError for anything else but integers (as pysiglib), ValueError for a wrong count or
+    range."""
+    if isinstance(dyadic_order, str) and dyadic_order == "auto":
+        return "auto", "auto"
     pair = dyadic_order if isinstance(dyadic_order, (tuple, list)) else (dyadic_order, dyadic_order)
     if len(pair) != 2:
         raise ValueError(f"dyadic_order must be an integer or a pair of integers, got "
                          f"{dyadic_order!r}")
     for v in pair:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"dyadic_order must be an integer between 0 and 16 or a pair of "
-                            f"them, got {dyadic_order!r}")
+            raise TypeError(f"dyadic_order must be an integer between 0 and 16, a pair of "
+                            f"them, or 'auto', got {dyadic_order!r}")
         if not 0 <= v <= 16:
             raise ValueError(f"dyadic_order must be between 0 and 16, got {dyadic_order!r}")
     return int(pair[0]), int(pair[1])

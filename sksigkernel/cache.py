@@ -143,8 +143,11 @@ class _Store:
 
 def _setting(kernel_args, dtype):
     d = kernel_args
-    order = d.get("order") or 8 if d.get("method") == "polynomial" else None
-    return (parse_dyadic_order(d["dyadic_order"]), d.get("method"), order, d["static_kernel"],
+    dyadic = parse_dyadic_order(d["dyadic_order"])
+    auto = dyadic[0] == "auto"
+    order = d.get("order") or (None if auto else 8) if d.get("method") == "polynomial" else None
+    tolerance = (d.get("tolerance") or 1e-8) if auto else None
+    return (dyadic, d.get("method"), order, tolerance, d["static_kernel"],
             d["time_aug"], d["lead_lag"], float(d["end_time"]), np.dtype(dtype).str)
 
 

@@ -34,9 +34,11 @@ or list of (length_i, channels) arrays
     One path or a batch of paths; a list holds paths of different lengths.""",
     "path2": """path2 : array, tensor or list
     As ``path1``, with the same number of channels.""",
-    "dyadic_order": """dyadic_order : int or (int, int)
+    "dyadic_order": """dyadic_order : int, (int, int) or "auto"
     Each coarse cell of the PDE grid is split into ``2**d1 x 2**d2`` fine cells (``d1``
-    for path1, ``d2`` for path2; an int sets both); the error falls about 4x per level.""",
+    for path1, ``d2`` for path2; an int sets both); the error falls about 4x per level.
+    "auto" (polynomial method): each pair gets the split, and the degree unless ``order``
+    is given, that bounds its error by ``tolerance``.""",
     "method": """method : {"finite_difference", "polynomial"}, default="finite_difference"
     The PDE solver. "finite_difference": the second-order scheme, its error falling about
     4x per dyadic level. "polynomial" (Cass, Piatti & Pei 2025): each cell's edges are
@@ -44,7 +46,12 @@ or list of (length_i, channels) arrays
     geometrically in ``order``, and ``dyadic_order`` splits cells whose static increments
     are large. The README compares their accuracy and speed.""",
     "order": """order : int or None, default=None
-    The polynomial method's degree, 1 to 64 (None: 8); not for finite differences.""",
+    The polynomial method's degree, 1 to 64 (None: 8, or chosen by "auto"); not for
+    finite differences.""",
+    "tolerance": """tolerance : float or None, default=None
+    For ``dyadic_order="auto"``: the error allowed, relative to
+    ``sqrt(k(x, x) k(y, y))`` (None: 1e-8). It bounds the scheme's error, not the rounding
+    of the dtype (about 1e-15 in float64, 1e-7 in float32).""",
     "static_kernel": """static_kernel : StaticKernel or None, default=None
     Kernel on points; ``None`` is the linear kernel ``<x, y>``.""",
     "time_aug": """time_aug : bool, default=False
@@ -89,9 +96,14 @@ class _Problem:
     """Both sides of a kernel computation, validated and transformed, ready for the solver."""
 
     def __init__(self, path1, path2, dyadic_order, static_kernel, time_aug, lead_lag,
-                 end_time, n_jobs, method="finite_difference", order=None):
+                 end_time, n_jobs, method="finite_difference", order=None, tolerance=None):
         self.d1, self.d2 = parse_dyadic_order(dyadic_order)
         self.order = _check_method(method, order)
+        self.auto = self.d1 == "auto"
+        self.auto_order = order        # the degree "auto" keeps; None: it picks one too
+        self.tolerance = _check_tolerance(tolerance, self.auto)
+        if self.auto and not self.order:
+            raise ValueError("dyadic_order='auto' is for method='polynomial'")
         self.static = check_static_kernel(static_kernel)
         self.time_aug = check_flag(time_aug, "time_aug")
         self.lead_lag = check_flag(lead_lag, "lead_lag")
@@ -120,6 +132,8 @@ class _Problem:
     @property
     def grid_shape(self):
         """Rows and columns of the fine PDE grid of one pair."""
+        if self.auto:
+            raise ValueError("return_grid and k_grid are for fixed dyadic orders, not 'auto'")
         return ((self.X1.shape[1] - 1 << self.d1) + 1, (self.X2.shape[1] - 1 << self.d2) + 1)
 
     def forward(self, pa, pb, grid=None, side=None):
@@ -132,8 +146,11 @@ class _Problem:
         if len(pa) and self.order:
             if grid is not None:
                 raise ValueError("return_grid=True is for method='finite_difference'")
-            _solver.poly_forward(X1, X2, pa, pb, self.static._code, *self.static._params(),
-                                 d1, d2, self.order, out, self.nthreads, n1, n2)
+            for idx, d, N in self._refined(X1, X2, n1, n2, pa, pb, d1, d2):
+                sub = np.empty(len(idx), dtype=self.dtype)
+                _solver.poly_forward(X1, X2, pa[idx], pb[idx], self.static._code,
+                                     *self.static._params(), *d, N, sub, self.nthreads, n1, n2)
+                out[idx] = sub
         elif len(pa):
             strips = 1 if grid is not None else \
                 _planning.strips(len(pa), self.nthreads, X1.shape[1] - 1, X2.shape[1] - 1,
@@ -141,6 +158,21 @@ class _Problem:
             _solver.forward(X1, X2, pa, pb, self.static._code, *self.static._params(),
                             d1, d2, out, grid, self.nthreads, n1, n2, strips)
         return out
+
+    def _refined(self, X1, X2, n1, n2, pa, pb, d1, d2):
+        """The polynomial method's groups of pairs: (indices into pa, (d1, d2), degree); one
+        group unless dyadic_order='auto', which refines each pair as it needs (one call per
+        refinement, so that each pair's kernel is the one it gets alone)."""
+        if not self.auto:
+            yield np.arange(len(pa)), (d1, d2), self.order
+            return
+        largest, total = np.empty(len(pa)), np.empty(len(pa))
+        _solver.cell_increments(X1, X2, pa, pb, self.static._code, *self.static._params(),
+                                largest, total, self.nthreads, n1, n2)
+        d, N = _planning.refinement(largest, total, self.tolerance, self.auto_order)
+        key = d * 100 + N
+        for k in np.unique(key):
+            yield np.flatnonzero(key == k), (int(k // 100),) * 2, int(k % 100)
 
     def column_order(self):
         """Columns of a gram by the length of their paths, so that a block of pairs (a few
@@ -160,11 +192,15 @@ class _Problem:
             if grid is not None:
                 raise ValueError("k_grid is for method='finite_difference'")
             both = self.accumulators(dX is None, dY is None)     # the side not asked for
-            _solver.poly_backward(self.X1, self.X2, pa, pb,
-                                  np.ascontiguousarray(seeds, self.dtype), self.static._code,
-                                  *self.static._params(), self.d1, self.d2, self.order,
-                                  both[0] if dX is None else dX, both[1] if dY is None else dY,
-                                  self.nthreads, self.len1, self.len2)
+            seeds = np.asarray(seeds, self.dtype)
+            for idx, d, N in self._refined(self.X1, self.X2, self.len1, self.len2, pa, pb,
+                                           self.d1, self.d2):
+                _solver.poly_backward(self.X1, self.X2, pa[idx], pb[idx],
+                                      np.ascontiguousarray(seeds[idx]), self.static._code,
+                                      *self.static._params(), *d, N,
+                                      both[0] if dX is None else dX,
+                                      both[1] if dY is None else dY,
+                                      self.nthreads, self.len1, self.len2)
             return
         strips = 1 if grid is not None else _planning.strips(
             len(pa), self.nthreads, self.X1.shape[1] - 1, self.X2.shape[1] - 1, self.d1,
@@ -231,6 +267,18 @@ def _check_method(method, order):
             or not 1 <= order <= 64:
         raise ValueError(f"order must be an integer between 1 and 64, got {order!r}")
     return int(order)
+
+
+def _check_tolerance(tolerance, auto):
+    """dyadic_order='auto''s relative error bound (None: 1e-8), checked."""
+    if tolerance is None:
+        return 1e-8 if auto else None
+    if not auto:
+        raise ValueError(f"tolerance is for dyadic_order='auto' (got tolerance={tolerance!r})")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.number)) \
+            or not 0 < tolerance < 1:
+        raise ValueError(f"tolerance must be a number between 0 and 1, got {tolerance!r}")
+    return float(tolerance)
 
 
 def _check_max_batch(max_batch):
@@ -338,14 +386,15 @@ def _normalise(values, diag1, diag2, names=("path1", "path2")):
         if np.any(diag <= 0):
             raise ValueError(f"normalize=True needs k(x, x) > 0 for every path, but some paths of "
                              f"{name} give k(x, x) <= 0: the PDE scheme is unstable for them; "
-                             f"raise dyadic_order or scale the paths down")
+                             f"scale the paths down, raise dyadic_order, or use "
+                             f"method='polynomial' with dyadic_order='auto' (any scale)")
     return values / np.sqrt(diag1) / np.sqrt(diag2)
 
 
 @_document
 def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=None,
-               static_kernel=None, time_aug=False, lead_lag=False, end_time=1.0, n_jobs=-1,
-               max_batch=-1, return_grid=False, normalize=False):
+               tolerance=None, static_kernel=None, time_aug=False, lead_lag=False, end_time=1.0,
+               n_jobs=-1, max_batch=-1, return_grid=False, normalize=False):
     """Signature kernels of paired paths: ``k(path1[i], path2[i])``.
 
     Parameters
@@ -367,7 +416,7 @@ def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=
     4.0
     """
     prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
-                    method, order)
+                    method, order, tolerance)
     if check_flag(normalize, "normalize") and check_flag(return_grid, "return_grid"):
         raise ValueError("normalize=True cannot be combined with return_grid=True")
     n = _paired_size(prob)
@@ -400,8 +449,8 @@ def _diagonal(prob, side, max_batch):
 
 @_document
 def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", order=None,
-                    static_kernel=None, time_aug=False, lead_lag=False, end_time=1.0, n_jobs=-1,
-                    max_batch=-1, return_grid=False, normalize=False):
+                    tolerance=None, static_kernel=None, time_aug=False, lead_lag=False,
+                    end_time=1.0, n_jobs=-1, max_batch=-1, return_grid=False, normalize=False):
     """The gram matrix ``K[i, j] = k(path1[i], path2[j])`` of signature kernels.
 
     When ``path2`` is ``None`` or holds the same data as ``path1``, only one triangle is
@@ -430,7 +479,7 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
     if path2 is None:
         path2 = path1
     prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
-                    method, order)
+                    method, order, tolerance)
     if check_flag(normalize, "normalize") and check_flag(return_grid, "return_grid"):
         raise ValueError("normalize=True cannot be combined with return_grid=True")
     B1, B2 = prob.p1.n, prob.p2.n
@@ -458,8 +507,8 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
 
 @_document
 def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, method="finite_difference",
-                        order=None, static_kernel=None, time_aug=False, lead_lag=False,
-                        end_time=1.0, left_deriv=True, right_deriv=False, k_grid=None,
+                        order=None, tolerance=None, static_kernel=None, time_aug=False,
+                        lead_lag=False, end_time=1.0, left_deriv=True, right_deriv=False, k_grid=None,
                         n_jobs=-1, max_batch=-1, return_grid=False):
     """Backpropagate through :func:`sig_kernel`: given ``dF/dk`` of each pair, ``dF/dpath``.
 
@@ -487,7 +536,7 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, method="finite_di
     array([2., 2.])
     """
     prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
-                    method, order)
+                    method, order, tolerance)
     left, right = _sides(left_deriv, right_deriv)
     n = _paired_size(prob)
     shape = prob.p1.batch_shape
@@ -495,7 +544,8 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, method="finite_di
         return prob.grid_gradients(derivs, k_grid, shape, lambda: _paired_chunks(n, max_batch),
                                    lambda pa: slice(pa[0], pa[-1] + 1), left, right)
     seeds = _check_derivs(derivs, shape, prob.dtype).reshape(n)
-    grid = _check_grid(k_grid, shape + prob.grid_shape, prob.dtype)
+    grid = None if k_grid is None else _check_grid(k_grid, shape + prob.grid_shape,
+                                                   prob.dtype)
     dX, dY = prob.accumulators(left, right)
     for pa, pb in _paired_chunks(n, max_batch):
         prob.backward(pa, pb, seeds[pa], dX, dY,
@@ -507,7 +557,8 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, method="finite_di
 def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, time_aug=False, lead_lag=False,
                              end_time=1.0, left_deriv=True, right_deriv=False, k_grid=None,
                              n_jobs=-1, max_batch=-1, *, method="finite_difference",
-                             order=None, static_kernel=None, return_grid=False):
+                             order=None, tolerance=None, static_kernel=None,
+                             return_grid=False):
     """Backpropagate through :func:`sig_kernel_gram`: ``dF/dK`` -> ``dF/dpath1``, ``dF/dpath2``.
 
     This is pysiglib's ``sig_kernel_gram_backprop`` contract: positional parameters in the
@@ -538,7 +589,7 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, time_aug=False,
     ((4, 10, 2), (3, 12, 2))
     """
     prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
-                    method, order)
+                    method, order, tolerance)
     left, right = _sides(left_deriv, right_deriv)
     B1, B2 = prob.p1.n, prob.p2.n
     shape = prob.p1.batch_shape + prob.p2.batch_shape
@@ -547,7 +598,8 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, time_aug=False,
                                    lambda: _gram_chunks(B1, B2, False, max_batch),
                                    lambda pa: slice(pa[0] * B2, (pa[-1] + 1) * B2), left, right)
     seeds = _check_derivs(derivs, shape, prob.dtype).reshape(B1, B2)
-    grid = _check_grid(k_grid, shape + prob.grid_shape, prob.dtype)
+    grid = None if k_grid is None else _check_grid(k_grid, shape + prob.grid_shape,
+                                                   prob.dtype)
     dX, dY = prob.accumulators(left, right)
     order = prob.column_order() if grid is None else None   # a given grid is in row order
     for pa, pb in _gram_chunks(B1, B2, False, max_batch, order):

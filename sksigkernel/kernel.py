@@ -44,9 +44,11 @@ class _DyadicPairs(Options):
 
 
 _CONSTRAINTS = {
-    "dyadic_order": [Interval(Integral, 0, 16, closed="both"), _DyadicPairs()],
+    "dyadic_order": [Interval(Integral, 0, 16, closed="both"), _DyadicPairs(),
+                     StrOptions({"auto"})],
     "method": [StrOptions({"finite_difference", "polynomial"})],
     "order": [Interval(Integral, 1, 64, closed="both"), None],
+    "tolerance": [Interval(Real, 0, 1, closed="neither"), None],
     "static_kernel": [StrOptions(set(_STATIC_KERNELS)), StaticKernel],
     "sigma": [Interval(Real, 0, None, closed="neither")],
     "scale": [Interval(Real, 0, None, closed="left")],
@@ -67,11 +69,12 @@ class KernelParams:
     assigns SVC's): SigKernel and the estimators, which take them as their own flat
     parameters, keep explicit signatures and pass them here. SigKernel documents them."""
 
-    def __init__(self, *, dyadic_order, method, order, static_kernel, sigma, scale, time_aug,
-                 lead_lag, end_time, normalize, n_channels, n_jobs, cache, verbose):
+    def __init__(self, *, dyadic_order, method, order, tolerance, static_kernel, sigma, scale,
+                 time_aug, lead_lag, end_time, normalize, n_channels, n_jobs, cache, verbose):
         self.dyadic_order = dyadic_order
         self.method = method
         self.order = order
+        self.tolerance = tolerance
         self.static_kernel = static_kernel
         self.sigma = sigma
         self.scale = scale
@@ -103,14 +106,19 @@ class SigKernel(KernelParams, BaseEstimator):
 
     Parameters
     ----------
-    dyadic_order : int or (int, int), default=1
+    dyadic_order : int, (int, int) or "auto", default=1
         Refinement of the PDE grid: each cell split into ``2**d x 2**d``; the error falls
-        about 4x per level.
+        about 4x per level. "auto" (polynomial method): each pair gets the split, and the
+        degree unless ``order`` is given, that bounds its error by ``tolerance``.
     method : {"finite_difference", "polynomial"}, default="finite_difference"
         The PDE solver, as in :func:`sksigkernel.sig_kernel_gram`: "polynomial" solves each
         cell exactly up to polynomials of degree ``order``, its error falling geometrically.
     order : int or None, default=None
-        The polynomial method's degree, 1 to 64 (None: 8); not for finite differences.
+        The polynomial method's degree, 1 to 64 (None: 8, or chosen by "auto"); not for
+        finite differences.
+    tolerance : float or None, default=None
+        For ``dyadic_order="auto"``: the error allowed, relative to
+        ``sqrt(k(x, x) k(y, y))`` (None: 1e-8).
     static_kernel : {"linear", "rbf", "matern12", "matern32", "matern52", \
 "rational_quadratic", "polynomial"} or StaticKernel, default="linear"
         The kernel on points. A name uses ``sigma`` or ``scale`` below; an object (e.g.
@@ -158,12 +166,12 @@ class SigKernel(KernelParams, BaseEstimator):
 
     _parameter_constraints = _CONSTRAINTS
 
-    def __init__(self, dyadic_order=1, method="finite_difference", order=None,
+    def __init__(self, dyadic_order=1, method="finite_difference", order=None, tolerance=None,
                  static_kernel="linear", sigma=1.0, scale=1.0, time_aug=False, lead_lag=False,
                  end_time=1.0, normalize=False, n_channels=1, n_jobs=-1, cache=True, verbose=0):
         super().__init__(
-            dyadic_order=dyadic_order, method=method, order=order, static_kernel=static_kernel,
-            sigma=sigma, scale=scale,
+            dyadic_order=dyadic_order, method=method, order=order, tolerance=tolerance,
+            static_kernel=static_kernel, sigma=sigma, scale=scale,
             time_aug=time_aug, lead_lag=lead_lag, end_time=end_time, normalize=normalize,
             n_channels=n_channels, n_jobs=n_jobs, cache=cache, verbose=verbose)
 
@@ -227,6 +235,7 @@ class SigKernel(KernelParams, BaseEstimator):
         """Keyword arguments of :func:`sksigkernel.sig_kernel_gram` for these parameters."""
         dyadic = self.dyadic_order
         return dict(dyadic_order=tuple(dyadic) if isinstance(dyadic, (tuple, list)) else dyadic,
-                    method=self.method, order=self.order, static_kernel=self.static(),
+                    method=self.method, order=self.order, tolerance=self.tolerance,
+                    static_kernel=self.static(),
                     time_aug=self.time_aug, lead_lag=self.lead_lag,
                     end_time=float(self.end_time), n_jobs=self.n_jobs)

@@ -24,8 +24,8 @@ class SigKernelRidge(SigKernelParamsMixin, RegressorMixin, BaseEstimator):
     ----------
     alpha : float or array of shape (n_targets,), default=1.0
         Regularisation strength (as in KernelRidge).
-    dyadic_order, method, order, static_kernel, sigma, scale, time_aug, lead_lag, end_time, \
-normalize, n_channels, n_jobs, cache, verbose : see SigKernel
+    dyadic_order, method, order, tolerance, static_kernel, sigma, scale, time_aug, lead_lag, \
+end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
         The signature kernel, as in :class:`~sksigkernel.SigKernel`.
 
     Attributes
@@ -55,12 +55,12 @@ normalize, n_channels, n_jobs, cache, verbose : see SigKernel
     }
 
     def __init__(self, alpha=1.0, *, dyadic_order=1, method="finite_difference", order=None,
-                 static_kernel="linear", sigma=1.0, scale=1.0, time_aug=False, lead_lag=False,
+                 tolerance=None, static_kernel="linear", sigma=1.0, scale=1.0, time_aug=False, lead_lag=False,
                  end_time=1.0, normalize=False, n_channels=1, n_jobs=-1, cache=True, verbose=0):
         self.alpha = alpha
         super().__init__(
-            dyadic_order=dyadic_order, method=method, order=order, static_kernel=static_kernel,
-            sigma=sigma, scale=scale,
+            dyadic_order=dyadic_order, method=method, order=order, tolerance=tolerance,
+            static_kernel=static_kernel, sigma=sigma, scale=scale,
             time_aug=time_aug, lead_lag=lead_lag, end_time=end_time, normalize=normalize,
             n_channels=n_channels, n_jobs=n_jobs, cache=cache, verbose=verbose)
 

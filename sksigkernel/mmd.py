@@ -109,8 +109,8 @@ class SigMMDTest(SigKernelParamsMixin, BaseEstimator):
         Use the biased V-statistic (with the diagonal) instead of the unbiased one.
     random_state : int, RandomState instance or None, default=None
         Seed of the relabellings.
-    dyadic_order, method, order, static_kernel, sigma, scale, time_aug, lead_lag, end_time, \
-normalize, n_channels, n_jobs, cache, verbose : see SigKernel
+    dyadic_order, method, order, tolerance, static_kernel, sigma, scale, time_aug, lead_lag, \
+end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
         The signature kernel, as in :class:`~sksigkernel.SigKernel`. ``normalize`` defaults
         to True here: each path weighs the same, so a few large paths cannot dominate the
         statistic.
@@ -140,15 +140,15 @@ normalize, n_channels, n_jobs, cache, verbose : see SigKernel
     }
 
     def __init__(self, n_permutations=1000, *, biased=False, random_state=None, dyadic_order=1,
-                 method="finite_difference", order=None, static_kernel="linear", sigma=1.0,
-                 scale=1.0, time_aug=False, lead_lag=False, end_time=1.0, normalize=True,
-                 n_channels=1, n_jobs=-1, cache=True, verbose=0):
+                 method="finite_difference", order=None, tolerance=None, static_kernel="linear",
+                 sigma=1.0, scale=1.0, time_aug=False, lead_lag=False, end_time=1.0,
+                 normalize=True, n_channels=1, n_jobs=-1, cache=True, verbose=0):
         self.n_permutations = n_permutations
         self.biased = biased
         self.random_state = random_state
         super().__init__(
-            dyadic_order=dyadic_order, method=method, order=order, static_kernel=static_kernel,
-            sigma=sigma, scale=scale,
+            dyadic_order=dyadic_order, method=method, order=order, tolerance=tolerance,
+            static_kernel=static_kernel, sigma=sigma, scale=scale,
             time_aug=time_aug, lead_lag=lead_lag, end_time=end_time, normalize=normalize,
             n_channels=n_channels, n_jobs=n_jobs, cache=cache, verbose=verbose)
 

@@ -33,8 +33,8 @@ class SigKernelSVC(SigKernelParamsMixin, ClassifierMixin, BaseEstimator):
     ----------
     C : float, default=1.0
         Regularisation: the penalty of a margin violation (as in SVC).
-    dyadic_order, method, order, static_kernel, sigma, scale, time_aug, lead_lag, end_time, \
-normalize, n_channels, n_jobs, cache, verbose : see SigKernel
+    dyadic_order, method, order, tolerance, static_kernel, sigma, scale, time_aug, lead_lag, \
+end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
         The signature kernel, as in :class:`~sksigkernel.SigKernel`. ``normalize`` defaults
         to True here: every series then has unit norm in feature space, which usually
         classifies better.
@@ -84,14 +84,14 @@ random_state : see sklearn.svm.SVC
     }
 
     def __init__(self, C=1.0, *, dyadic_order=1, method="finite_difference", order=None,
-                 static_kernel="linear", sigma=1.0, scale=1.0, time_aug=False, lead_lag=False,
+                 tolerance=None, static_kernel="linear", sigma=1.0, scale=1.0, time_aug=False, lead_lag=False,
                  end_time=1.0, normalize=True, n_channels=1, n_jobs=-1, cache=True, verbose=0,
                  class_weight=None, probability=False, tol=1e-3, max_iter=-1,
                  decision_function_shape="ovr", break_ties=False, random_state=None):
         self.C = C
         super().__init__(
-            dyadic_order=dyadic_order, method=method, order=order, static_kernel=static_kernel,
-            sigma=sigma, scale=scale,
+            dyadic_order=dyadic_order, method=method, order=order, tolerance=tolerance,
+            static_kernel=static_kernel, sigma=sigma, scale=scale,
             time_aug=time_aug, lead_lag=lead_lag, end_time=end_time, normalize=normalize,
             n_channels=n_channels, n_jobs=n_jobs, cache=cache, verbose=verbose)
         self.class_weight = class_weight

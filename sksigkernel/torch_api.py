@@ -82,26 +82,26 @@ def _apply(gram, path1, path2, kw):
     return _SigKernel.apply((gram, kw), spec1, spec2, *t1, *t2)
 
 
-def _options(dyadic_order, method, order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
-             max_batch, return_grid=False, normalize=False):
+def _options(dyadic_order, method, order, tolerance, static_kernel, time_aug, lead_lag,
+             end_time, n_jobs, max_batch, return_grid=False, normalize=False):
     if normalize and return_grid:
         raise ValueError("normalize=True cannot be combined with return_grid=True")
-    return dict(dyadic_order=dyadic_order, method=method, order=order,
+    return dict(dyadic_order=dyadic_order, method=method, order=order, tolerance=tolerance,
                 static_kernel=static_kernel, time_aug=time_aug,
                 lead_lag=lead_lag, end_time=end_time, n_jobs=n_jobs, max_batch=max_batch,
                 return_grid=return_grid)
 
 
 def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=None,
-               static_kernel=None, time_aug=False, lead_lag=False, end_time=1.0, n_jobs=-1,
-               max_batch=-1, return_grid=False, normalize=False):
+               tolerance=None, static_kernel=None, time_aug=False, lead_lag=False, end_time=1.0,
+               n_jobs=-1, max_batch=-1, return_grid=False, normalize=False):
     """Differentiable :func:`sksigkernel.sig_kernel` (paired paths); tensors in and out.
 
     ``normalize=True`` divides by ``sqrt(k(x, x) k(y, y))``, differentiated as a whole.
     ``return_grid=True`` returns each pair's fine PDE grid, differentiable at every node.
     """
-    kw = _options(dyadic_order, method, order, static_kernel, time_aug, lead_lag, end_time,
-                  n_jobs, max_batch, return_grid, normalize)
+    kw = _options(dyadic_order, method, order, tolerance, static_kernel, time_aug, lead_lag,
+                  end_time, n_jobs, max_batch, return_grid, normalize)
     k = _apply(False, path1, path2, kw)
     if normalize:
         kx = _apply(False, path1, path1, kw)
@@ -111,8 +111,8 @@ def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=
 
 
 def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", order=None,
-                    static_kernel=None, time_aug=False, lead_lag=False, end_time=1.0, n_jobs=-1,
-                    max_batch=-1, return_grid=False, normalize=False):
+                    tolerance=None, static_kernel=None, time_aug=False, lead_lag=False,
+                    end_time=1.0, n_jobs=-1, max_batch=-1, return_grid=False, normalize=False):
     """Differentiable :func:`sksigkernel.sig_kernel_gram`; tensors in and out.
 
     ``path2=None`` (or the same tensor) is the symmetric gram of ``path1``, differentiated
@@ -121,8 +121,8 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
     """
     if path2 is None:
         path2 = path1
-    kw = _options(dyadic_order, method, order, static_kernel, time_aug, lead_lag, end_time,
-                  n_jobs, max_batch, return_grid, normalize)
+    kw = _options(dyadic_order, method, order, tolerance, static_kernel, time_aug, lead_lag,
+                  end_time, n_jobs, max_batch, return_grid, normalize)
     K = _apply(True, path1, path2, kw)
     if normalize:
         kx = _apply(False, path1, path1, kw)

@@ -200,14 +200,14 @@ def test_bad_inputs(rng):
 
 @pytest.mark.parametrize("estimator", [SigKernelSVC, SigKernelRidge, SigMMDTest])
 def test_estimators_take_the_kernels_parameters(estimator):
-    # each estimator has SigKernel's fourteen parameters, with SigKernel's defaults (normalize
+    # each estimator has SigKernel's fifteen parameters, with SigKernel's defaults (normalize
     # aside), and hands them on unchanged
     assert set(KERNEL_PARAMS) == set(_CONSTRAINTS)
     ours, theirs = SigKernel().get_params(), estimator().get_params()
     assert {k: theirs[k] for k in KERNEL_PARAMS if k != "normalize"} == \
         {k: ours[k] for k in KERNEL_PARAMS if k != "normalize"}
-    changed = dict(dyadic_order=(2, 1), method="polynomial", order=5, static_kernel="rbf", sigma=0.3, scale=2.0,
-                   time_aug=True, lead_lag=True, end_time=3.0, normalize=False, n_channels=2,
+    changed = dict(dyadic_order="auto", method="polynomial", order=5, tolerance=1e-6,
+                   static_kernel="rbf", sigma=0.3, scale=2.0, time_aug=True, lead_lag=True, end_time=3.0, normalize=False, n_channels=2,
                    n_jobs=1, cache=False, verbose=1)
     assert set(changed) == set(KERNEL_PARAMS)
     assert estimator(**changed)._kernel().get_params() == changed

@@ -1,0 +1,172 @@
+"""dyadic_order="auto": the polynomial method refined, pair by pair, to a tolerance. Values
+against the converged method and closed forms on every input scale, each pair's kernel and
+gradient the one it gets alone with the refinement chosen for it, and the planner's rule."""
+from functools import partial
+
+import numpy as np
+import pytest
+from scipy.special import i0
+
+import sksigkernel as sk
+from sksigkernel import _planning, _solver
+from helpers import STATIC, brownian, finite_difference
+
+auto = partial(sk.sig_kernel, dyadic_order="auto", method="polynomial")
+auto_gram = partial(sk.sig_kernel_gram, dyadic_order="auto", method="polynomial")
+
+
+def converged(x, y, kernel=None):
+    """k(x, y) by the method converged: cells split until |rho| <= 1/16, degree 20."""
+    stats = increments(x, y, kernel)[0]
+    d = max(0, int(np.ceil(np.log(stats * 16) / np.log(4)))) if stats > 0 else 0
+    return float(sk.sig_kernel(x, y, d, method="polynomial", order=20, static_kernel=kernel))
+
+
+def increments(x, y, kernel=None):
+    """The largest |G| of the pair's cells, and their sum (the engine's)."""
+    kernel = sk.LinearKernel() if kernel is None else kernel
+    largest, total = np.empty(1), np.empty(1)
+    zero = np.zeros(1, dtype=np.intp)
+    _solver.cell_increments(np.ascontiguousarray(x[None]), np.ascontiguousarray(y[None]), zero,
+                            zero, kernel._code, *kernel._params(), largest, total)
+    return largest[0], total[0]
+
+
+def test_the_engine_sums_the_cells_increments(rng):
+    x, y = brownian(rng, 2, 9, 3, scale=2.0)
+    G = np.diff(x, axis=0) @ np.diff(y, axis=0).T
+    largest, total = increments(x, y)
+    assert largest == pytest.approx(np.abs(G).max(), rel=1e-14)
+    assert total == pytest.approx(np.abs(G).sum(), rel=1e-14)
+
+
+@pytest.mark.parametrize("increment", [0.5, 6.0, 20.0])
+def test_straight_line_is_bessel_to_the_tolerance(increment):
+    # a 1-channel segment against itself: k = I0(2 |increment|); 18948.9 at 6, from a cell
+    # whose rho = 36 (400 at 20) must be split
+    x = np.array([[0.0], [increment]])
+    assert float(auto(x, x)) == pytest.approx(i0(2 * increment), rel=1e-8)
+    assert float(auto(x, x, tolerance=1e-4)) == pytest.approx(i0(2 * increment), rel=1e-4)
+
+
+@pytest.mark.parametrize("tolerance", [1e-5, 1e-8, 1e-11])
+@pytest.mark.parametrize("kernel", [None, sk.RBFKernel(0.5), sk.Matern32Kernel(2.0),
+                                    sk.PolynomialKernel(2, 0.5, 0.8)], ids=repr)
+def test_every_scale_reaches_the_tolerance(rng, tolerance, kernel):
+    # errors relative to sqrt(k(x, x) k(y, y)), on paths from far below to far above the
+    # scale the estimators' defaults were made for
+    for scale in (0.05, 0.5, 2.0, 5.0, 12.0):
+        for length in (2, 7, 25):
+            x, y = brownian(rng, 2, length, 3, scale=scale)
+            if kernel is not None and kernel._code == sk.PolynomialKernel(2)._code:
+                x, y = x / scale, y / scale          # its values grow as |x|^2 |y|^2
+            norm = np.sqrt(converged(x, x, kernel) * converged(y, y, kernel))
+            error = abs(float(auto(x, y, tolerance=tolerance, static_kernel=kernel))
+                        - converged(x, y, kernel))
+            assert error <= tolerance * norm, (scale, length, error / norm)
+
+
+def test_each_entry_is_the_pair_alone_at_any_n_jobs(rng):
+    # pairs of very different scales in one gram get different refinements
+    X = brownian(rng, 5, 12, 2) * np.array([0.1, 1.0, 3.0, 8.0, 0.5])[:, None, None]
+    Y = brownian(rng, 4, 9, 2) * np.array([2.0, 0.3, 6.0, 1.0])[:, None, None]
+    alone = np.array([[float(auto(x, y)) for y in Y] for x in X])
+    for n_jobs in (1, 2, -1):
+        np.testing.assert_array_equal(auto_gram(X, Y, n_jobs=n_jobs), alone)
+        np.testing.assert_array_equal(auto(X, Y[[0, 1, 2, 3, 0]], n_jobs=n_jobs),
+                                      alone[np.arange(5), [0, 1, 2, 3, 0]])
+    # ragged lists too
+    ragged = [X[0, :5], X[3], X[4, :2]]
+    np.testing.assert_array_equal(auto_gram(ragged, Y, n_jobs=2),
+                                  [[float(auto(x, y)) for y in Y] for x in ragged])
+
+
+def test_gradients_are_those_of_the_refinement_chosen(rng):
+    X = brownian(rng, 3, 8, 2) * np.array([0.2, 2.0, 7.0])[:, None, None]
+    Y = brownian(rng, 2, 6, 2) * np.array([1.0, 4.0])[:, None, None]
+    derivs = rng.normal(size=(3, 2))
+    dX, dY = sk.sig_kernel_gram_backprop(derivs, X, Y, "auto", method="polynomial",
+                                         left_deriv=True, right_deriv=True)
+    eX, eY = np.zeros_like(X), np.zeros_like(Y)
+    for a in range(3):
+        for b in range(2):
+            d, N = _planning.refinement(*increments(X[a], Y[b]), 1e-8)
+            gx, gy = sk.sig_kernel_backprop(derivs[a, b], X[a], Y[b], int(d[()]),
+                                            method="polynomial", order=int(N[()]),
+                                            left_deriv=True, right_deriv=True)
+            eX[a] += gx
+            eY[b] += gy
+    np.testing.assert_allclose(dX, eX, rtol=1e-12, atol=1e-12 * np.abs(eX).max())
+    np.testing.assert_allclose(dY, eY, rtol=1e-12, atol=1e-12 * np.abs(eY).max())
+
+
+def test_gradient_against_central_differences(rng):
+    # the refinement is constant near these paths, so the kernel is smooth there
+    x, y = brownian(rng, 2, 5, 2, scale=3.0)
+    dx, dy = sk.sig_kernel_backprop(1.0, x, y, "auto", method="polynomial",
+                                    left_deriv=True, right_deriv=True)
+    k = float(auto(x, y))
+    np.testing.assert_allclose(dx, finite_difference(lambda z: float(auto(z, y)), x),
+                               rtol=1e-6, atol=1e-7 * abs(k))
+    np.testing.assert_allclose(dy, finite_difference(lambda z: float(auto(x, z)), y),
+                               rtol=1e-6, atol=1e-7 * abs(k))
+
+
+def test_torch_gradcheck():
+    torch = pytest.importorskip("torch")
+    from sksigkernel import torch_api
+    gen = torch.Generator().manual_seed(0)
+    X = (torch.randn(2, 5, 2, generator=gen, dtype=torch.float64) * 1.5).requires_grad_()
+    Y = (torch.randn(3, 4, 2, generator=gen, dtype=torch.float64) * 0.5).requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda a, b: torch_api.sig_kernel_gram(a, b, "auto", method="polynomial"), (X, Y))
+
+
+@pytest.mark.parametrize("order", [None, 3, 8])
+def test_the_planner_picks_the_cheapest_refinement_within_its_bound(rng, order):
+    largest = 10 ** rng.uniform(-3, 3, size=200)
+    total = largest * 10 ** rng.uniform(0, 4, size=200)
+    tol = 1e-8
+    d, N = _planning.refinement(largest, total, tol, order)
+    bound = np.log10(total) + _planning._log10_bound(N) + N * np.log10(largest / 4.0 ** d)
+    assert np.all(bound <= np.log10(tol)) and np.all(largest / 4.0 ** d <= 1)
+    if order is not None:
+        assert np.all(N == order)
+    cost = 4.0 ** d * (N + 1) ** 2
+    for dd in range(17):
+        for NN in (range(2, 17) if order is None else [order]):
+            r = largest / 4.0 ** dd
+            ok = (r <= 1) & (np.log10(total) + _planning._log10_bound(NN) + NN * np.log10(r)
+                             <= np.log10(tol))
+            assert np.all(~ok | (4.0 ** dd * (NN + 1) ** 2 >= cost))
+
+
+def test_constant_paths_need_no_refinement():
+    d, N = _planning.refinement([0.0], [0.0], 1e-8)
+    assert (d[0], N[0]) == (0, 2)
+    assert float(auto(np.zeros((4, 2)), np.ones((3, 2)))) == 1.0
+
+
+def test_estimators_take_it_on_raw_scale_data(rng):
+    # a table of raw values (k(x, x) <= 0 under finite differences at the default order)
+    X = rng.normal(size=(30, 8)) * 20
+    y = (X[:, 0] > 0).astype(int)
+    K = sk.SigKernel(dyadic_order="auto", method="polynomial", normalize=True, n_channels=2)(X)
+    assert np.all(np.isfinite(K)) and np.allclose(np.diag(K), 1)
+    clf = sk.SigKernelSVC(dyadic_order="auto", method="polynomial", n_channels=2).fit(X, y)
+    assert clf.score(X, y) > 0.8
+
+
+def test_bad_settings_are_named():
+    x = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="'auto' is for method='polynomial'"):
+        sk.sig_kernel(x, x, "auto")
+    with pytest.raises(ValueError, match="tolerance is for dyadic_order='auto'"):
+        sk.sig_kernel(x, x, 2, method="polynomial", tolerance=1e-6)
+    for bad in (0, 1.5, -1e-3, "small", True):
+        with pytest.raises(ValueError, match="tolerance must be a number between 0 and 1"):
+            auto(x, x, tolerance=bad)
+    with pytest.raises(TypeError, match="or 'auto'"):
+        sk.sig_kernel(x, x, "fine", method="polynomial")
+    with pytest.raises(ValueError, match="tolerance"):
+        sk.SigKernel(dyadic_order="auto", method="polynomial", tolerance=2.0)(x[None])
