@@ -8,7 +8,8 @@ The functional API keeps pysiglib's names and parameters::
 ``sksigkernel.torch_api`` wraps the forward functions as torch autograd functions.
 
 On top sits a scikit-learn layer: :class:`SigKernel` (a callable kernel for any estimator),
-:class:`SigKernelSVC`, :class:`SigKernelRidge`, the MMD two-sample test
+:class:`SigKernelSVC`, :class:`SigKernelRidge`, Nyström features from learned inducing
+paths (:class:`SigKernelNystroem`), the MMD two-sample test
 (:func:`sig_mmd_test`, :class:`SigMMDTest`) and the differentiable :func:`sig_mmd`.
 """
 from .functional import sig_kernel, sig_kernel_backprop, sig_kernel_gram, sig_kernel_gram_backprop
@@ -21,6 +22,7 @@ from .kernel import SigKernel
 from .kernel_ridge import SigKernelRidge
 from .mmd import MMDTestResult, SigMMDTest, sig_mmd, sig_mmd_test
 from .svm import SigKernelSVC
+from .nystroem import SigKernelNystroem
 from . import cache
 
 __version__ = "0.1.0"
@@ -30,4 +32,4 @@ __all__ = ["sig_kernel", "sig_kernel_gram", "sig_kernel_backprop", "sig_kernel_g
            "Matern32Kernel", "Matern52Kernel", "PolynomialKernel", "RationalQuadraticKernel",
            "time_augment", "lead_lag", "as_path_collection", "from_channels_first", "SigKernel",
            "SigKernelSVC", "SigKernelRidge", "SigMMDTest", "sig_mmd_test", "sig_mmd",
-           "MMDTestResult", "cache"]
+           "MMDTestResult", "SigKernelNystroem", "cache"]

@@ -12,7 +12,7 @@ from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from helpers import brownian
-from sksigkernel import SigKernelRidge, SigKernelSVC, sig_kernel_gram
+from sksigkernel import SigKernelNystroem, SigKernelRidge, SigKernelSVC, sig_kernel_gram
 from sksigkernel.preprocessing import ChannelScaler
 
 
@@ -37,17 +37,27 @@ def _expected_failures(estimator):
     if isinstance(estimator, SigKernelSVC):
         failures = {"check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT}
         if linear:
-            failures.update({"check_classifiers_train": _STRAIGHT_LINE,
-                             "check_n_features_in_after_fitting": _UNSTABLE,
+            failures["check_classifiers_train"] = _STRAIGHT_LINE
+        if linear and estimator.dyadic_order != "auto":       # "auto" is exact at any scale
+            failures.update({"check_n_features_in_after_fitting": _UNSTABLE,
                              "check_positive_only_tag_during_fit": _UNSTABLE,
                              "check_estimators_dtypes": _UNSTABLE,
                              "check_non_transformer_estimators_n_iter": _UNSTABLE})
         return failures
-    return {"check_regressors_train": _STRAIGHT_LINE} if linear else {}
+    if isinstance(estimator, SigKernelRidge):
+        return {"check_regressors_train": _STRAIGHT_LINE} if linear else {}
+    return {}
 
 
-@parametrize_with_checks([SigKernelSVC(), SigKernelSVC(static_kernel="rbf"), SigKernelRidge(),
-                          SigKernelRidge(static_kernel="rbf")],
+_AUTO = dict(method="polynomial", dyadic_order="auto")
+
+
+@parametrize_with_checks([SigKernelSVC(), SigKernelSVC(static_kernel="rbf"), SigKernelSVC(**_AUTO),
+                          SigKernelRidge(), SigKernelRidge(static_kernel="rbf"),
+                          SigKernelRidge(**_AUTO),
+                          SigKernelNystroem(n_components=5, static_kernel="rbf"),
+                          SigKernelNystroem(n_components=5, **_AUTO),
+                          SigKernelNystroem(n_components=3, n_iter=2, static_kernel="rbf")],
                          expected_failed_checks=_expected_failures)
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -1,0 +1,340 @@
+"""Nyström features of the signature kernel from inducing paths, learned through the gram
+backprop."""
+import sys
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, \
+    _fit_context
+from sklearn.cluster import KMeans
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._estimator import SigKernelParamsMixin
+from ._input import Paths
+from .functional import sig_kernel, sig_kernel_gram, sig_kernel_gram_backprop
+from .kernel import SigKernel
+
+__all__ = ["SigKernelNystroem", "trace_error"]
+
+# The inducing gram's jitter in the trace error, relative to its mean diagonal.
+_JITTER = 1e-8
+
+
+def resample(series, length):
+    """A series linearly interpolated at ``length`` points equally spaced in its index (its
+    own points when ``length`` is its length)."""
+    t = np.linspace(0, len(series) - 1, length)
+    return np.stack([np.interp(t, np.arange(len(series)), c) for c in series.T], axis=1)
+
+
+def trace_error(Z, X, kernel_args, normalize, diag_X=None):
+    """The relative Nyström trace error of inducing paths Z on series X, and its gradient.
+
+    ``tr(K - Q) / tr(K)``, ``K = K(X, X)``, ``Q = K(X, Z) K(Z, Z)^-1 K(Z, X)``, with the
+    normalised kernel when ``normalize``; ``K(Z, Z)`` gets a jitter of 1e-8 of its mean
+    diagonal. The gradient with respect to Z is exact: ``dL/dK(Z, X)`` and ``dL/dK(Z, Z)``
+    handed to :func:`sksigkernel.sig_kernel_gram_backprop` (both sides where Z is both).
+
+    Parameters
+    ----------
+    Z : ndarray of shape (m, length, channels)
+        The inducing paths.
+    X : ndarray of shape (n, length_x, channels) or list of (length_i, channels) arrays
+        The series.
+    kernel_args : dict
+        Keyword arguments of :func:`sksigkernel.sig_kernel_gram` (``dyadic_order``,
+        ``static_kernel``, ...), without ``normalize``.
+    normalize : bool
+        Use ``k(x, y) / sqrt(k(x, x) k(y, y))``.
+    diag_X : ndarray of shape (n,) or None, default=None
+        ``k(x, x)`` of the series when known (computed when None).
+
+    Returns
+    -------
+    value : float
+        The relative trace error, in [0, 1].
+    grad : ndarray of shape (m, length, channels)
+        Its gradient with respect to Z.
+    """
+    args = dict(kernel_args)
+    dyadic = args.pop("dyadic_order")
+    C = sig_kernel_gram(Z, X, dyadic, **args)                  # K(Z, X), m x n
+    S = sig_kernel_gram(Z, Z, dyadic, **args)                  # K(Z, Z)
+    dz = np.diag(S).copy()
+    dx = sig_kernel(X, X, dyadic, **args) if diag_X is None else diag_X
+    if not (np.all(dz > 0) and np.all(dx > 0) and np.isfinite(C).all() and np.isfinite(S).all()):
+        raise ValueError("the trace error needs finite kernels with k(x, x) > 0, but the PDE "
+                         "scheme is unstable for some of these paths; scale them down, raise "
+                         "dyadic_order, or use method='polynomial' with dyadic_order='auto'")
+    if normalize:
+        sz, sx = np.sqrt(dz), np.sqrt(dx)
+        Cn, Sn, total = C / sz[:, None] / sx[None, :], S / np.outer(sz, sz), float(len(dx))
+    else:
+        Cn, Sn, total = C, S, float(np.sum(dx))
+    m = len(Sn)
+    jittered = Sn + _JITTER * np.trace(Sn) / m * np.eye(m)
+    try:
+        factor = scipy.linalg.cho_factor(jittered)
+    except np.linalg.LinAlgError:
+        raise ValueError("K(Z, Z) of the inducing paths is not positive definite (the PDE "
+                         "scheme's kernel is only approximately so); raise dyadic_order or use "
+                         "method='polynomial'") from None
+    A = scipy.linalg.cho_solve(factor, Cn)                     # S^-1 C
+    value = 1.0 - float(np.sum(Cn * A)) / total
+    gC = -2.0 * A / total                                       # dL/dC
+    gS = A @ A.T / total                                        # dL/d(S + jitter)
+    gS[np.diag_indices(m)] += _JITTER / m * np.trace(gS)        # the jitter's trace term
+    if normalize:
+        gdz = -0.5 / dz * (np.sum(gC * Cn, axis=1) + 2 * np.sum(gS * Sn, axis=1))
+        gC = gC / sz[:, None] / sx[None, :]
+        gS = gS / np.outer(sz, sz)
+        gS[np.diag_indices(m)] += gdz
+    grad = sig_kernel_gram_backprop(gC, Z, X, dyadic, left_deriv=True, **args)[0]
+    left, right = sig_kernel_gram_backprop(gS, Z, Z, dyadic, left_deriv=True, right_deriv=True,
+                                           **args)
+    return value, grad + left + right
+
+
+class SigKernelNystroem(SigKernelParamsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+                        BaseEstimator):
+    """Nyström features of the signature kernel, from inducing paths that can be learned.
+
+    ``m = n_components`` inducing paths Z give every series x the features
+    ``k(x, Z) K(Z, Z)^(-1/2)``, whose inner products approximate the kernel: a linear model
+    on them (``LinearSVC``, ``RidgeClassifierCV``, ``SGDClassifier``) stands in for a kernel
+    machine at a cost linear in the number of series. The inducing paths start from
+    training series (or k-means centres of them), resampled to ``inducing_length`` points;
+    with ``n_iter > 0`` they are then moved to minimise the relative trace error
+    ``tr(K - Q) / tr(K)`` (Titsias 2009; ``Q`` the Nyström approximation of the training
+    gram ``K``), with its exact gradient through :func:`sksigkernel.sig_kernel_gram_backprop`.
+    Each iteration costs ``n m + m**2`` kernels and their backprop (``n`` the series of a
+    batch), never the ``n**2`` of the full gram.
+
+    Parameters
+    ----------
+    n_components : int, default=100
+        The number of inducing paths (and features); at most the number of training series.
+    init : {"random", "greedy", "kmeans"}, default="greedy"
+        "random": a random subset of the training series. "greedy": the series of largest
+        conditional variance, one after the other (pivoted Cholesky, Burt et al. 2020; n m
+        kernels). "kmeans": k-means centres of the resampled training series.
+    inducing_length : int or None, default=None
+        Points of each inducing path (None: the median length of the training series).
+    n_iter : int, default=0
+        Optimisation steps on the inducing paths; 0 keeps the initialisation. Learn with an
+        accurate kernel (``dyadic_order`` 2 and up, or ``method="polynomial"`` with
+        ``dyadic_order="auto"``): on a coarse grid the steps can exploit the scheme's error.
+    optimizer : {"lbfgs", "adam"}, default="lbfgs"
+        "lbfgs": scipy's L-BFGS-B on the trace error of all training series (``n_iter``
+        iterations at most). "adam": Adam steps on random batches of ``batch_size`` series.
+    learning_rate : float, default=0.02
+        Adam's step, in units of the training series' standard deviation.
+    batch_size : int or None, default=None
+        Series per Adam step (None: all of them).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation and the batches.
+    dyadic_order, method, order, tolerance, static_kernel, sigma, scale, time_aug, lead_lag, \
+end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
+        The signature kernel, as in :class:`~sksigkernel.SigKernel`; ``normalize`` defaults
+        to True here, as for :class:`~sksigkernel.SigKernelSVC`. ``verbose > 0`` also
+        prints the trace error at each step.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, inducing_length, n_channels)
+        The inducing paths.
+    component_indices_ : ndarray of shape (n_components,) or None
+        The training series the inducing paths started from (None for "kmeans").
+    normalization_ : ndarray of shape (n_components, n_components)
+        ``K(Z, Z)^(-1/2)``.
+    trace_error_ : ndarray of shape (n_steps + 1,)
+        The relative trace error at the start and after each step (of the step's batch for
+        Adam).
+    n_channels_ : int
+        Channels of the training series.
+    n_features_in_ : int
+        Only when fitted on a 2-D table.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.linear_model import RidgeClassifier
+    >>> from sksigkernel import SigKernelNystroem
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 20, 2)).cumsum(axis=1) / 5
+    >>> y = (X[:, -1, 0] > X[:, 0, 0]).astype(int)
+    >>> features = SigKernelNystroem(n_components=10, dyadic_order=0, random_state=0)
+    >>> features.fit_transform(X).shape
+    (60, 10)
+    >>> clf = make_pipeline(SigKernelNystroem(n_components=20, dyadic_order=0),
+    ...                     RidgeClassifier()).fit(X[:40], y[:40])
+    >>> clf.score(X[40:], y[40:]) > 0.8
+    True
+    """
+
+    _parameter_constraints = {
+        **SigKernel._parameter_constraints,
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"random", "greedy", "kmeans"})],
+        "inducing_length": [Interval(Integral, 2, None, closed="left"), None],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "optimizer": [StrOptions({"lbfgs", "adam"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, n_components=100, *, init="greedy", inducing_length=None, n_iter=0,
+                 optimizer="lbfgs", learning_rate=0.02, batch_size=None, random_state=None,
+                 dyadic_order=1, method="finite_difference", order=None, tolerance=None,
+                 static_kernel="linear", sigma=1.0, scale=1.0, time_aug=False, lead_lag=False,
+                 end_time=1.0, normalize=True, n_channels=1, n_jobs=-1, cache=True, verbose=0):
+        self.n_components = n_components
+        self.init = init
+        self.inducing_length = inducing_length
+        self.n_iter = n_iter
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.random_state = random_state
+        super().__init__(
+            dyadic_order=dyadic_order, method=method, order=order, tolerance=tolerance,
+            static_kernel=static_kernel, sigma=sigma, scale=scale,
+            time_aug=time_aug, lead_lag=lead_lag, end_time=end_time, normalize=normalize,
+            n_channels=n_channels, n_jobs=n_jobs, cache=cache, verbose=verbose)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Choose the inducing paths (and learn them when ``n_iter > 0``).
+
+        Parameters
+        ----------
+        X : collection of series
+            3-D ``(n_samples, length, channels)``, NaN-padded 3-D, a list of
+            ``(length_i, channels)`` arrays, or 2-D ``(n_samples, length * n_channels)``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        SigKernelNystroem
+            The fitted transformer (``self``).
+        """
+        paths = self._paths(X, reset=True)
+        rng = check_random_state(self.random_state)
+        kernel = self._kernel()
+        m = self.n_components
+        if m > paths.n:
+            raise ValueError(f"n_components={m} is more than the {paths.n} training series")
+        lengths = np.full(paths.n, paths.data.shape[1]) if paths.lengths is None \
+            else paths.lengths
+        length = self.inducing_length or max(2, int(np.median(lengths)))
+        self.component_indices_ = None
+        if self.init == "kmeans":
+            flat = np.stack([resample(paths.series(i), length).ravel() for i in range(paths.n)])
+            centres = KMeans(m, n_init=3, random_state=rng).fit(flat).cluster_centers_
+            Z = centres.reshape(m, length, paths.channels)
+        else:
+            if self.init == "random":
+                self.component_indices_ = np.sort(rng.choice(paths.n, m, replace=False))
+            else:
+                self.component_indices_ = self._greedy(paths, kernel, m)
+            Z = np.stack([resample(paths.series(i), length) for i in self.component_indices_])
+        Z = Z.astype(paths.data.dtype)
+        self.trace_error_ = np.empty(0)
+        if self.n_iter:
+            Z = self._learn(Z, paths, kernel, rng)
+        self.components_ = Z
+        self._components = Paths(np.ascontiguousarray(Z), None, False)
+        U, s, Vt = np.linalg.svd(kernel._gram(self._components))
+        self.normalization_ = (U / np.sqrt(np.maximum(s, 1e-12))) @ Vt
+        self._n_features_out = m
+        return self
+
+    def _greedy(self, paths, kernel, m):
+        """Indices of m series by pivoted Cholesky on the training gram (its columns only)."""
+        residual = np.ones(paths.n) if self.normalize else \
+            np.asarray(sig_kernel(paths.collection(), paths.collection(),
+                                  **kernel._engine_args()), dtype=float)
+        factor = np.zeros((paths.n, m))
+        chosen = []
+        for j in range(m):
+            i = int(np.argmax(residual))
+            chosen.append(i)
+            column = kernel._gram(paths, paths.take([i]))[:, 0]
+            pivot = np.sqrt(max(residual[i], 1e-300))       # 0 once the rest is spanned
+            factor[:, j] = (column - factor[:, :j] @ factor[i, :j]) / pivot
+            residual = residual - factor[:, j] ** 2
+            residual[chosen] = -np.inf
+        return np.array(chosen)
+
+    def _learn(self, Z, paths, kernel, rng):
+        """Inducing paths moved to minimise the trace error; records trace_error_."""
+        args = kernel._engine_args()
+        shape = Z.shape
+        history = []
+
+        def objective(z, batch=None):
+            sub = paths if batch is None else paths.take(batch)
+            value, grad = trace_error(z.reshape(shape), sub.collection(), args, self.normalize)
+            return value, grad.ravel()
+
+        def trial(z):
+            """The objective where L-BFGS tries a step: where the kernel breaks down there, a
+            value above any trace error (<= 1), so that its line search steps back."""
+            try:
+                return objective(z)
+            except ValueError:
+                return 2.0, np.zeros_like(z)
+
+        def record(value):
+            history.append(value)
+            if self.verbose:
+                print(f"SigKernelNystroem: step {len(history) - 1}, trace error {value:.6g}",
+                      file=sys.stderr)
+
+        z = Z.ravel().astype(float)
+        if self.optimizer == "lbfgs":
+            record(objective(z)[0])
+            z = scipy.optimize.minimize(trial, z, jac=True, method="L-BFGS-B",
+                                        options={"maxiter": self.n_iter},
+                                        callback=lambda intermediate_result:
+                                        record(intermediate_result.fun)).x
+        else:
+            step = self.learning_rate * float(np.nanstd(paths.data))
+            mean, var = np.zeros_like(z), np.zeros_like(z)
+            size = paths.n if self.batch_size is None else min(self.batch_size, paths.n)
+            for t in range(1, self.n_iter + 1):
+                batch = None if size == paths.n else np.sort(rng.choice(paths.n, size, False))
+                value, grad = objective(z, batch)
+                record(value)
+                mean = 0.9 * mean + 0.1 * grad
+                var = 0.999 * var + 0.001 * grad ** 2
+                z = z - step * (mean / (1 - 0.9 ** t)) / (np.sqrt(var / (1 - 0.999 ** t)) + 1e-12)
+            batch = None if size == paths.n else np.sort(rng.choice(paths.n, size, False))
+            record(objective(z, batch)[0])
+        self.trace_error_ = np.array(history)
+        return z.reshape(shape).astype(Z.dtype)
+
+    def transform(self, X):
+        """The features ``k(x, Z) K(Z, Z)^(-1/2)`` of the series.
+
+        Parameters
+        ----------
+        X : collection of series
+            3-D ``(n_samples, length, channels)``, NaN-padded 3-D, a list of
+            ``(length_i, channels)`` arrays, or 2-D ``(n_samples, length * n_channels)``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+            The features.
+        """
+        check_is_fitted(self)
+        paths = self._paths(X, reset=False)
+        return self._kernel()._gram(paths, self._components) @ self.normalization_.T
