@@ -1,6 +1,7 @@
 """Nyström features of the signature kernel from inducing paths, learned through the gram
 backprop."""
 import sys
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -85,6 +86,11 @@ def trace_error(Z, X, kernel_args, normalize, diag_X=None):
                          "method='polynomial'") from None
     A = scipy.linalg.cho_solve(factor, Cn)                     # S^-1 C
     value = 1.0 - float(np.sum(Cn * A)) / total
+    if value < -1e-9:          # tr(K - Q) >= 0 for any positive definite kernel
+        raise ValueError(f"the trace error came out negative ({value:.3g}): these kernels are "
+                         f"not those of a positive definite kernel, the PDE scheme is "
+                         f"inaccurate for these paths; raise dyadic_order or use "
+                         f"method='polynomial' with dyadic_order='auto'")
     gC = -2.0 * A / total                                       # dL/dC
     gS = A @ A.T / total                                        # dL/d(S + jitter)
     gS[np.diag_indices(m)] += _JITTER / m * np.trace(gS)        # the jitter's trace term
@@ -132,7 +138,9 @@ class SigKernelNystroem(SigKernelParamsMixin, ClassNamePrefixFeaturesOutMixin, T
         "lbfgs": scipy's L-BFGS-B on the trace error of all training series (``n_iter``
         iterations at most). "adam": Adam steps on random batches of ``batch_size`` series.
     learning_rate : float, default=0.02
-        Adam's step, in units of the training series' standard deviation.
+        Adam's step, relative to each variable's half range: the inducing paths' first
+        points may move across the data's range widened by that range, their increments up
+        to the largest increment of the training series.
     batch_size : int or None, default=None
         Series per Adam step (None: all of them).
     random_state : int, RandomState instance or None, default=None
@@ -274,23 +282,32 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
         return np.array(chosen)
 
     def _learn(self, Z, paths, kernel, rng):
-        """Inducing paths moved to minimise the trace error; records trace_error_."""
+        """Inducing paths moved to minimise the trace error; records trace_error_.
+
+        The variables are each path's first point and its increments, boxed per channel: the
+        points within the data's range widened by that range, the increments within the
+        largest of the data's (or the start's). Steps beyond increments like the data's
+        would leave the accuracy the kernel setting was chosen for, and could exploit the
+        scheme's error instead of lowering the true trace error."""
         args = kernel._engine_args()
         shape = Z.shape
         history = []
 
-        def objective(z, batch=None):
+        def objective(u, batch=None):
             sub = paths if batch is None else paths.take(batch)
-            value, grad = trace_error(z.reshape(shape), sub.collection(), args, self.normalize)
-            return value, grad.ravel()
+            Z = np.cumsum(u.reshape(shape), axis=1)
+            value, grad = trace_error(Z, sub.collection(), args, self.normalize)
+            return value, np.cumsum(grad[:, ::-1], axis=1)[:, ::-1].ravel()
 
-        def trial(z):
+        def trial(u):
             """The objective where L-BFGS tries a step: where the kernel breaks down there, a
             value above any trace error (<= 1), so that its line search steps back."""
             try:
-                return objective(z)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)     # overflow: rejected
+                    return objective(u)
             except ValueError:
-                return 2.0, np.zeros_like(z)
+                return 2.0, np.zeros_like(u)
 
         def record(value):
             history.append(value)
@@ -298,28 +315,38 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
                 print(f"SigKernelNystroem: step {len(history) - 1}, trace error {value:.6g}",
                       file=sys.stderr)
 
-        z = Z.ravel().astype(float)
+        u = np.concatenate([Z[:, :1], np.diff(Z, axis=1)], axis=1).astype(float)
+        lo, hi = np.nanmin(paths.data, axis=(0, 1)), np.nanmax(paths.data, axis=(0, 1))
+        steps = np.maximum(np.abs(np.diff(paths.data, axis=1)).max(axis=(0, 1)),
+                           np.abs(u[:, 1:]).max(axis=(0, 1)))
+        low, high = np.empty(shape), np.empty(shape)
+        low[:, 0], high[:, 0] = 2 * lo - hi, 2 * hi - lo
+        low[:, 1:], high[:, 1:] = -steps, steps
+        low, high = low.ravel(), high.ravel()
+        u = u.ravel()
         if self.optimizer == "lbfgs":
-            record(objective(z)[0])
-            z = scipy.optimize.minimize(trial, z, jac=True, method="L-BFGS-B",
+            record(objective(u)[0])
+            u = scipy.optimize.minimize(trial, u, jac=True, method="L-BFGS-B",
+                                        bounds=scipy.optimize.Bounds(low, high),
                                         options={"maxiter": self.n_iter},
                                         callback=lambda intermediate_result:
                                         record(intermediate_result.fun)).x
         else:
-            step = self.learning_rate * float(np.nanstd(paths.data))
-            mean, var = np.zeros_like(z), np.zeros_like(z)
+            step = self.learning_rate * (high - low) / 2
+            mean, var = np.zeros_like(u), np.zeros_like(u)
             size = paths.n if self.batch_size is None else min(self.batch_size, paths.n)
             for t in range(1, self.n_iter + 1):
                 batch = None if size == paths.n else np.sort(rng.choice(paths.n, size, False))
-                value, grad = objective(z, batch)
+                value, grad = objective(u, batch)
                 record(value)
                 mean = 0.9 * mean + 0.1 * grad
                 var = 0.999 * var + 0.001 * grad ** 2
-                z = z - step * (mean / (1 - 0.9 ** t)) / (np.sqrt(var / (1 - 0.999 ** t)) + 1e-12)
+                u = u - step * (mean / (1 - 0.9 ** t)) / (np.sqrt(var / (1 - 0.999 ** t)) + 1e-12)
+                u = np.clip(u, low, high)
             batch = None if size == paths.n else np.sort(rng.choice(paths.n, size, False))
-            record(objective(z, batch)[0])
+            record(objective(u, batch)[0])
         self.trace_error_ = np.array(history)
-        return z.reshape(shape).astype(Z.dtype)
+        return np.cumsum(u.reshape(shape), axis=1).astype(Z.dtype)
 
     def transform(self, X):
         """The features ``k(x, Z) K(Z, Z)^(-1/2)`` of the series.
