@@ -317,7 +317,7 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
 
         u = np.concatenate([Z[:, :1], np.diff(Z, axis=1)], axis=1).astype(float)
         lo, hi = np.nanmin(paths.data, axis=(0, 1)), np.nanmax(paths.data, axis=(0, 1))
-        steps = np.maximum(np.abs(np.diff(paths.data, axis=1)).max(axis=(0, 1)),
+        steps = np.maximum(np.abs(np.diff(paths.data, axis=1)).max(axis=(0, 1), initial=0),
                            np.abs(u[:, 1:]).max(axis=(0, 1)))
         low, high = np.empty(shape), np.empty(shape)
         low[:, 0], high[:, 0] = 2 * lo - hi, 2 * hi - lo
