@@ -508,8 +508,8 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
 @_document
 def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, method="finite_difference",
                         order=None, tolerance=None, static_kernel=None, time_aug=False,
-                        lead_lag=False, end_time=1.0, left_deriv=True, right_deriv=False, k_grid=None,
-                        n_jobs=-1, max_batch=-1, return_grid=False):
+                        lead_lag=False, end_time=1.0, left_deriv=True, right_deriv=False,
+                        k_grid=None, n_jobs=-1, max_batch=-1, return_grid=False):
     """Backpropagate through :func:`sig_kernel`: given ``dF/dk`` of each pair, ``dF/dpath``.
 
     The derivative is the exact reverse mode of the discrete PDE scheme, not a finite

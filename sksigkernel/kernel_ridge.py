@@ -55,8 +55,9 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
     }
 
     def __init__(self, alpha=1.0, *, dyadic_order=1, method="finite_difference", order=None,
-                 tolerance=None, static_kernel="linear", sigma=1.0, scale=1.0, time_aug=False, lead_lag=False,
-                 end_time=1.0, normalize=False, n_channels=1, n_jobs=-1, cache=True, verbose=0):
+                 tolerance=None, static_kernel="linear", sigma=1.0, scale=1.0, time_aug=False,
+                 lead_lag=False, end_time=1.0, normalize=False, n_channels=1, n_jobs=-1,
+                 cache=True, verbose=0):
         self.alpha = alpha
         super().__init__(
             dyadic_order=dyadic_order, method=method, order=order, tolerance=tolerance,

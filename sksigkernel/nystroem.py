@@ -9,27 +9,16 @@ import scipy.linalg
 import scipy.optimize
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, \
     _fit_context
-from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import SigKernelParamsMixin
+from ._inducing import Grams, Increments, initial_paths, typical_length
 from ._input import Paths
-from .functional import sig_kernel, sig_kernel_gram, sig_kernel_gram_backprop
 from .kernel import SigKernel
 
 __all__ = ["SigKernelNystroem", "trace_error"]
-
-# The inducing gram's jitter in the trace error, relative to its mean diagonal.
-_JITTER = 1e-8
-
-
-def resample(series, length):
-    """A series linearly interpolated at ``length`` points equally spaced in its index (its
-    own points when ``length`` is its length)."""
-    t = np.linspace(0, len(series) - 1, length)
-    return np.stack([np.interp(t, np.arange(len(series)), c) for c in series.T], axis=1)
 
 
 def trace_error(Z, X, kernel_args, normalize, diag_X=None):
@@ -61,48 +50,16 @@ def trace_error(Z, X, kernel_args, normalize, diag_X=None):
     grad : ndarray of shape (m, length, channels)
         Its gradient with respect to Z.
     """
-    args = dict(kernel_args)
-    dyadic = args.pop("dyadic_order")
-    C = sig_kernel_gram(Z, X, dyadic, **args)                  # K(Z, X), m x n
-    S = sig_kernel_gram(Z, Z, dyadic, **args)                  # K(Z, Z)
-    dz = np.diag(S).copy()
-    dx = sig_kernel(X, X, dyadic, **args) if diag_X is None else diag_X
-    if not (np.all(dz > 0) and np.all(dx > 0) and np.isfinite(C).all() and np.isfinite(S).all()):
-        raise ValueError("the trace error needs finite kernels with k(x, x) > 0, but the PDE "
-                         "scheme is unstable for some of these paths; scale them down, raise "
-                         "dyadic_order, or use method='polynomial' with dyadic_order='auto'")
-    if normalize:
-        sz, sx = np.sqrt(dz), np.sqrt(dx)
-        Cn, Sn, total = C / sz[:, None] / sx[None, :], S / np.outer(sz, sz), float(len(dx))
-    else:
-        Cn, Sn, total = C, S, float(np.sum(dx))
-    m = len(Sn)
-    jittered = Sn + _JITTER * np.trace(Sn) / m * np.eye(m)
-    try:
-        factor = scipy.linalg.cho_factor(jittered)
-    except np.linalg.LinAlgError:
-        raise ValueError("K(Z, Z) of the inducing paths is not positive definite (the PDE "
-                         "scheme's kernel is only approximately so); raise dyadic_order or use "
-                         "method='polynomial'") from None
-    A = scipy.linalg.cho_solve(factor, Cn)                     # S^-1 C
-    value = 1.0 - float(np.sum(Cn * A)) / total
+    grams = Grams(Z, X, kernel_args, normalize, diag_X)
+    total = float(np.sum(grams.diag))
+    A = scipy.linalg.cho_solve(grams.factor, grams.C)          # S^-1 C
+    value = 1.0 - float(np.sum(grams.C * A)) / total
     if value < -1e-9:          # tr(K - Q) >= 0 for any positive definite kernel
         raise ValueError(f"the trace error came out negative ({value:.3g}): these kernels are "
                          f"not those of a positive definite kernel, the PDE scheme is "
                          f"inaccurate for these paths; raise dyadic_order or use "
                          f"method='polynomial' with dyadic_order='auto'")
-    gC = -2.0 * A / total                                       # dL/dC
-    gS = A @ A.T / total                                        # dL/d(S + jitter)
-    gS[np.diag_indices(m)] += _JITTER / m * np.trace(gS)        # the jitter's trace term
-    if normalize:
-        gdz = -0.5 / dz * (np.sum(gC * Cn, axis=1) + 2 * np.sum(gS * Sn, axis=1))
-        gC = gC / sz[:, None] / sx[None, :]
-        gS = gS / np.outer(sz, sz)
-        gS[np.diag_indices(m)] += gdz
-    grad = sig_kernel_gram_backprop(gC, Z, X, dyadic, left_deriv=True, **args)[0]
-    left, right = sig_kernel_gram_backprop(gS, Z, Z, dyadic, left_deriv=True, right_deriv=True,
-                                           **args)
-    return value, grad + left + right
+    return value, grams.backward(-2.0 * A / total, A @ A.T / total)
 
 
 class SigKernelNystroem(SigKernelParamsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
@@ -239,21 +196,8 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
         m = self.n_components
         if m > paths.n:
             raise ValueError(f"n_components={m} is more than the {paths.n} training series")
-        lengths = np.full(paths.n, paths.data.shape[1]) if paths.lengths is None \
-            else paths.lengths
-        length = self.inducing_length or max(2, int(np.median(lengths)))
-        self.component_indices_ = None
-        if self.init == "kmeans":
-            flat = np.stack([resample(paths.series(i), length).ravel() for i in range(paths.n)])
-            centres = KMeans(m, n_init=3, random_state=rng).fit(flat).cluster_centers_
-            Z = centres.reshape(m, length, paths.channels)
-        else:
-            if self.init == "random":
-                self.component_indices_ = np.sort(rng.choice(paths.n, m, replace=False))
-            else:
-                self.component_indices_ = self._greedy(paths, kernel, m)
-            Z = np.stack([resample(paths.series(i), length) for i in self.component_indices_])
-        Z = Z.astype(paths.data.dtype)
+        length = self.inducing_length or typical_length(paths)
+        Z, self.component_indices_ = initial_paths(self.init, paths, kernel, m, length, rng)
         self.trace_error_ = np.empty(0)
         if self.n_iter:
             Z = self._learn(Z, paths, kernel, rng)
@@ -264,40 +208,18 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
         self._n_features_out = m
         return self
 
-    def _greedy(self, paths, kernel, m):
-        """Indices of m series by pivoted Cholesky on the training gram (its columns only)."""
-        residual = np.ones(paths.n) if self.normalize else \
-            np.asarray(sig_kernel(paths.collection(), paths.collection(),
-                                  **kernel._engine_args()), dtype=float)
-        factor = np.zeros((paths.n, m))
-        chosen = []
-        for j in range(m):
-            i = int(np.argmax(residual))
-            chosen.append(i)
-            column = kernel._gram(paths, paths.take([i]))[:, 0]
-            pivot = np.sqrt(max(residual[i], 1e-300))       # 0 once the rest is spanned
-            factor[:, j] = (column - factor[:, :j] @ factor[i, :j]) / pivot
-            residual = residual - factor[:, j] ** 2
-            residual[chosen] = -np.inf
-        return np.array(chosen)
-
     def _learn(self, Z, paths, kernel, rng):
-        """Inducing paths moved to minimise the trace error; records trace_error_.
-
-        The variables are each path's first point and its increments, boxed per channel: the
-        points within the data's range widened by that range, the increments within the
-        largest of the data's (or the start's). Steps beyond increments like the data's
-        would leave the accuracy the kernel setting was chosen for, and could exploit the
-        scheme's error instead of lowering the true trace error."""
+        """Inducing paths moved to minimise the trace error (in the variables of
+        ``_inducing.Increments``); records trace_error_."""
         args = kernel._engine_args()
-        shape = Z.shape
+        variables = Increments(Z, paths)
         history = []
 
         def objective(u, batch=None):
             sub = paths if batch is None else paths.take(batch)
-            Z = np.cumsum(u.reshape(shape), axis=1)
-            value, grad = trace_error(Z, sub.collection(), args, self.normalize)
-            return value, np.cumsum(grad[:, ::-1], axis=1)[:, ::-1].ravel()
+            value, grad = trace_error(variables.paths(u), sub.collection(), args,
+                                      self.normalize)
+            return value, variables.gradient(grad)
 
         def trial(u):
             """The objective where L-BFGS tries a step: where the kernel breaks down there, a
@@ -315,15 +237,7 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
                 print(f"SigKernelNystroem: step {len(history) - 1}, trace error {value:.6g}",
                       file=sys.stderr)
 
-        u = np.concatenate([Z[:, :1], np.diff(Z, axis=1)], axis=1).astype(float)
-        lo, hi = np.nanmin(paths.data, axis=(0, 1)), np.nanmax(paths.data, axis=(0, 1))
-        steps = np.maximum(np.abs(np.diff(paths.data, axis=1)).max(axis=(0, 1), initial=0),
-                           np.abs(u[:, 1:]).max(axis=(0, 1)))
-        low, high = np.empty(shape), np.empty(shape)
-        low[:, 0], high[:, 0] = 2 * lo - hi, 2 * hi - lo
-        low[:, 1:], high[:, 1:] = -steps, steps
-        low, high = low.ravel(), high.ravel()
-        u = u.ravel()
+        u, low, high = variables.start, variables.low, variables.high
         if self.optimizer == "lbfgs":
             record(objective(u)[0])
             u = scipy.optimize.minimize(trial, u, jac=True, method="L-BFGS-B",
@@ -346,7 +260,7 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
             batch = None if size == paths.n else np.sort(rng.choice(paths.n, size, False))
             record(objective(u, batch)[0])
         self.trace_error_ = np.array(history)
-        return np.cumsum(u.reshape(shape), axis=1).astype(Z.dtype)
+        return variables.paths(u).astype(Z.dtype)
 
     def transform(self, X):
         """The features ``k(x, Z) K(Z, Z)^(-1/2)`` of the series.

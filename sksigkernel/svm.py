@@ -84,8 +84,9 @@ random_state : see sklearn.svm.SVC
     }
 
     def __init__(self, C=1.0, *, dyadic_order=1, method="finite_difference", order=None,
-                 tolerance=None, static_kernel="linear", sigma=1.0, scale=1.0, time_aug=False, lead_lag=False,
-                 end_time=1.0, normalize=True, n_channels=1, n_jobs=-1, cache=True, verbose=0,
+                 tolerance=None, static_kernel="linear", sigma=1.0, scale=1.0, time_aug=False,
+                 lead_lag=False, end_time=1.0, normalize=True, n_channels=1, n_jobs=-1,
+                 cache=True, verbose=0,
                  class_weight=None, probability=False, tol=1e-3, max_iter=-1,
                  decision_function_shape="ovr", break_ties=False, random_state=None):
         self.C = C

@@ -9,7 +9,7 @@ from scipy.special import i0
 
 import sksigkernel as sk
 from sksigkernel import _planning, _solver
-from helpers import STATIC, brownian, finite_difference
+from helpers import brownian, finite_difference
 
 auto = partial(sk.sig_kernel, dyadic_order="auto", method="polynomial")
 auto_gram = partial(sk.sig_kernel_gram, dyadic_order="auto", method="polynomial")
