@@ -12,7 +12,8 @@ from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from helpers import brownian
-from sksigkernel import SigKernelNystroem, SigKernelRidge, SigKernelSVC, sig_kernel_gram
+from sksigkernel import (SigKernelNystroem, SigKernelRidge, SigKernelSVC, SparseSigGPRegressor,
+                         sig_kernel_gram)
 from sksigkernel.preprocessing import ChannelScaler
 
 
@@ -32,6 +33,12 @@ _UNSTABLE = ("the check's table (standard normal features, iris measurements up 
              "kernel checked beside, pass)")
 
 
+_NOISE = ("the check asks for a training R^2 above 0.5, which takes interpolating its table; "
+          "the marginal likelihood (of the exact GP too: -1.419 a series against -1.515 for a "
+          "noise variance of 0.3 and scale 1) explains the table's targets, read as 1-channel "
+          "paths of 10 points, as noise")
+
+
 def _expected_failures(estimator):
     linear = estimator.static_kernel == "linear"
     if isinstance(estimator, SigKernelSVC):
@@ -46,6 +53,8 @@ def _expected_failures(estimator):
         return failures
     if isinstance(estimator, SigKernelRidge):
         return {"check_regressors_train": _STRAIGHT_LINE} if linear else {}
+    if isinstance(estimator, SparseSigGPRegressor):
+        return {"check_regressors_train": _NOISE}
     return {}
 
 
@@ -57,7 +66,9 @@ _AUTO = dict(method="polynomial", dyadic_order="auto")
                           SigKernelRidge(**_AUTO),
                           SigKernelNystroem(n_components=5, static_kernel="rbf"),
                           SigKernelNystroem(n_components=5, **_AUTO),
-                          SigKernelNystroem(n_components=3, n_iter=2, static_kernel="rbf")],
+                          SigKernelNystroem(n_components=3, n_iter=2, static_kernel="rbf"),
+                          SparseSigGPRegressor(n_inducing=3, max_iter=3, static_kernel="rbf"),
+                          SparseSigGPRegressor(n_inducing=3, max_iter=2, **_AUTO)],
                          expected_failed_checks=_expected_failures)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
