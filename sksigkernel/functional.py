@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from . import _planning, _solver, transforms
+from . import _dask, _planning, _solver, transforms
 from ._input import as_paths, check_flag, n_threads, parse_dyadic_order
 from .static_kernels import check_static_kernel
 
@@ -415,6 +415,8 @@ def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=
     >>> round(float(sig_kernel(x, x, dyadic_order=0)), 12)  # 1 + c + c**2/4, c = <dx, dx> = 2
     4.0
     """
+    if _dask.is_dask(path1) or _dask.is_dask(path2):
+        return _dask.paired(path1, path2, _checked(locals()), check_flag(normalize, "normalize"))
     prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                     method, order, tolerance)
     if check_flag(normalize, "normalize") and check_flag(return_grid, "return_grid"):
@@ -436,6 +438,19 @@ def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=
     else:
         out = _overflowed(out)
     return prob.p1.wrap(out.reshape(shape))
+
+
+def _checked(arguments):
+    """The options of a forward call on dask arrays, checked now (on a path of zeros): the
+    chunks are computed later, where an error would come late and far away."""
+    kw = {k: v for k, v in arguments.items() if k not in ("path1", "path2", "normalize")}
+    if kw.pop("return_grid"):
+        raise ValueError("return_grid=True is not for dask arrays")
+    channels = next(p.shape[-1] for p in (arguments["path1"], arguments["path2"])
+                    if p is not None)
+    zero = np.zeros((2, channels))
+    sig_kernel(zero, zero, **kw)
+    return kw
 
 
 def _diagonal(prob, side, max_batch):
@@ -476,6 +491,8 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
     >>> K.shape, bool(np.allclose(K, K.T))
     ((5, 5), True)
     """
+    if _dask.is_dask(path1) or _dask.is_dask(path2):
+        return _dask.gram(path1, path2, _checked(locals()), check_flag(normalize, "normalize"))
     if path2 is None:
         path2 = path1
     prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,

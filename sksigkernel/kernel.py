@@ -6,10 +6,10 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
-from . import cache
+from . import _dask, cache
 from .collection import to_paths
 from ._input import parse_dyadic_order
-from .functional import _normalise
+from .functional import _checked, _normalise
 from .static_kernels import (Matern12Kernel, Matern32Kernel, Matern52Kernel, PolynomialKernel,
                              RationalQuadraticKernel, RBFKernel, ScaledLinearKernel,
                              StaticKernel)
@@ -182,15 +182,21 @@ class SigKernel(KernelParams, BaseEstimator):
         ----------
         X : collection of series
             3-D ``(n_samples, length, channels)``, NaN-padded 3-D, a list of
-            ``(length_i, channels)`` arrays, or 2-D ``(n_samples, length * n_channels)``.
+            ``(length_i, channels)`` arrays, or 2-D ``(n_samples, length * n_channels)``;
+            or a 3-D dask array chunked along the samples.
         Y : collection of series or None, default=None
             As ``X``; None for ``X`` against itself.
 
         Returns
         -------
-        ndarray of shape (n_samples_X, n_samples_Y)
-            The kernels (normalised when ``normalize`` is True).
+        ndarray or dask array of shape (n_samples_X, n_samples_Y)
+            The kernels (normalised when ``normalize`` is True); a lazy dask array, a block
+            per pair of chunks, when ``X`` or ``Y`` is one (not cached).
         """
+        if _dask.is_dask(X) or _dask.is_dask(Y):
+            self._validate_params()
+            return _dask.gram(X, Y, _checked({"path1": X, "path2": Y, "return_grid": False,
+                                              **self._engine_args()}), self.normalize)
         A = to_paths(X, self.n_channels, "X")
         B = None if Y is None or Y is X else to_paths(Y, self.n_channels, "Y")
         return self._gram(A, B)

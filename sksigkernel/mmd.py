@@ -278,6 +278,8 @@ def sig_mmd(X, Y, dyadic_order=1, *, static_kernel=None, time_aug=False, lead_la
     if not biased and min(n, m) < 2:
         raise ValueError(f"the unbiased MMD needs at least 2 paths in X and in Y, got {n} "
                          f"and {m} (or pass biased=True)")
-    value = _mmd2(Kxx.sum(), Kyy.sum(), Kxy.sum(), Kxx.diagonal().sum(), Kyy.diagonal().sum(),
-                  n, m, biased)
-    return value if hasattr(value, "backward") else float(value)
+
+    def trace(K):      # numpy, torch, or dask (a lazy sum of the diagonal blocks)
+        return K.diagonal().sum() if hasattr(K, "diagonal") else np.diagonal(K).sum()
+    value = _mmd2(Kxx.sum(), Kyy.sum(), Kxy.sum(), trace(Kxx), trace(Kyy), n, m, biased)
+    return value if hasattr(value, "backward") or hasattr(value, "dask") else float(value)

@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from . import _dask
 from ._estimator import SigKernelParamsMixin
 from ._inducing import Grams, Increments, initial_paths, typical_length
 from ._input import Paths
@@ -269,13 +270,17 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
         ----------
         X : collection of series
             3-D ``(n_samples, length, channels)``, NaN-padded 3-D, a list of
-            ``(length_i, channels)`` arrays, or 2-D ``(n_samples, length * n_channels)``.
+            ``(length_i, channels)`` arrays, or 2-D ``(n_samples, length * n_channels)``;
+            or a 3-D dask array chunked along the samples.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_components)
-            The features.
+        ndarray or dask array of shape (n_samples, n_components)
+            The features; lazy, a block per chunk, for a dask array (the fitted transformer
+            sent to each worker once).
         """
         check_is_fitted(self)
+        if _dask.is_dask(X):
+            return _dask.transform(self, X)
         paths = self._paths(X, reset=False)
         return self._kernel()._gram(paths, self._components) @ self.normalization_.T
