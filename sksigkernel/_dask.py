@@ -6,8 +6,6 @@ import sys
 
 import numpy as np
 
-from .collection import to_paths
-
 __all__ = ["is_dask", "gram", "paired", "transform"]
 
 
@@ -37,6 +35,7 @@ def _dtype(X, Y):
 
 def _collection(block, name):
     """A chunk as the functional API takes it (NaN padding removed)."""
+    from .collection import to_paths
     return to_paths(block, name=name).collection()
 
 

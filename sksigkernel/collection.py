@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from . import _dask
 from ._input import Paths, _float_array, _is_tensor, _to_numpy, as_paths
 
 __all__ = ["as_path_collection", "from_channels_first", "to_paths"]
@@ -101,6 +102,11 @@ def to_paths(X, n_channels=1, name="X"):
 
     Raises as :func:`as_path_collection` documents.
     """
+    if _dask.is_dask(X):
+        raise TypeError(f"{name} is a dask array, which this function would compute whole: "
+                        f"sig_kernel_gram, sig_kernel, SigKernel(...)(X, Y), sig_mmd and "
+                        f"SigKernelNystroem.transform take dask arrays lazily; elsewhere pass "
+                        f"{name}.compute() if it fits in memory")
     if is_path_list(X):
         arrays = [_numpy(x, f"{name}[{i}]") for i, x in enumerate(X)]
         return replace(as_paths(arrays, name), tensor=None)

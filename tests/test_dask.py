@@ -165,3 +165,11 @@ def test_a_gram_larger_than_a_workers_memory_goes_to_zarr(rng, tmp_path):
     for i, j in [(0, 0), (3, 9), (11, 2)]:
         rows, cols = slice(500 * i, 500 * (i + 1)), slice(500 * j, 500 * (j + 1))
         close(stored[rows, cols], sk.sig_kernel_gram(X[rows], X[cols], 0))
+
+
+def test_what_would_compute_a_dask_array_whole_refuses_it(rng):
+    dX = da.from_array(brownian(rng, 6, 5, 2), chunks=(3, -1, -1))
+    with pytest.raises(TypeError, match="X is a dask array"):
+        sk.sig_mmd_test(dX, dX)
+    with pytest.raises(TypeError, match="dask array"):
+        sk.SigKernelSVC().fit(dX, np.arange(6) % 2)
