@@ -1,6 +1,8 @@
 """Inducing paths, for the estimators that learn them (SigKernelNystroem,
 SparseSigGPRegressor): their first choice among the training series, the variables they are
 learned in, and their grams with the chain rule back to them."""
+import warnings
+
 import numpy as np
 import scipy.linalg
 from sklearn.cluster import KMeans
@@ -86,6 +88,20 @@ class Increments:
     def gradient(grad):
         """The gradient with respect to the variables, from that with respect to the paths."""
         return np.cumsum(grad[:, ::-1], axis=1)[:, ::-1].ravel()
+
+
+def guarded(objective, penalty):
+    """``objective(theta)`` (value, gradient) for the points L-BFGS tries: where the kernel
+    breaks down there (an overflow, a gram no longer positive definite), ``penalty`` with a
+    zero gradient, so that the line search steps back."""
+    def trial(theta):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)     # overflow: rejected
+                return objective(theta)
+        except (ValueError, np.linalg.LinAlgError):
+            return penalty(), np.zeros_like(theta)
+    return trial
 
 
 # K(Z, Z)'s jitter, relative to its mean diagonal.

@@ -2,7 +2,6 @@
 collapsed bound, with learned inducing paths, noise and kernel scale."""
 import math
 import sys
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_y, check_is_fitted
 
 from ._estimator import SigKernelParamsMixin
-from ._inducing import Grams, Increments, initial_paths, typical_length
+from ._inducing import Grams, Increments, guarded, initial_paths, typical_length
 from ._input import Paths
 from .functional import sig_kernel
 from .kernel import SigKernel
@@ -230,16 +229,6 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
             return -bound / len(yc), -np.concatenate(
                 [variables.gradient(gZ), [g_noise, g_scale]]) / len(yc)
 
-        def trial(theta):
-            """The objective where L-BFGS tries a step: where the kernel breaks down there, a
-            value above the start's, so that its line search steps back."""
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)     # overflow: rejected
-                    return objective(theta)
-            except (ValueError, np.linalg.LinAlgError):
-                return 10 * abs(history[0]) + 10, np.zeros_like(theta)
-
         def record(value):
             history.append(-value)
             if self.verbose:
@@ -254,6 +243,7 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
         record(objective(theta)[0])
         self.n_iter_ = 0
         if self.max_iter:
+            trial = guarded(objective, lambda: 10 * abs(history[0]) + 10)   # above the start's
             result = scipy.optimize.minimize(
                 trial, theta, jac=True, method="L-BFGS-B",
                 bounds=scipy.optimize.Bounds(low, high), options={"maxiter": self.max_iter},

@@ -1,7 +1,6 @@
 """Nyström features of the signature kernel from inducing paths, learned through the gram
 backprop."""
 import sys
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _dask
 from ._estimator import SigKernelParamsMixin
-from ._inducing import Grams, Increments, initial_paths, typical_length
+from ._inducing import Grams, Increments, guarded, initial_paths, typical_length
 from ._input import Paths
 from .kernel import SigKernel
 
@@ -222,16 +221,6 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
                                       self.normalize)
             return value, variables.gradient(grad)
 
-        def trial(u):
-            """The objective where L-BFGS tries a step: where the kernel breaks down there, a
-            value above any trace error (<= 1), so that its line search steps back."""
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)     # overflow: rejected
-                    return objective(u)
-            except ValueError:
-                return 2.0, np.zeros_like(u)
-
         def record(value):
             history.append(value)
             if self.verbose:
@@ -241,6 +230,7 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
         u, low, high = variables.start, variables.low, variables.high
         if self.optimizer == "lbfgs":
             record(objective(u)[0])
+            trial = guarded(objective, lambda: 2.0)         # above any trace error (<= 1)
             u = scipy.optimize.minimize(trial, u, jac=True, method="L-BFGS-B",
                                         bounds=scipy.optimize.Bounds(low, high),
                                         options={"maxiter": self.n_iter},
