@@ -133,8 +133,9 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
     kernel_scale_ : float
     y_mean_ : float
         The targets' mean, the model's constant.
-    bound_history_ : ndarray of shape (n_iter_ + 1,)
-        The collapsed bound per training series at the start and after each step.
+    bound_history_ : ndarray
+        The collapsed bound per training series at the start and after each of the
+        ``n_iter_`` steps.
     n_iter_ : int
         L-BFGS-B iterations run.
     n_channels_ : int

@@ -8,7 +8,7 @@ import pytest
 MODULES = ["sksigkernel.functional", "sksigkernel.static_kernels", "sksigkernel.transforms",
            "sksigkernel.torch_api", "sksigkernel.collection", "sksigkernel.cache",
            "sksigkernel.kernel", "sksigkernel.svm", "sksigkernel.kernel_ridge", "sksigkernel.mmd",
-           "sksigkernel.preprocessing"]
+           "sksigkernel.preprocessing", "sksigkernel.nystroem", "sksigkernel.gaussian_process"]
 
 
 @pytest.mark.parametrize("name", MODULES)

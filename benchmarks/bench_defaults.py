@@ -1,0 +1,72 @@
+"""Which kernel settings should SigKernelSVC default to? Test accuracy on the datasets aeon
+ships, for each candidate, with a fixed small grid over C alone.
+
+Each candidate is ``ChannelScaler -> SigKernelSVC(candidate)``, ``C`` chosen from
+{0.1, 1, 10, 100} by 3-fold cross-validation on the training split, scored on the test
+split. A candidate that fails on a dataset (an unstable or overflowing kernel) is reported
+with its error. Prints one table: datasets by candidates.
+
+    python benchmarks/bench_defaults.py [--datasets BasicMotions ...] [--candidates A B ...]
+"""
+import argparse
+import time
+import warnings
+
+import numpy as np
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+import sksigkernel as sk
+from sksigkernel.preprocessing import ChannelScaler
+
+DATASETS = ["BasicMotions", "JapaneseVowels", "ArrowHead", "ItalyPowerDemand", "OSULeaf",
+            "ACSF1"]
+CANDIDATES = {
+    "today": dict(),                                      # linear, normalize=True, order 1
+    "unnormalised": dict(normalize=False),
+    "time_aug": dict(time_aug=True),
+    "rbf": dict(static_kernel="rbf", sigma=1.0),
+    "rbf+time_aug": dict(static_kernel="rbf", sigma=1.0, time_aug=True),
+    "order 2": dict(dyadic_order=2),
+}
+
+
+def load(name, split):
+    from aeon.datasets import load_classification
+    X, y = load_classification(name, split=split)
+    return sk.from_channels_first(X), y
+
+
+def score(X, y, X_test, y_test, settings):
+    model = make_pipeline(ChannelScaler(), sk.SigKernelSVC(**settings))
+    search = GridSearchCV(model, {"sigkernelsvc__C": [0.1, 1, 10, 100]}, cv=3,
+                          error_score="raise")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(X, y)
+    return search.score(X_test, y_test)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=DATASETS)
+    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES))
+    args = parser.parse_args()
+    print(f"{'dataset':18s}" + "".join(f"{c:>14s}" for c in args.candidates))
+    for name in args.datasets:
+        X, y = load(name, "train")
+        X_test, y_test = load(name, "test")
+        row, start = [], time.perf_counter()
+        for candidate in args.candidates:
+            sk.cache.clear()
+            try:
+                row.append(f"{score(X, y, X_test, y_test, CANDIDATES[candidate]):14.3f}")
+            except (ValueError, OverflowError) as error:
+                row.append(f"{'fails':>14s}")
+                print(f"  ({name}, {candidate}: {str(error)[:90]})")
+        print(f"{name:18s}" + "".join(row) + f"   ({time.perf_counter() - start:.0f} s)",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
