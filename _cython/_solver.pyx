@@ -51,7 +51,7 @@ plain), lanes.h (the SIMD rows).
 from cython.parallel cimport prange, parallel, threadid
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy
-from libc.math cimport exp, sqrt, pow, floor, fabs
+from libc.math cimport exp, sqrt, pow, floor, fabs, ldexp
 
 ctypedef fused floating:
     float

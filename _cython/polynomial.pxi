@@ -96,16 +96,25 @@ cdef double poly_cell_adjoint(double rho, const double* B, const double* L, cons
     return rb
 
 
+# Rows whose edges grow past 2^SCALE_AT are scaled by 2^-SCALE_BY (exactly: a power of two)
+# when the caller keeps a scale exponent, so that kernels beyond the double range still have
+# a mantissa (normalize=True divides exponents, not infinities).
+DEF SCALE_AT = 600
+DEF SCALE_BY = 600
+
+
 cdef double poly_pair(Static sk, const floating* x, const floating* y, Py_ssize_t L1,
                       Py_ssize_t L2, Py_ssize_t d, int d1, int d2, int N, double* kappa,
                       double* ws, const double* invfact, double* Bs=NULL,
-                      double* Ls=NULL) noexcept nogil:
+                      double* Ls=NULL, long* exponent=NULL) noexcept nogil:
     """k(x, y) by the polynomial scheme, one pair, plainly. Workspace: kappa L1 L2 numbers
     (not for the linear kernel), ws (C + 5) (N + 1), C the fine columns. Bs and Ls, when
-    given ((R C (N + 1) numbers each), keep every cell's bottom and left edges."""
+    given ((R C (N + 1) numbers each), keep every cell's bottom and left edges. With
+    exponent (not NULL), the kernel is the result times 2^exponent (rows scaled as they
+    grow); without, rows are never scaled."""
     cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, M = N + 1
     cdef Py_ssize_t a, b, r, c, m
-    cdef double h = 1.0 / (1 << (d1 + d2)), rho, value = 0
+    cdef double h = 1.0 / (1 << (d1 + d2)), rho, value = 0, big
     cdef double* tops = ws                   # the bottom edges of the row being swept
     cdef double* left = ws + C * M
     cdef double* T = left + M
@@ -118,6 +127,8 @@ cdef double poly_pair(Static sk, const floating* x, const floating* y, Py_ssize_
                 kappa[a * L2 + b] = point_kappa(sk, x + a * d, y + b * d, d)
     for c in range(C * M):
         tops[c] = 1 if c % M == 0 else 0
+    if exponent != NULL:
+        exponent[0] = 0
     if R == 0 or C == 0:
         return 1
     for r in range(R):
@@ -136,6 +147,16 @@ cdef double poly_pair(Static sk, const floating* x, const floating* y, Py_ssize_
             swap = left
             left = Rt
             Rt = swap
+        if exponent != NULL:
+            big = 0
+            for c in range(C * M):
+                big = fabs(tops[c]) if fabs(tops[c]) > big else big
+            if big > ldexp(1.0, SCALE_AT):
+                for c in range(C * M):
+                    tops[c] = ldexp(tops[c], -SCALE_BY)
+                for m in range(M):
+                    left[m] = ldexp(left[m], -SCALE_BY)
+                exponent[0] += SCALE_BY
     for m in range(M):
         value += left[m] * invfact[m]
     return value
@@ -145,9 +166,12 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                  const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb,
                  int kind, double p0, double p1, double p2, int d1, int d2, int order,
                  floating[::1] out, int nthreads=1, const Py_ssize_t[::1] len1=None,
-                 const Py_ssize_t[::1] len2=None):
+                 const Py_ssize_t[::1] len2=None, double[::1] mantissas=None,
+                 long[::1] exponents=None):
     """out[n] = k(X[pa[n]], Y[pb[n]]) by the polynomial scheme of degree ``order`` on cells
-    split 2^d1 x 2^d2; len1/len2: the paths' true lengths (None: all of them)."""
+    split 2^d1 x 2^d2; len1/len2: the paths' true lengths (None: all of them). With
+    mantissas and exponents (both or neither), also k = mantissas[n] 2^exponents[n], finite
+    where out overflows."""
     cdef Static sk = Static(kind, p0, p1, p2)
     cdef Py_ssize_t n, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef Py_ssize_t M = order + 1, C = (L2 - 1) << d2, l1, l2
@@ -170,9 +194,15 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                 continue
             l1 = L1 if len1 is None else len1[pa[n]]
             l2 = L2 if len2 is None else len2[pb[n]]
-            out[n] = <floating>poly_pair(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, d1,
+            if exponents is None:
+                out[n] = <floating>poly_pair(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d,
+                                             d1, d2, order, ws + ((l2 - 1) << d2) * M + 5 * M,
+                                             ws, invfact)
+            else:
+                mantissas[n] = poly_pair(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, d1,
                                          d2, order, ws + ((l2 - 1) << d2) * M + 5 * M, ws,
-                                         invfact)
+                                         invfact, NULL, NULL, &exponents[n])
+                out[n] = <floating>ldexp(mantissas[n], exponents[n])
         free(ws)
     allocated(failed, nwork * sizeof(double))
 

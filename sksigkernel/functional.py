@@ -136,21 +136,29 @@ class _Problem:
             raise ValueError("return_grid and k_grid are for fixed dyadic orders, not 'auto'")
         return ((self.X1.shape[1] - 1 << self.d1) + 1, (self.X2.shape[1] - 1 << self.d2) + 1)
 
-    def forward(self, pa, pb, grid=None, side=None):
-        """Kernels of the pairs (X1[pa], X2[pb]); of (Xs[pa], Xs[pb]) for side s = 1 or 2."""
+    def forward(self, pa, pb, grid=None, side=None, exps=None):
+        """Kernels of the pairs (X1[pa], X2[pb]); of (Xs[pa], Xs[pb]) for side s = 1 or 2.
+        With exps (polynomial method), float64 mantissas m and exponents exps (filled in),
+        k = m 2^exps: finite beyond the double range."""
         X1, X2, n1, n2, d1, d2 = {
             None: (self.X1, self.X2, self.len1, self.len2, self.d1, self.d2),
             1: (self.X1, self.X1, self.len1, self.len1, self.d1, self.d1),
             2: (self.X2, self.X2, self.len2, self.len2, self.d2, self.d2)}[side]
-        out = np.empty(len(pa), dtype=self.dtype)
+        out = np.empty(len(pa), dtype=self.dtype if exps is None else np.float64)
         if len(pa) and self.order:
             if grid is not None:
                 raise ValueError("return_grid=True is for method='finite_difference'")
             for idx, d, N in self._refined(X1, X2, n1, n2, pa, pb, d1, d2):
                 sub = np.empty(len(idx), dtype=self.dtype)
+                scaled = (None, None) if exps is None else \
+                    (np.empty(len(idx)), np.empty(len(idx), dtype=np.int64))
                 _solver.poly_forward(X1, X2, pa[idx], pb[idx], self.static._code,
-                                     *self.static._params(), *d, N, sub, self.nthreads, n1, n2)
-                out[idx] = sub
+                                     *self.static._params(), *d, N, sub, self.nthreads, n1, n2,
+                                     *scaled)
+                if exps is None:
+                    out[idx] = sub
+                else:
+                    out[idx], exps[idx] = scaled
         elif len(pa):
             strips = 1 if grid is not None else \
                 _planning.strips(len(pa), self.nthreads, X1.shape[1] - 1, X2.shape[1] - 1,
@@ -376,7 +384,9 @@ def _overflowed(values, what="kernels"):
     return values
 
 
-def _normalise(values, diag1, diag2, names=("path1", "path2")):
+def _normalise(values, diag1, diag2, names=("path1", "path2"), exps=None):
+    """values / sqrt(diag1 diag2); with exps = (E, E1, E2), of the kernels
+    values 2^E, diag1 2^E1, diag2 2^E2 (the polynomial method's mantissas and exponents)."""
     if not (np.isfinite(values).all() and np.isfinite(diag1).all()
             and np.isfinite(diag2).all()):
         raise OverflowError("normalize=True: some kernels overflowed before they could be "
@@ -388,7 +398,11 @@ def _normalise(values, diag1, diag2, names=("path1", "path2")):
                              f"{name} give k(x, x) <= 0: the PDE scheme is unstable for them; "
                              f"scale the paths down, raise dyadic_order, or use "
                              f"method='polynomial' with dyadic_order='auto' (any scale)")
-    return values / np.sqrt(diag1) / np.sqrt(diag2)
+    out = values / np.sqrt(diag1) / np.sqrt(diag2)
+    if exps is not None:
+        E, E1, E2 = exps
+        out = out * np.exp2(E - (E1 + E2) / 2)
+    return out
 
 
 @_document
@@ -428,13 +442,18 @@ def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=
         for pa, pb in _paired_chunks(n, max_batch):
             prob.forward(pa, pb, grid[pa[0]:pa[-1] + 1])
         return prob.p1.wrap(grid.reshape(shape + prob.grid_shape))
-    out = np.empty(n, dtype=prob.dtype)
+    scaled = normalize and prob.order > 0     # mantissas and exponents: never overflow
+    out = np.empty(n, dtype=np.float64 if scaled else prob.dtype)
+    E, E1, E2 = (np.zeros(n, dtype=np.int64) for _ in range(3))
     for pa, pb in _paired_chunks(n, max_batch):
-        out[pa] = prob.forward(pa, pb)
+        e = np.empty(len(pa), dtype=np.int64) if scaled else None
+        out[pa] = prob.forward(pa, pb, exps=e)
+        if scaled:
+            E[pa] = e
     if normalize:
-        diag1 = _diagonal(prob, 1, max_batch)
-        diag2 = _diagonal(prob, 2, max_batch)
-        out = _normalise(out, diag1, diag2)
+        diag1 = _diagonal(prob, 1, max_batch, E1 if scaled else None)
+        diag2 = _diagonal(prob, 2, max_batch, E2 if scaled else None)
+        out = _normalise(out, diag1, diag2, exps=(E, E1, E2)).astype(prob.dtype, copy=False)
     else:
         out = _overflowed(out)
     return prob.p1.wrap(out.reshape(shape))
@@ -453,12 +472,16 @@ def _checked(arguments):
     return kw
 
 
-def _diagonal(prob, side, max_batch):
-    """k(x, x) for every path x of side 1 or 2 of prob (at that side's dyadic order)."""
+def _diagonal(prob, side, max_batch, exps=None):
+    """k(x, x) for every path x of side 1 or 2 of prob (at that side's dyadic order); with
+    exps, their mantissas, and exps (filled in) their exponents (see _Problem.forward)."""
     n = (prob.X1 if side == 1 else prob.X2).shape[0]
-    out = np.empty(n, dtype=prob.dtype)
+    out = np.empty(n, dtype=prob.dtype if exps is None else np.float64)
     for pa, pb in _paired_chunks(n, max_batch):
-        out[pa] = prob.forward(pa, pb, side=side)
+        e = None if exps is None else np.empty(len(pa), dtype=np.int64)
+        out[pa] = prob.forward(pa, pb, side=side, exps=e)
+        if exps is not None:
+            exps[pa] = e
     return out
 
 
@@ -508,15 +531,28 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
         for pa, pb in _gram_chunks(B1, B2, False, max_batch):
             prob.forward(pa, pb, grid[pa[0] * B2:(pa[-1] + 1) * B2])
         return prob.p1.wrap(grid.reshape(shape + prob.grid_shape))
-    out = np.empty((B1, B2), dtype=prob.dtype)
+    scaled = normalize and prob.order > 0     # mantissas and exponents: never overflow
+    out = np.empty((B1, B2), dtype=np.float64 if scaled else prob.dtype)
+    E = np.zeros((B1, B2), dtype=np.int64)
     for pa, pb in _gram_chunks(B1, B2, symmetric, max_batch, prob.column_order()):
-        out[pa, pb] = values = prob.forward(pa, pb)
+        e = np.empty(len(pa), dtype=np.int64) if scaled else None
+        out[pa, pb] = values = prob.forward(pa, pb, exps=e)
         if symmetric:
             out[pb, pa] = values
+        if scaled:
+            E[pa, pb] = e
+            if symmetric:
+                E[pb, pa] = e
     if normalize:
-        diag1 = np.diag(out).copy() if symmetric else _diagonal(prob, 1, max_batch)
-        diag2 = diag1 if symmetric else _diagonal(prob, 2, max_batch)
-        out = _normalise(out, diag1[:, None], diag2[None, :])
+        E1, E2 = np.zeros(B1, dtype=np.int64), np.zeros(B2, dtype=np.int64)
+        if symmetric:
+            diag1, E1 = np.diag(out).copy(), np.diag(E).copy()
+            diag2, E2 = diag1, E1
+        else:
+            diag1 = _diagonal(prob, 1, max_batch, E1 if scaled else None)
+            diag2 = _diagonal(prob, 2, max_batch, E2 if scaled else None)
+        out = _normalise(out, diag1[:, None], diag2[None, :],
+                         exps=(E, E1[:, None], E2[None, :])).astype(prob.dtype, copy=False)
     else:
         out = _overflowed(out)
     return prob.p1.wrap(out.reshape(shape))

@@ -170,3 +170,27 @@ def test_bad_settings_are_named():
         sk.sig_kernel(x, x, "fine", method="polynomial")
     with pytest.raises(ValueError, match="tolerance"):
         sk.SigKernel(dyadic_order="auto", method="polynomial", tolerance=2.0)(x[None])
+
+
+def test_normalised_kernels_beyond_the_double_range():
+    # straight 1-channel segments of increments a and b: k = I0(2 sqrt(ab)), past 1e308
+    # here; normalised, I0e(z) / sqrt(I0e(2a) I0e(2b)) exp(z - a - b) = 0.0038
+    from scipy.special import i0e
+    a, b = 400.0, 500.0
+    x, y = np.array([[0.0], [a]]), np.array([[0.0], [b]])
+    z = 2 * np.sqrt(a * b)
+    expected = i0e(z) / np.sqrt(i0e(2 * a) * i0e(2 * b)) * np.exp(z - a - b)
+    with pytest.warns(RuntimeWarning, match="overflowed"):
+        assert np.isinf(auto(x, y))
+    assert float(auto(x[None], y[None], normalize=True)[0]) == pytest.approx(expected, rel=1e-8)
+    K = auto_gram([x, y], None, normalize=True)
+    np.testing.assert_allclose(K, [[1, expected], [expected, 1]], rtol=1e-8)
+
+
+def test_scaling_changes_nothing_within_the_double_range(rng):
+    X, Y = brownian(rng, 4, 9, 2, scale=3.0), brownian(rng, 3, 7, 2, scale=3.0)
+    K = auto_gram(X, Y)
+    dx = np.array([float(auto(x, x)) for x in X])
+    dy = np.array([float(auto(y, y)) for y in Y])
+    np.testing.assert_allclose(auto_gram(X, Y, normalize=True), K / np.sqrt(np.outer(dx, dy)),
+                               rtol=1e-15)
