@@ -12,7 +12,6 @@ import argparse
 import time
 import warnings
 
-import numpy as np
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
