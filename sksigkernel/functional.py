@@ -50,8 +50,9 @@ or list of (length_i, channels) arrays
     finite differences.""",
     "tolerance": """tolerance : float or None, default=None
     For ``dyadic_order="auto"``: the error allowed, relative to
-    ``sqrt(k(x, x) k(y, y))`` (None: 1e-8). It bounds the scheme's error, not the rounding
-    of the dtype (about 1e-15 in float64, 1e-7 in float32).""",
+    ``sqrt(k(x, x) k(y, y))`` (None: 1e-8). It bounds the scheme's error, not rounding:
+    about 1e-16 (float64) of the largest value on the PDE grid, which is far above the
+    kernel itself for paths that go far out and back (large increments that cancel).""",
     "static_kernel": """static_kernel : StaticKernel or None, default=None
     Kernel on points; ``None`` is the linear kernel ``<x, y>``.""",
     "time_aug": """time_aug : bool, default=False

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from . import _dask, cache
 from .collection import to_paths
 from ._input import parse_dyadic_order
-from .functional import _checked, _normalise
+from .functional import _checked, _normalise, sig_kernel_gram
 from .static_kernels import (Matern12Kernel, Matern32Kernel, Matern52Kernel, PolynomialKernel,
                              RationalQuadraticKernel, RBFKernel, ScaledLinearKernel,
                              StaticKernel)
@@ -210,6 +210,11 @@ class SigKernel(KernelParams, BaseEstimator):
             raise ValueError(f"X and Y must have the same number of channels, got "
                              f"{sorted(channels)}")
         K = cache.gram(A, B, args, self.verbose, self.cache)
+        if not np.isfinite(K).all() and self.normalize and self.method == "polynomial":
+            # the cache holds kernels, which overflowed; normalised, the polynomial method's
+            # are finite (it carries a scale exponent): computed afresh, not cached
+            return sig_kernel_gram(A.collection(), None if B is None else B.collection(),
+                                   normalize=True, **args)
         if not np.isfinite(K).all():
             raise ValueError("the signature kernel overflowed (infinite values): the series are "
                              "too large for it; scale them down (ChannelScaler, or the "

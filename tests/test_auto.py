@@ -194,3 +194,20 @@ def test_scaling_changes_nothing_within_the_double_range(rng):
     dy = np.array([float(auto(y, y)) for y in Y])
     np.testing.assert_allclose(auto_gram(X, Y, normalize=True), K / np.sqrt(np.outer(dx, dy)),
                                rtol=1e-15)
+
+
+def test_estimators_normalise_kernels_beyond_the_double_range(rng):
+    # 1-channel paths: k(x, y) = I0(2 sqrt(DxDy)), Dx and Dy their total increments (here
+    # 300 to 700: kernels past 1e308); normalised, the closed form through i0e
+    from scipy.special import i0e
+    X = np.cumsum(rng.uniform(150, 350, size=(5, 3, 1)), axis=1) - 150.0
+    D = X[:, -1, 0] - X[:, 0, 0]
+    z = 2 * np.sqrt(np.outer(D, D))
+    expected = i0e(z) / np.sqrt(np.outer(i0e(2 * D), i0e(2 * D))) * \
+        np.exp(z - (D[:, None] + D[None, :]))
+    with pytest.warns(RuntimeWarning, match="overflowed"):
+        assert not np.isfinite(auto_gram(X, None)).all()
+    K = sk.SigKernel(dyadic_order="auto", method="polynomial", normalize=True)(X)
+    np.testing.assert_allclose(K, expected, rtol=1e-8)
+    y = np.arange(5) % 2
+    assert sk.SigKernelSVC(dyadic_order="auto", method="polynomial").fit(X, y).score(X, y) > 0.5
