@@ -398,7 +398,10 @@ def _normalise(values, diag1, diag2, names=("path1", "path2"), exps=None):
             raise ValueError(f"normalize=True needs k(x, x) > 0 for every path, but some paths of "
                              f"{name} give k(x, x) <= 0: the PDE scheme is unstable for them; "
                              f"scale the paths down, raise dyadic_order, or use "
-                             f"method='polynomial' with dyadic_order='auto' (any scale)")
+                             f"method='polynomial' with dyadic_order='auto' (any scale). "
+                             f"Under 'auto' it is rounding: paths whose large increments "
+                             f"cancel (far out and back) have PDE grids beyond the "
+                             f"precision of their kernel; scale them down")
     out = values / np.sqrt(diag1) / np.sqrt(diag2)
     if exps is not None:
         E, E1, E2 = exps

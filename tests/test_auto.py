@@ -211,3 +211,11 @@ def test_estimators_normalise_kernels_beyond_the_double_range(rng):
     np.testing.assert_allclose(K, expected, rtol=1e-8)
     y = np.arange(5) % 2
     assert sk.SigKernelSVC(dyadic_order="auto", method="polynomial").fit(X, y).score(X, y) > 0.5
+
+
+def test_rounding_that_swamps_a_kernel_is_an_error_not_a_value():
+    # out and back by ~280 on one channel: k(x, x) = I0(2 * 12.8) ~ 1e10, while the PDE
+    # grid peaks near 1e490; double precision cannot hold the difference
+    x = np.array([[0.0], [277.3], [-12.8]])
+    with pytest.raises(ValueError, match="Under 'auto' it is rounding"):
+        auto_gram(x[None], None, normalize=True)
