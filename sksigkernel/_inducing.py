@@ -23,13 +23,18 @@ def typical_length(paths):
     return max(2, int(np.median(lengths)))
 
 
+def diagonal(X, kernel_args):
+    """k(x, x) of each series of X, for the keyword arguments of sig_kernel_gram."""
+    args = dict(kernel_args)
+    return np.asarray(sig_kernel(X, X, args.pop("dyadic_order"), **args), dtype=float)
+
+
 def greedy(paths, kernel, m):
     """Indices of m series by pivoted Cholesky on the gram of ``kernel`` (a SigKernel),
     computing only its diagonal and m columns: each the largest conditional variance given
     those before (Burt et al. 2020)."""
     residual = np.ones(paths.n) if kernel.normalize else \
-        np.asarray(sig_kernel(paths.collection(), paths.collection(), **kernel._engine_args()),
-                   dtype=float)
+        diagonal(paths.collection(), kernel._engine_args())
     factor = np.zeros((paths.n, m))
     chosen = []
     for j in range(m):
@@ -44,11 +49,8 @@ def greedy(paths, kernel, m):
 
 
 def initial_paths(init, paths, kernel, m, length, rng):
-    """m inducing paths of ``length`` points and the training series they are (None for
-    "kmeans", whose centres are not series)."""
-    if m > paths.n:
-        raise ValueError(f"{m} inducing paths were asked for, more than the {paths.n} training "
-                         f"series")
+    """m (at most the series) inducing paths of ``length`` points and the training series
+    they are (None for "kmeans", whose centres are not series)."""
     if init == "kmeans":
         flat = np.stack([resample(paths.series(i), length).ravel() for i in range(paths.n)])
         centres = KMeans(m, n_init=3, random_state=rng).fit(flat).cluster_centers_
@@ -123,7 +125,7 @@ class Grams:
         C = sig_kernel_gram(Z, X, self.dyadic, **self.args)
         S = sig_kernel_gram(Z, Z, self.dyadic, **self.args)
         dz = np.diag(S).copy()
-        dx = sig_kernel(X, X, self.dyadic, **self.args) if diag_X is None else diag_X
+        dx = diagonal(X, kernel_args) if diag_X is None else diag_X
         if not (np.all(dz > 0) and np.all(dx > 0) and np.isfinite(C).all()
                 and np.isfinite(S).all()):
             raise ValueError("inducing paths need finite kernels with k(x, x) > 0, but the "

@@ -448,16 +448,17 @@ def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=
         return prob.p1.wrap(grid.reshape(shape + prob.grid_shape))
     scaled = normalize and prob.order > 0     # mantissas and exponents: never overflow
     out = np.empty(n, dtype=np.float64 if scaled else prob.dtype)
-    E, E1, E2 = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    E, E1, E2 = (np.zeros(n, dtype=np.int64) for _ in range(3)) if scaled else (None,) * 3
     for pa, pb in _paired_chunks(n, max_batch):
         e = np.empty(len(pa), dtype=np.int64) if scaled else None
         out[pa] = prob.forward(pa, pb, exps=e)
         if scaled:
             E[pa] = e
     if normalize:
-        diag1 = _diagonal(prob, 1, max_batch, E1 if scaled else None)
-        diag2 = _diagonal(prob, 2, max_batch, E2 if scaled else None)
-        out = _normalise(out, diag1, diag2, exps=(E, E1, E2)).astype(prob.dtype, copy=False)
+        diag1 = _diagonal(prob, 1, max_batch, E1)
+        diag2 = _diagonal(prob, 2, max_batch, E2)
+        out = _normalise(out, diag1, diag2, exps=(E, E1, E2) if scaled else None)
+        out = out.astype(prob.dtype, copy=False)
     else:
         out = _overflowed(out)
     return prob.p1.wrap(out.reshape(shape))
@@ -537,7 +538,7 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
         return prob.p1.wrap(grid.reshape(shape + prob.grid_shape))
     scaled = normalize and prob.order > 0     # mantissas and exponents: never overflow
     out = np.empty((B1, B2), dtype=np.float64 if scaled else prob.dtype)
-    E = np.zeros((B1, B2), dtype=np.int64)
+    E = np.zeros((B1, B2), dtype=np.int64) if scaled else None
     for pa, pb in _gram_chunks(B1, B2, symmetric, max_batch, prob.column_order()):
         e = np.empty(len(pa), dtype=np.int64) if scaled else None
         out[pa, pb] = values = prob.forward(pa, pb, exps=e)
@@ -548,15 +549,16 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
             if symmetric:
                 E[pb, pa] = e
     if normalize:
-        E1, E2 = np.zeros(B1, dtype=np.int64), np.zeros(B2, dtype=np.int64)
         if symmetric:
-            diag1, E1 = np.diag(out).copy(), np.diag(E).copy()
-            diag2, E2 = diag1, E1
+            diag1 = diag2 = np.diag(out).copy()
+            E1 = E2 = None if E is None else np.diag(E).copy()
         else:
-            diag1 = _diagonal(prob, 1, max_batch, E1 if scaled else None)
-            diag2 = _diagonal(prob, 2, max_batch, E2 if scaled else None)
-        out = _normalise(out, diag1[:, None], diag2[None, :],
-                         exps=(E, E1[:, None], E2[None, :])).astype(prob.dtype, copy=False)
+            E1, E2 = (np.zeros(B, dtype=np.int64) if scaled else None for B in (B1, B2))
+            diag1 = _diagonal(prob, 1, max_batch, E1)
+            diag2 = _diagonal(prob, 2, max_batch, E2)
+        exps = (E, E1[:, None], E2[None, :]) if scaled else None
+        out = _normalise(out, diag1[:, None], diag2[None, :], exps=exps)
+        out = out.astype(prob.dtype, copy=False)
     else:
         out = _overflowed(out)
     return prob.p1.wrap(out.reshape(shape))

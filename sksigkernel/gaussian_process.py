@@ -13,9 +13,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_y, check_is_fitted
 
 from ._estimator import SigKernelParamsMixin
-from ._inducing import Grams, Increments, guarded, initial_paths, typical_length
+from ._inducing import Grams, Increments, diagonal, guarded, initial_paths, typical_length
 from ._input import Paths
-from .functional import sig_kernel
 from .kernel import SigKernel
 
 __all__ = ["SparseSigGPRegressor", "collapsed_bound"]
@@ -62,15 +61,15 @@ def collapsed_bound(Z, X, y, log_noise, log_scale, kernel_args, normalize, diag_
     n, m = len(y), len(g.S)
     noise, scale = math.exp(log_noise), math.exp(log_scale)
     C, S, t = scale * g.C, scale * g.S, scale * float(np.sum(g.diag))
-    S_factor = scipy.linalg.cho_factor(S)
     P = S + C @ C.T / noise
     P_factor = scipy.linalg.cho_factor(P)
     b = C @ y
     alpha = scipy.linalg.cho_solve(P_factor, b)                  # P^-1 K_uf y
-    W = scipy.linalg.cho_solve(S_factor, C)                      # Kuu^-1 K_uf
-    S_inv = scipy.linalg.cho_solve(S_factor, np.eye(m))
+    W = scipy.linalg.cho_solve(g.factor, g.C)                    # Kuu^-1 K_uf (scale cancels)
+    S_inv = scipy.linalg.cho_solve(g.factor, np.eye(m)) / scale
     P_inv = scipy.linalg.cho_solve(P_factor, np.eye(m))
-    logdet = 2 * np.sum(np.log(np.diag(P_factor[0]))) - 2 * np.sum(np.log(np.diag(S_factor[0])))
+    logdet = 2 * np.sum(np.log(np.diag(P_factor[0]))) \
+        - 2 * np.sum(np.log(np.diag(g.factor[0]))) - m * log_scale      # log|P| - log|Kuu|
     fit = float(y @ y) / noise - float(b @ alpha) / noise ** 2
     traced = float(np.sum(W * C))                                # tr(Q)
     if t - traced < -1e-9 * t:      # tr(K - Q) >= 0 for any positive definite kernel
@@ -80,7 +79,7 @@ def collapsed_bound(Z, X, y, log_noise, log_scale, kernel_args, normalize, diag_
                          f"method='polynomial' with dyadic_order='auto'")
     bound = -0.5 * (n * math.log(2 * math.pi) + n * log_noise + logdet + fit) \
         - (t - traced) / (2 * noise)
-    # dF/dKuu, dF/dKuf (derived in the docstring's notation; DESIGN.md has the steps)
+    # dF/dKuu, dF/dKuf: matrix calculus on the bound above (P = Kuu + Kuf Kuf' / noise)
     CtA = C.T @ alpha
     gS = -0.5 * P_inv + 0.5 * S_inv - np.outer(alpha, alpha) / (2 * noise ** 2) \
         - W @ W.T / (2 * noise)
@@ -219,7 +218,7 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
         var = float(np.var(yc)) or 1.0
         args = kernel._engine_args()
         X_fit = paths.collection()
-        diag = None if self.normalize else _diagonal(X_fit, args)
+        diag = None if self.normalize else diagonal(X_fit, args)
         variables = Increments(Z, paths)
         history = []
 
@@ -295,12 +294,6 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
         if not return_std:
             return mean
         prior = np.full(paths.n, self.kernel_scale_) if self.normalize else \
-            self.kernel_scale_ * _diagonal(paths.collection(), kernel._engine_args())
+            self.kernel_scale_ * diagonal(paths.collection(), kernel._engine_args())
         variance = prior - np.sum((K @ self._variance) * K, axis=1)
         return mean, np.sqrt(np.maximum(variance, 0))
-
-
-def _diagonal(X, args):
-    """k(x, x) of each series."""
-    args = dict(args)
-    return np.asarray(sig_kernel(X, X, args.pop("dyadic_order"), **args), dtype=float)

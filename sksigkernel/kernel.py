@@ -210,12 +210,12 @@ class SigKernel(KernelParams, BaseEstimator):
             raise ValueError(f"X and Y must have the same number of channels, got "
                              f"{sorted(channels)}")
         K = cache.gram(A, B, args, self.verbose, self.cache)
-        if not np.isfinite(K).all() and self.normalize and self.method == "polynomial":
-            # the cache holds kernels, which overflowed; normalised, the polynomial method's
-            # are finite (it carries a scale exponent): computed afresh, not cached
-            return sig_kernel_gram(A.collection(), None if B is None else B.collection(),
-                                   normalize=True, **args)
         if not np.isfinite(K).all():
+            if self.normalize and self.method == "polynomial":
+                # the cache holds kernels, which overflowed; normalised, the polynomial
+                # method's are finite (a scale exponent): computed afresh, not cached
+                return sig_kernel_gram(A.collection(), None if B is None else B.collection(),
+                                       normalize=True, **args)
             raise ValueError("the signature kernel overflowed (infinite values): the series are "
                              "too large for it; scale them down (ChannelScaler, or the "
                              "'scale' / 'sigma' parameters)")
