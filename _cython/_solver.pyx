@@ -62,8 +62,9 @@ cdef extern from "lanes.h" nogil:
     enum: SK_LINEAR, SK_RBF, SK_MATERN12, SK_MATERN32, SK_MATERN52, SK_POLYNOMIAL
     enum: SK_RATIONAL_QUADRATIC
     void sk_pde_row_d(const double*, double*, const double*, const double*, Py_ssize_t,
-                      Py_ssize_t)
-    void sk_pde_row_f(const float*, float*, const float*, const float*, Py_ssize_t, Py_ssize_t)
+                      Py_ssize_t, const double*, Py_ssize_t, double*)
+    void sk_pde_row_f(const float*, float*, const float*, const float*, Py_ssize_t, Py_ssize_t,
+                      const float*, Py_ssize_t, float*)
     void sk_adjoint_row_d(double*, const double*, const double*, const double*, const double*,
                           const double*, double, double*, Py_ssize_t, Py_ssize_t, const double*,
                           const double*, int)
@@ -95,9 +96,9 @@ cdef extern from "lanes.h" nogil:
     void sk_quad_coeffs_d(const double*, Py_ssize_t, double, double*, double*)
     void sk_quad_coeffs_f(const float*, Py_ssize_t, float, float*, float*)
     void sk_pde_quad_d(const double*, double*, Py_ssize_t, const double*, const double*,
-                       Py_ssize_t, Py_ssize_t)
+                       Py_ssize_t, Py_ssize_t, const double*, Py_ssize_t, double*, Py_ssize_t)
     void sk_pde_quad_f(const float*, float*, Py_ssize_t, const float*, const float*,
-                       Py_ssize_t, Py_ssize_t)
+                       Py_ssize_t, Py_ssize_t, const float*, Py_ssize_t, float*, Py_ssize_t)
     void sk_linear_g_rows_d(const double*, const double*, double*, Py_ssize_t, Py_ssize_t,
                             Py_ssize_t)
     void sk_linear_g_rows_f(const float*, const float*, float*, Py_ssize_t, Py_ssize_t,
@@ -251,7 +252,7 @@ cdef BackwardLayout backward_layout(Py_ssize_t Lx, Py_ssize_t L2, Py_ssize_t d,
     o.kb = carve(&o.size, 5. * rowlen)
     o.seg = carve(&o.size, <double>nseg * rowlen)
     o.check = carve(&o.size, <double>ncheck * rowlen)
-    o.fedge = carve(&o.size, nedge)
+    o.fedge = carve(&o.size, 2. * nedge)    # values and increments (pde_forward)
     o.aedge = carve(&o.size, nedge)
     return o
 
@@ -299,7 +300,7 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t nstore = R + 1 if keep else 2
     # rows of G computed together: about 256 KiB of them, so they stay in cache
     cdef Py_ssize_t gcap = max(n2 * W, (256 << 10) // <Py_ssize_t>sizeof(floating))
-    cdef Py_ssize_t nedge = (((Lx - 1) << d1) + 1) * W if strips > 1 else 0
+    cdef Py_ssize_t nedge = 2 * (((Lx - 1) << d1) + 1) * W if strips > 1 else 0
     cdef Py_ssize_t blk, n, b, l, r, c, t, w, n1b, Rb, Cb, rowlen_b
     # true lengths (NULL: the padded ones)
     cdef const Py_ssize_t* lens1 = &len1[0] if len1 is not None and not keep else NULL

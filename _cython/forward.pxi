@@ -4,23 +4,31 @@
 cdef inline void row_coeffs(const floating* Grow, Py_ssize_t n2, floating inv, floating* A,
                             floating* B) noexcept nogil:
     """A = 1 + D/2 + D^2/12, B = 1 - D^2/12 (a product by 1/12: a division does not vectorise
-    as cheaply, and the result differs by rounding only)."""
+    as cheaply, and the result differs by rounding only); for float, A - 1 and A - B, the
+    small parts that sk_pde_row's increments take (lanes_rows.h)."""
     cdef Py_ssize_t t
-    cdef floating D, twelfth = <floating>(1.0 / 12.0)
+    cdef floating D, twelfth = <floating>(1.0 / 12.0), sixth = <floating>(1.0 / 6.0)
     for t in range(n2 * W):
         D = Grow[t] * inv
-        A[t] = 1 + D * (<floating>0.5 + D * twelfth)
-        B[t] = 1 - D * D * twelfth
+        if floating is float:
+            A[t] = D * (<floating>0.5 + D * twelfth)
+            B[t] = D * (<floating>0.5 + D * sixth)
+        else:
+            A[t] = 1 + D * (<floating>0.5 + D * twelfth)
+            B[t] = 1 - D * D * twelfth
 
 
 cdef inline void pde_row(const floating* prev, floating* cur, const floating* A,
-                         const floating* B, Py_ssize_t n2, Py_ssize_t M2) noexcept nogil:
+                         const floating* B, Py_ssize_t n2, Py_ssize_t M2,
+                         const floating* vprev, Py_ssize_t strips,
+                         floating* vout) noexcept nogil:
     """One fine row: cur[c+1] = cur[c] A + (prev[c+1] A - prev[c] B), from the left boundary
-    value the caller has put in cur[0] (lanes.h)."""
+    value the caller has put in cur[0]; float carries the row's increments over prev, from
+    vprev's at the strips' left edges, into vout's at their right edges (lanes_rows.h)."""
     if floating is double:
-        sk_pde_row_d(prev, cur, A, B, n2, M2)
+        sk_pde_row_d(prev, cur, A, B, n2, M2, vprev, strips, vout)
     else:
-        sk_pde_row_f(prev, cur, A, B, n2, M2)
+        sk_pde_row_f(prev, cur, A, B, n2, M2, vprev, strips, vout)
 
 
 cdef inline void left_boundary(floating* cur, const floating* edge, Py_ssize_t n,
@@ -53,22 +61,27 @@ cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, i
 
     With strips > 1 the lanes are strips of columns of fewer pairs (see forward): the left
     boundary of a strip other than the first at row r is the right edge of the strip before
-    it 2^d1 rows earlier, kept in edge[r] (one vector of lanes per row, recorded here).
+    it 2^d1 rows earlier, kept in edge[r] (recorded here: at edge + 2 r W, the values of a
+    vector of lanes, then their increments over the row below, which float's rows carry:
+    pde_row).
     """
     cdef Py_ssize_t r, i, l, rowlen = ((n2 << d2) + 1) * W
     cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
     cdef Py_ssize_t M1 = 1 << d1, C = n2 << d2
     cdef floating* cur
+    cdef floating* before
     for r in range(r_from, r_to):
         if r == r_from or (r & (M1 - 1)) == 0:
             i = r >> d1
             row_coeffs(G + (i - g0) * n2 * W, n2, inv, AB, AB + n2 * W)
         cur = rows + ((r + 1 - base) % nstore) * rowlen
-        left_boundary(cur, edge + (r + 1 - M1) * W if strips > 1 and r + 1 > M1 else NULL, W,
-                      strips)
-        pde_row(rows + ((r - base) % nstore) * rowlen, cur, AB, AB + n2 * W, n2, 1 << d2)
+        before = edge + (r + 1 - M1) * 2 * W if strips > 1 and r + 1 > M1 else NULL
+        left_boundary(cur, before, W, strips)
+        pde_row(rows + ((r - base) % nstore) * rowlen, cur, AB, AB + n2 * W, n2, 1 << d2,
+                before + W if before != NULL else NULL, strips,
+                edge + (r + 1) * 2 * W + W if strips > 1 else NULL)
         if strips > 1:
-            memcpy(edge + (r + 1) * W, cur + C * W, sizeof(floating) * W)
+            memcpy(edge + (r + 1) * 2 * W, cur + C * W, sizeof(floating) * W)
         if ends != NULL:
             for l in range(W):
                 if ends[l] == r + 1:
@@ -109,6 +122,8 @@ cdef void forward_lanes(const floating* G, Py_ssize_t n1, Py_ssize_t n2, int d1,
     cdef Py_ssize_t C = n2 << d2, rs = (C + 1) * V, M1 = 1 << d1, R = n1 << d1
     cdef Py_ssize_t r, t
     cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
+    cdef floating* vprev
+    cdef floating* vout
     for t in range(rs):
         K[t] = 1
     for r in range(0, R, 4):
@@ -118,12 +133,18 @@ cdef void forward_lanes(const floating* G, Py_ssize_t n1, Py_ssize_t n2, int d1,
             else:
                 sk_quad_coeffs_f(G + (r >> d1) * n2 * W + o0, n2, inv, AB, AB + n2 * V)
         for t in range(r + 1, r + 5):
-            left_boundary(K + t * rs, edge + (t - M1) * W + o0 if strips > 1 and t > M1 else NULL,
+            left_boundary(K + t * rs,
+                          edge + (t - M1) * 2 * W + o0 if strips > 1 and t > M1 else NULL,
                           V, strips)
+        # the increments of the four rows' left edges (r >= M1: all four have them, M1 >= 4)
+        vprev = edge + (r + 1 - M1) * 2 * W + W + o0 if strips > 1 and r >= M1 else NULL
+        vout = edge + (r + 1) * 2 * W + W + o0 if strips > 1 else NULL
         if floating is double:
-            sk_pde_quad_d(K + r * rs, K + (r + 1) * rs, rs, AB, AB + n2 * V, n2, 1 << d2)
+            sk_pde_quad_d(K + r * rs, K + (r + 1) * rs, rs, AB, AB + n2 * V, n2, 1 << d2,
+                          vprev, strips, vout, 2 * W)
         else:
-            sk_pde_quad_f(K + r * rs, K + (r + 1) * rs, rs, AB, AB + n2 * V, n2, 1 << d2)
+            sk_pde_quad_f(K + r * rs, K + (r + 1) * rs, rs, AB, AB + n2 * V, n2, 1 << d2,
+                          vprev, strips, vout, 2 * W)
         if strips > 1:
             for t in range(r + 1, r + 5):
-                memcpy(edge + t * W + o0, K + t * rs + C * V, sizeof(floating) * V)
+                memcpy(edge + t * 2 * W + o0, K + t * rs + C * V, sizeof(floating) * V)

@@ -244,16 +244,20 @@ static int sk_distance_kernel_d(int kind, double p0, double *s, ptrdiff_t n, int
 #define SK_S d
 #define SK_T double
 #define SK_V sk_vd
+#define SK_DIFF 0
 #include "lanes_rows.h"
 #undef SK_S
 #undef SK_T
 #undef SK_V
+#undef SK_DIFF
 #define SK_S f
 #define SK_T float
 #define SK_V sk_vf
+#define SK_DIFF 1
 #include "lanes_rows.h"
 #undef SK_S
 #undef SK_T
 #undef SK_V
+#undef SK_DIFF
 
 #endif

@@ -11,32 +11,66 @@
 
 /* One fine row of the forward scheme: cur[c+1] = cur[c] A + (prev[c+1] A - prev[c] B), with
  * A, B constant over the M2 fine columns of each of the n2 coarse cells; cur[0], the left
- * boundary, is set by the caller. */
+ * boundary, is set by the caller.
+ *
+ * With SK_DIFF (float), the same recurrence on the row's increments v[c] = cur[c] - prev[c]:
+ * v[c+1] = v[c] A + (prev[c] (A - B) + prev[c+1] (A - 1)), cur[c+1] = prev[c+1] + v[c+1],
+ * from the coefficients' small parts a1 = A - 1 and ab = A - B (the arrays A and B hold
+ * them: sk_quad_coeffs, row_coeffs). A float holds A = 1 + D/2 + ... only to 6e-8, which
+ * for a fine cell's D ~ 1e-4 is an error of 1e-3 in D/2, the same in every cell; here the
+ * rounding of A touches only the small v, and each value is rounded once, into its own
+ * column (a sum of one rounding a row), not spread over the grid above and right of it. */
+/* The increments at a strip's left boundary: lane l of n takes lane l - 1's of vprev (the
+ * strip before it, its last column), a pair's first strip 0 (its boundary is 1 throughout);
+ * all cur[0] - prev[0] (0) without vprev. */
+static inline void SK_FN(sk_left_increments)(SK_T *v0, const SK_T *cur, const SK_T *prev,
+                                             const SK_T *vprev, ptrdiff_t strips, ptrdiff_t n)
+{
+    ptrdiff_t l;
+    for (l = 0; l < n; l++)
+        v0[l] = !vprev ? cur[l] - prev[l] : l % strips ? vprev[l - 1] : 0;
+}
+
+/* vprev, strips (SK_DIFF only): the left boundary's increments (sk_left_increments);
+ * vout (or NULL) takes the increments of the last column, the next strip's vprev. */
 static inline void SK_FN(sk_pde_row)(const SK_T *SK_RESTRICT prev, SK_T *SK_RESTRICT cur,
                                      const SK_T *SK_RESTRICT A, const SK_T *SK_RESTRICT B,
-                                     ptrdiff_t n2, ptrdiff_t M2)
+                                     ptrdiff_t n2, ptrdiff_t M2, const SK_T *vprev,
+                                     ptrdiff_t strips, SK_T *vout)
 {
-    SK_V run[SK_NV], lo[SK_NV], a[SK_NV], b[SK_NV];
+    SK_V run[SK_NV], lo[SK_NV], a[SK_NV], b[SK_NV], a0[SK_NV];
+    SK_T v0[SK_LANES];
     ptrdiff_t j, m, k, c = 0;
+    if (SK_DIFF)
+        SK_FN(sk_left_increments)(v0, cur, prev, vprev, strips, SK_LANES);
     for (k = 0; k < SK_NV; k++) {
-        run[k] = SK_LOAD(cur + k * SK_VL);
+        run[k] = SK_DIFF ? SK_LOAD(v0 + k * SK_VL) : SK_LOAD(cur + k * SK_VL);
         lo[k] = SK_LOAD(prev + k * SK_VL);
     }
     for (j = 0; j < n2; j++) {
         for (k = 0; k < SK_NV; k++) {
             a[k] = SK_LOAD(A + j * SK_LANES + k * SK_VL);
             b[k] = SK_LOAD(B + j * SK_LANES + k * SK_VL);
+            a0[k] = a[k] + 1;
         }
         for (m = 0; m < M2; m++) {
             c++;
             for (k = 0; k < SK_NV; k++) {
                 SK_V hi = SK_LOAD(prev + c * SK_LANES + k * SK_VL);
-                run[k] = run[k] * a[k] + (hi * a[k] - lo[k] * b[k]);
-                SK_STORE(cur + c * SK_LANES + k * SK_VL, run[k]);
+                if (SK_DIFF) {
+                    run[k] = run[k] * a0[k] + (lo[k] * b[k] + hi * a[k]);
+                    SK_STORE(cur + c * SK_LANES + k * SK_VL, hi + run[k]);
+                } else {
+                    run[k] = run[k] * a[k] + (hi * a[k] - lo[k] * b[k]);
+                    SK_STORE(cur + c * SK_LANES + k * SK_VL, run[k]);
+                }
                 lo[k] = hi;
             }
         }
     }
+    if (SK_DIFF && vout)
+        for (k = 0; k < SK_NV; k++)
+            SK_STORE(vout + k * SK_VL, run[k]);
 }
 
 /* One row p of the adjoint from row p+1 (nxt), and dF/dG of the cells of fine row p-1 into
@@ -397,26 +431,79 @@ static inline void SK_FN(sk_adjoint_quad)(SK_T *out1, SK_T *out2, SK_T *out3, SK
 /* A = 1 + D (1/2 + D/12) and B = 1 - D D/12, D = G inv (as row_coeffs in _solver.pyx), of
  * one vector of lanes of a coarse row of G (column j at G + j SK_LANES), one vector a
  * column. */
+/* A and B of a coarse row (row_coeffs) for the one vector of lanes at G; with SK_DIFF,
+ * A - 1 and A - B (see sk_pde_row). */
 static inline void SK_FN(sk_quad_coeffs)(const SK_T *SK_RESTRICT G, ptrdiff_t n2, SK_T inv,
                                          SK_T *SK_RESTRICT A, SK_T *SK_RESTRICT B)
 {
     const SK_V one = SK_SPLAT(1), half = SK_SPLAT(0.5);
-    const SK_V twelfth = SK_SPLAT((SK_T)(1.0 / 12.0));
+    const SK_V twelfth = SK_SPLAT((SK_T)(1.0 / 12.0)), sixth = SK_SPLAT((SK_T)(1.0 / 6.0));
     ptrdiff_t j;
     for (j = 0; j < n2; j++) {
         const SK_V D = SK_LOAD(G + j * SK_LANES) * inv;
-        SK_STORE(A + j * SK_VL, one + D * (half + D * twelfth));
-        SK_STORE(B + j * SK_VL, one - D * D * twelfth);
+        if (SK_DIFF) {
+            SK_STORE(A + j * SK_VL, D * (half + D * twelfth));
+            SK_STORE(B + j * SK_VL, D * (half + D * sixth));
+        } else {
+            SK_STORE(A + j * SK_VL, one + D * (half + D * twelfth));
+            SK_STORE(B + j * SK_VL, one - D * D * twelfth);
+        }
     }
 }
+/* Four fine rows of one vector of lanes (sk_pde_row's recurrence, SK_DIFF included): rows
+ * prev + rs .. prev + 4 rs, from prev and their left boundaries; vprev, vout (or NULL):
+ * as for sk_pde_row, of the four rows, es numbers apart. */
 static inline void SK_FN(sk_pde_quad)(const SK_T *SK_RESTRICT prev, SK_T *SK_RESTRICT cur,
                                       ptrdiff_t rs, const SK_T *SK_RESTRICT A,
-                                      const SK_T *SK_RESTRICT B, ptrdiff_t n2, ptrdiff_t M2)
+                                      const SK_T *SK_RESTRICT B, ptrdiff_t n2, ptrdiff_t M2,
+                                      const SK_T *vprev, ptrdiff_t strips, SK_T *vout,
+                                      ptrdiff_t es)
 {
     SK_V r1 = SK_LOAD(cur), r2 = SK_LOAD(cur + rs);
     SK_V r3 = SK_LOAD(cur + 2 * rs), r4 = SK_LOAD(cur + 3 * rs);
     SK_V lo = SK_LOAD(prev);
     ptrdiff_t j, m, c = 0;
+    if (SK_DIFF) {
+        /* v1..v4: the rows' increments over the row below, carried as in sk_pde_row */
+        SK_T w0[4][SK_VL];
+        int t;
+        for (t = 0; t < 4; t++)
+            SK_FN(sk_left_increments)(w0[t], cur + t * rs, t ? cur + (t - 1) * rs : prev,
+                                      vprev ? vprev + t * es : NULL, strips, SK_VL);
+        SK_V v1 = SK_LOAD(w0[0]), v2 = SK_LOAD(w0[1]), v3 = SK_LOAD(w0[2]);
+        SK_V v4 = SK_LOAD(w0[3]);
+        for (j = 0; j < n2; j++) {
+            const SK_V a = SK_LOAD(A + j * SK_VL), b = SK_LOAD(B + j * SK_VL);
+            const SK_V a0 = a + 1;
+            for (m = 0; m < M2; m++) {
+                c++;
+                const SK_V hi = SK_LOAD(prev + c * SK_VL);
+                v1 = v1 * a0 + (lo * b + hi * a);
+                const SK_V s1 = hi + v1;
+                v2 = v2 * a0 + (r1 * b + s1 * a);
+                const SK_V s2 = s1 + v2;
+                v3 = v3 * a0 + (r2 * b + s2 * a);
+                const SK_V s3 = s2 + v3;
+                v4 = v4 * a0 + (r3 * b + s3 * a);
+                r4 = s3 + v4;
+                SK_STORE(cur + c * SK_VL, s1);
+                SK_STORE(cur + rs + c * SK_VL, s2);
+                SK_STORE(cur + 2 * rs + c * SK_VL, s3);
+                SK_STORE(cur + 3 * rs + c * SK_VL, r4);
+                lo = hi;
+                r1 = s1;
+                r2 = s2;
+                r3 = s3;
+            }
+        }
+        if (vout) {
+            SK_STORE(vout, v1);
+            SK_STORE(vout + es, v2);
+            SK_STORE(vout + 2 * es, v3);
+            SK_STORE(vout + 3 * es, v4);
+        }
+        return;
+    }
     for (j = 0; j < n2; j++) {
         const SK_V a = SK_LOAD(A + j * SK_VL), b = SK_LOAD(B + j * SK_VL);
         for (m = 0; m < M2; m++) {
