@@ -135,8 +135,9 @@ def _to_numpy(obj, name):
     if _is_tensor(obj):
         if obj.device.type != "cpu":
             raise ValueError(
-                f"{name} is a tensor on device '{obj.device}': sksigkernel runs on the CPU "
-                f"for now (the CUDA extension is not built yet); pass {name}.cpu()")
+                f"{name} is a tensor on device '{obj.device}': only the forwards "
+                f"sig_kernel and sig_kernel_gram run on the GPU (sksigkernel.cuda); "
+                f"pass {name}.cpu()")
         return obj.detach().numpy(), obj
     if isinstance(obj, np.ndarray):
         return obj, None

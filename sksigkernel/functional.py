@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from . import _dask, _planning, _solver, transforms
+from . import _dask, _planning, _solver, cuda, transforms
 from ._input import as_paths, check_flag, n_threads, parse_dyadic_order
 from .static_kernels import check_static_kernel
 
@@ -81,6 +81,11 @@ or list of (length_i, channels) arrays
     the grids held).""",
     "normalize": """normalize : bool, default=False
     Divide by ``sqrt(k(x, x) k(y, y))`` (not with ``return_grid``).""",
+    "device": """device : {None, "cpu", "cuda"} or str, default=None
+    Where to compute: None, where the paths live (torch CUDA tensors and CuPy arrays on
+    their GPU: :mod:`sksigkernel.cuda`); "cuda" or "cuda:N" copies numpy paths to that GPU
+    and the result back. A RuntimeError says so when the GPU or the CUDA extension is
+    missing.""",
 }
 
 
@@ -412,7 +417,7 @@ def _normalise(values, diag1, diag2, names=("path1", "path2"), exps=None):
 @_document
 def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=None,
                tolerance=None, static_kernel=None, time_aug=False, lead_lag=False, end_time=1.0,
-               n_jobs=-1, max_batch=-1, return_grid=False, normalize=False):
+               n_jobs=-1, max_batch=-1, return_grid=False, normalize=False, device=None):
     """Signature kernels of paired paths: ``k(path1[i], path2[i])``.
 
     Parameters
@@ -435,6 +440,14 @@ def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=
     """
     if _dask.is_dask(path1) or _dask.is_dask(path2):
         return _dask.paired(path1, path2, _checked(locals()), check_flag(normalize, "normalize"))
+    if cuda.wanted(path1, path2, device):
+        _check_max_batch(max_batch)
+        if check_flag(return_grid, "return_grid"):
+            raise NotImplementedError("return_grid=True is not on the GPU yet")
+        return cuda.forward(path1, path2, dyadic_order, gram=False, method=method, order=order,
+                            tolerance=tolerance, static_kernel=static_kernel, time_aug=time_aug,
+                            lead_lag=lead_lag, end_time=end_time, normalize=normalize,
+                            device=device)
     prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                     method, order, tolerance)
     if check_flag(normalize, "normalize") and check_flag(return_grid, "return_grid"):
@@ -468,6 +481,8 @@ def _checked(arguments):
     """The options of a forward call on dask arrays, checked now (on a path of zeros): the
     chunks are computed later, where an error would come late and far away."""
     kw = {k: v for k, v in arguments.items() if k not in ("path1", "path2", "normalize")}
+    if kw.pop("device") is not None:
+        raise ValueError("device is not for dask arrays: the cluster's workers compute")
     if kw.pop("return_grid"):
         raise ValueError("return_grid=True is not for dask arrays")
     channels = next(p.shape[-1] for p in (arguments["path1"], arguments["path2"])
@@ -493,7 +508,8 @@ def _diagonal(prob, side, max_batch, exps=None):
 @_document
 def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", order=None,
                     tolerance=None, static_kernel=None, time_aug=False, lead_lag=False,
-                    end_time=1.0, n_jobs=-1, max_batch=-1, return_grid=False, normalize=False):
+                    end_time=1.0, n_jobs=-1, max_batch=-1, return_grid=False, normalize=False,
+                    device=None):
     """The gram matrix ``K[i, j] = k(path1[i], path2[j])`` of signature kernels.
 
     When ``path2`` is ``None`` or holds the same data as ``path1``, only one triangle is
@@ -521,6 +537,14 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
     """
     if _dask.is_dask(path1) or _dask.is_dask(path2):
         return _dask.gram(path1, path2, _checked(locals()), check_flag(normalize, "normalize"))
+    if cuda.wanted(path1, path2, device):
+        _check_max_batch(max_batch)
+        if check_flag(return_grid, "return_grid"):
+            raise NotImplementedError("return_grid=True is not on the GPU yet")
+        return cuda.forward(path1, path2, dyadic_order, gram=True, method=method, order=order,
+                            tolerance=tolerance, static_kernel=static_kernel, time_aug=time_aug,
+                            lead_lag=lead_lag, end_time=end_time, normalize=normalize,
+                            device=device)
     if path2 is None:
         path2 = path1
     prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
@@ -594,6 +618,7 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, method="finite_di
     >>> dx[1]   # d/dx_1 of 1 + c + c**2/4, c = <x_1 - x_0, y_1 - y_0>: (1 + c/2) * y_1
     array([2., 2.])
     """
+    cuda.refuse_gradients(path1, path2)
     prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                     method, order, tolerance)
     left, right = _sides(left_deriv, right_deriv)
@@ -647,6 +672,7 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, time_aug=False,
     >>> dX.shape, dY.shape
     ((4, 10, 2), (3, 12, 2))
     """
+    cuda.refuse_gradients(path1, path2)
     prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                     method, order, tolerance)
     left, right = _sides(left_deriv, right_deriv)
