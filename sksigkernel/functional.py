@@ -481,7 +481,7 @@ def _checked(arguments):
     """The options of a forward call on dask arrays, checked now (on a path of zeros): the
     chunks are computed later, where an error would come late and far away."""
     kw = {k: v for k, v in arguments.items() if k not in ("path1", "path2", "normalize")}
-    if kw.pop("device") is not None:
+    if kw.pop("device", None) is not None:
         raise ValueError("device is not for dask arrays: the cluster's workers compute")
     if kw.pop("return_grid"):
         raise ValueError("return_grid=True is not for dask arrays")
