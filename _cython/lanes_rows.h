@@ -462,57 +462,42 @@ static inline void SK_FN(sk_pde_quad)(const SK_T *SK_RESTRICT prev, SK_T *SK_RES
     SK_V r1 = SK_LOAD(cur), r2 = SK_LOAD(cur + rs);
     SK_V r3 = SK_LOAD(cur + 2 * rs), r4 = SK_LOAD(cur + 3 * rs);
     SK_V lo = SK_LOAD(prev);
+    /* v1..v4 (SK_DIFF): the rows' increments over the row below, carried as in sk_pde_row */
+    SK_V v1 = lo - lo, v2 = v1, v3 = v1, v4 = v1;
     ptrdiff_t j, m, c = 0;
     if (SK_DIFF) {
-        /* v1..v4: the rows' increments over the row below, carried as in sk_pde_row */
         SK_T w0[4][SK_VL];
         int t;
         for (t = 0; t < 4; t++)
             SK_FN(sk_left_increments)(w0[t], cur + t * rs, t ? cur + (t - 1) * rs : prev,
                                       vprev ? vprev + t * es : NULL, strips, SK_VL);
-        SK_V v1 = SK_LOAD(w0[0]), v2 = SK_LOAD(w0[1]), v3 = SK_LOAD(w0[2]);
-        SK_V v4 = SK_LOAD(w0[3]);
-        for (j = 0; j < n2; j++) {
-            const SK_V a = SK_LOAD(A + j * SK_VL), b = SK_LOAD(B + j * SK_VL);
-            const SK_V a0 = a + 1;
-            for (m = 0; m < M2; m++) {
-                c++;
-                const SK_V hi = SK_LOAD(prev + c * SK_VL);
-                v1 = v1 * a0 + (lo * b + hi * a);
-                const SK_V s1 = hi + v1;
-                v2 = v2 * a0 + (r1 * b + s1 * a);
-                const SK_V s2 = s1 + v2;
-                v3 = v3 * a0 + (r2 * b + s2 * a);
-                const SK_V s3 = s2 + v3;
-                v4 = v4 * a0 + (r3 * b + s3 * a);
-                r4 = s3 + v4;
-                SK_STORE(cur + c * SK_VL, s1);
-                SK_STORE(cur + rs + c * SK_VL, s2);
-                SK_STORE(cur + 2 * rs + c * SK_VL, s3);
-                SK_STORE(cur + 3 * rs + c * SK_VL, r4);
-                lo = hi;
-                r1 = s1;
-                r2 = s2;
-                r3 = s3;
-            }
-        }
-        if (vout) {
-            SK_STORE(vout, v1);
-            SK_STORE(vout + es, v2);
-            SK_STORE(vout + 2 * es, v3);
-            SK_STORE(vout + 3 * es, v4);
-        }
-        return;
+        v1 = SK_LOAD(w0[0]);
+        v2 = SK_LOAD(w0[1]);
+        v3 = SK_LOAD(w0[2]);
+        v4 = SK_LOAD(w0[3]);
     }
     for (j = 0; j < n2; j++) {
         const SK_V a = SK_LOAD(A + j * SK_VL), b = SK_LOAD(B + j * SK_VL);
+        const SK_V a0 = a + 1;
         for (m = 0; m < M2; m++) {
             c++;
             const SK_V hi = SK_LOAD(prev + c * SK_VL);
-            const SK_V s1 = r1 * a + (hi * a - lo * b);
-            const SK_V s2 = r2 * a + (s1 * a - r1 * b);
-            const SK_V s3 = r3 * a + (s2 * a - r2 * b);
-            r4 = r4 * a + (s3 * a - r3 * b);
+            SK_V s1, s2, s3;
+            if (SK_DIFF) {
+                v1 = v1 * a0 + (lo * b + hi * a);
+                s1 = hi + v1;
+                v2 = v2 * a0 + (r1 * b + s1 * a);
+                s2 = s1 + v2;
+                v3 = v3 * a0 + (r2 * b + s2 * a);
+                s3 = s2 + v3;
+                v4 = v4 * a0 + (r3 * b + s3 * a);
+                r4 = s3 + v4;
+            } else {
+                s1 = r1 * a + (hi * a - lo * b);
+                s2 = r2 * a + (s1 * a - r1 * b);
+                s3 = r3 * a + (s2 * a - r2 * b);
+                r4 = r4 * a + (s3 * a - r3 * b);
+            }
             SK_STORE(cur + c * SK_VL, s1);
             SK_STORE(cur + rs + c * SK_VL, s2);
             SK_STORE(cur + 2 * rs + c * SK_VL, s3);
@@ -522,6 +507,12 @@ static inline void SK_FN(sk_pde_quad)(const SK_T *SK_RESTRICT prev, SK_T *SK_RES
             r2 = s2;
             r3 = s3;
         }
+    }
+    if (SK_DIFF && vout) {
+        SK_STORE(vout, v1);
+        SK_STORE(vout + es, v2);
+        SK_STORE(vout + 2 * es, v3);
+        SK_STORE(vout + 3 * es, v4);
     }
 }
 

@@ -441,13 +441,7 @@ def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=
     if _dask.is_dask(path1) or _dask.is_dask(path2):
         return _dask.paired(path1, path2, _checked(locals()), check_flag(normalize, "normalize"))
     if cuda.wanted(path1, path2, device):
-        _check_max_batch(max_batch)
-        if check_flag(return_grid, "return_grid"):
-            raise NotImplementedError("return_grid=True is not on the GPU yet")
-        return cuda.forward(path1, path2, dyadic_order, gram=False, method=method, order=order,
-                            tolerance=tolerance, static_kernel=static_kernel, time_aug=time_aug,
-                            lead_lag=lead_lag, end_time=end_time, normalize=normalize,
-                            device=device)
+        return _on_gpu(locals(), gram=False)
     prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                     method, order, tolerance)
     if check_flag(normalize, "normalize") and check_flag(return_grid, "return_grid"):
@@ -490,6 +484,17 @@ def _checked(arguments):
     zero = np.zeros((2, channels))
     sig_kernel(zero, zero, **kw)
     return kw
+
+
+def _on_gpu(arguments, gram):
+    """A forward call (its arguments) computed on the GPU (sksigkernel.cuda)."""
+    kw = dict(arguments)
+    _check_max_batch(kw.pop("max_batch"))
+    kw.pop("n_jobs")            # threads of the CPU
+    if check_flag(kw.pop("return_grid"), "return_grid"):
+        raise NotImplementedError("return_grid=True is not on the GPU yet")
+    return cuda.forward(kw.pop("path1"), kw.pop("path2"), kw.pop("dyadic_order"), gram=gram,
+                        **kw)
 
 
 def _diagonal(prob, side, max_batch, exps=None):
@@ -538,13 +543,7 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
     if _dask.is_dask(path1) or _dask.is_dask(path2):
         return _dask.gram(path1, path2, _checked(locals()), check_flag(normalize, "normalize"))
     if cuda.wanted(path1, path2, device):
-        _check_max_batch(max_batch)
-        if check_flag(return_grid, "return_grid"):
-            raise NotImplementedError("return_grid=True is not on the GPU yet")
-        return cuda.forward(path1, path2, dyadic_order, gram=True, method=method, order=order,
-                            tolerance=tolerance, static_kernel=static_kernel, time_aug=time_aug,
-                            lead_lag=lead_lag, end_time=end_time, normalize=normalize,
-                            device=device)
+        return _on_gpu(locals(), gram=True)
     if path2 is None:
         path2 = path1
     prob = _Problem(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
