@@ -113,6 +113,13 @@ cdef extern from "lanes.h" nogil:
     void sk_diag_sums_f(float*, Py_ssize_t, Py_ssize_t, Py_ssize_t)
     int sk_distance_kernel_d(int kind, double p0, double* s, Py_ssize_t n, int values)
 
+cdef extern from "poly_cell.h" nogil:
+    void sk_poly_cell(const double* co, const double* B, const double* L, double* T,
+                      double* R, const double* H, int N)
+    void sk_poly_coeffs(double rho, const double* H, int N, double* co)
+    int sk_poly_stride(int N)
+    int sk_poly_coeffs_size(int N)
+
 cdef extern from *:
     """
     #ifdef _OPENMP

@@ -29,32 +29,6 @@ cdef inline double poly_rho(Static sk, const floating* x, const floating* y, Py_
         - kappa[i * L2 + j + 1] + kappa[i * L2 + j]
 
 
-cdef inline void poly_cell(double rho, const double* B, const double* L, double* T,
-                           double* Rt, double* e, const double* invfact,
-                           int N) noexcept nogil:
-    """The top edge T and right edge Rt (scaled coefficients, degree N) of a cell with
-    bottom edge B and left edge L (L[0] is not read: the corner is B[0])."""
-    cdef int m, n, q
-    cdef double s, r, hl, hb, power = 1
-    e[0] = 1
-    for n in range(1, N + 1):
-        e[n] = e[n - 1] * rho / n            # rho^n / n!
-    for m in range(N + 1):
-        s = e[m] * B[0]                      # n = m: the corner, for both edges
-        r = s
-        for n in range(m):
-            s += e[n] * B[m - n]
-            r += e[n] * L[m - n]
-        hl = 0
-        hb = 0
-        for q in range(1, N + 1):
-            hl += L[q] * invfact[q + m]
-            hb += B[q] * invfact[q + m]
-        T[m] = s + power * hl
-        Rt[m] = r + power * hb
-        power *= rho
-
-
 cdef double poly_cell_adjoint(double rho, const double* B, const double* L, const double* Tb,
                               const double* Rb, double* Bb, double* Lb, double* e,
                               const double* invfact, int N) noexcept nogil:
@@ -96,6 +70,20 @@ cdef double poly_cell_adjoint(double rho, const double* B, const double* L, cons
     return rb
 
 
+DEF INVFACT = 160      # 1/k! for k < 2 N + 1 (the adjoint) and N + sk_poly_stride(N), N <= 64
+
+
+cdef int inverse_factorials(double* invfact, int order) except -1:
+    """invfact[k] = 1/k! for k < INVFACT, after checking the degree ``order``."""
+    cdef int k
+    if not 1 <= order <= 64:
+        raise ValueError(f"order must be between 1 and 64, got {order}")
+    invfact[0] = 1
+    for k in range(1, INVFACT):
+        invfact[k] = invfact[k - 1] / k
+    return 0
+
+
 # Rows whose edges grow past 2^SCALE_AT are scaled by 2^-SCALE_BY (exactly: a power of two)
 # when the caller keeps a scale exponent, so that kernels beyond the double range still have
 # a mantissa (normalize=True divides exponents, not infinities).
@@ -103,56 +91,65 @@ DEF SCALE_AT = 600
 DEF SCALE_BY = 600
 
 
+cdef inline double poly_ws(Py_ssize_t C, int N) noexcept nogil:
+    """poly_pair's workspace (ws) for C fine columns, in numbers."""
+    return (<double>C + 5) * sk_poly_stride(N) + <double>C * sk_poly_coeffs_size(N)
+
+
 cdef double poly_pair(Static sk, const floating* x, const floating* y, Py_ssize_t L1,
                       Py_ssize_t L2, Py_ssize_t d, int d1, int d2, int N, double* kappa,
                       double* ws, const double* invfact, double* Bs=NULL,
                       double* Ls=NULL, long* exponent=NULL) noexcept nogil:
-    """k(x, y) by the polynomial scheme, one pair, plainly. Workspace: kappa L1 L2 numbers
-    (not for the linear kernel), ws (C + 5) (N + 1), C the fine columns. Bs and Ls, when
-    given ((R C (N + 1) numbers each), keep every cell's bottom and left edges. With
+    """k(x, y) by the polynomial scheme, one pair, plainly, its cells by sk_poly_cell
+    (poly_cell.h). Workspace: kappa L1 L2 numbers (not for the linear kernel), ws
+    poly_ws(C, N), C the fine columns; invfact: 1/k! for k < N + sk_poly_stride(N). Bs and Ls,
+    when given ((R C (N + 1) numbers each), keep every cell's bottom and left edges. With
     exponent (not NULL), the kernel is the result times 2^exponent (rows scaled as they
     grow); without, rows are never scaled."""
     cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, M = N + 1
+    cdef Py_ssize_t S = sk_poly_stride(N)     # an edge's numbers in the workspace
     cdef Py_ssize_t a, b, r, c, m
     cdef double h = 1.0 / (1 << (d1 + d2)), rho, value = 0, big
     cdef double* tops = ws                   # the bottom edges of the row being swept
-    cdef double* left = ws + C * M
-    cdef double* T = left + M
-    cdef double* Rt = T + M
-    cdef double* e = Rt + M
+    cdef double* left = ws + C * S
+    cdef double* Rt = left + S
+    cdef double* co = Rt + S                  # a coarse row's cells' coefficients
+    cdef Py_ssize_t K = sk_poly_coeffs_size(N)
     cdef double* swap
     if sk.kind != LINEAR:
         for a in range(L1):
             for b in range(L2):
                 kappa[a * L2 + b] = point_kappa(sk, x + a * d, y + b * d, d)
-    for c in range(C * M):
-        tops[c] = 1 if c % M == 0 else 0
+    for c in range(C * S):
+        tops[c] = 1 if c % S == 0 else 0
     if exponent != NULL:
         exponent[0] = 0
     if R == 0 or C == 0:
         return 1
     for r in range(R):
+        if (r & ((1 << d1) - 1)) == 0:        # a new coarse row: its cells' coefficients
+            for c in range(n2):
+                sk_poly_coeffs(h * poly_rho(sk, x, y, r >> d1, c, L2, d, kappa), invfact, N,
+                               co + c * K)
         left[0] = 1
         for m in range(1, M):
             left[m] = 0
         for c in range(C):
-            if c == 0 or (c & ((1 << d2) - 1)) == 0:
-                rho = h * poly_rho(sk, x, y, r >> d1, c >> d2, L2, d, kappa)
             if Bs != NULL:
-                memcpy(Bs + (r * C + c) * M, tops + c * M, M * sizeof(double))
+                memcpy(Bs + (r * C + c) * M, tops + c * S, M * sizeof(double))
                 memcpy(Ls + (r * C + c) * M, left, M * sizeof(double))
-            poly_cell(rho, tops + c * M, left, T, Rt, e, invfact, N)
-            for m in range(M):
-                tops[c * M + m] = T[m]
+            # the top edge takes the bottom's place (sk_poly_cell reads B before it writes T)
+            sk_poly_cell(co + (c >> d2) * K, tops + c * S, left, tops + c * S, Rt, invfact, N)
             swap = left
             left = Rt
             Rt = swap
         if exponent != NULL:
             big = 0
-            for c in range(C * M):
-                big = fabs(tops[c]) if fabs(tops[c]) > big else big
+            for c in range(C):
+                for m in range(M):
+                    big = fabs(tops[c * S + m]) if fabs(tops[c * S + m]) > big else big
             if big > ldexp(1.0, SCALE_AT):
-                for c in range(C * M):
+                for c in range(C * S):
                     tops[c] = ldexp(tops[c], -SCALE_BY)
                 for m in range(M):
                     left[m] = ldexp(left[m], -SCALE_BY)
@@ -175,18 +172,13 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Static sk = Static(kind, p0, p1, p2)
     cdef Py_ssize_t n, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef Py_ssize_t M = order + 1, C = (L2 - 1) << d2, l1, l2
-    cdef size_t nwork = checked_size(sizeof(double),
-                                     <double>L1 * L2 + (<double>C + 5) * M)
-    cdef int failed = 0, k
+    cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2 + poly_ws(C, order))
+    cdef int failed = 0
     cdef double* ws
-    cdef double invfact[129]
+    cdef double invfact[INVFACT]
     if N == 0:
         return
-    if not 1 <= order <= 64:
-        raise ValueError(f"order must be between 1 and 64, got {order}")
-    invfact[0] = 1
-    for k in range(1, 2 * order + 1):
-        invfact[k] = invfact[k - 1] / k
+    inverse_factorials(invfact, order)
     with nogil, parallel(num_threads=nthreads):
         ws = <double*>workspace(nwork * sizeof(double), &failed)
         for n in prange(N, schedule='dynamic'):
@@ -196,11 +188,13 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             l2 = L2 if len2 is None else len2[pb[n]]
             if exponents is None:
                 out[n] = <floating>poly_pair(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d,
-                                             d1, d2, order, ws + ((l2 - 1) << d2) * M + 5 * M,
+                                             d1, d2, order,
+                                             ws + <Py_ssize_t>poly_ws((l2 - 1) << d2, order),
                                              ws, invfact)
             else:
                 mantissas[n] = poly_pair(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, d1,
-                                         d2, order, ws + ((l2 - 1) << d2) * M + 5 * M, ws,
+                                         d2, order,
+                                         ws + <Py_ssize_t>poly_ws((l2 - 1) << d2, order), ws,
                                          invfact, NULL, NULL, &exponents[n])
                 out[n] = <floating>ldexp(mantissas[n], exponents[n])
         free(ws)
@@ -225,7 +219,7 @@ cdef void poly_pair_backward(Static sk, const floating* x, const floating* y, Py
     cdef double* rb = tb + C * M              # dF/d(right edge) of the cell being swept
     cdef double* Lb = rb + M
     cdef double* e = Lb + M                   # 2 M numbers
-    cdef double* fw = e + 2 * M               # the forward's own workspace, (C + 5) M
+    cdef double* fw = e + 2 * M               # the forward's own workspace (poly_ws)
     cdef double* swap
     if R == 0 or C == 0:
         return
@@ -254,7 +248,7 @@ cdef inline double poly_work(Py_ssize_t L1, Py_ssize_t L2, int d1, int d2, int N
     """poly_pair_backward's workspace, in numbers (double precision: it cannot wrap)."""
     cdef double R = <double>(L1 - 1) * (1 << d1), C = <double>(L2 - 1) * (1 << d2)
     cdef double M = N + 1
-    return 2.0 * L1 * L2 + 2 * R * C * M + C * M + 4 * M + (C + 5) * M
+    return 2.0 * L1 * L2 + 2 * R * C * M + C * M + 4 * M + poly_ws(<Py_ssize_t>C, N)
 
 
 def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
@@ -269,16 +263,12 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t n, tid, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef Py_ssize_t l1, l2
     cdef size_t nwork = checked_size(sizeof(double), poly_work(L1, L2, d1, d2, order))
-    cdef int failed = 0, k
+    cdef int failed = 0
     cdef double* ws
-    cdef double invfact[129]
+    cdef double invfact[INVFACT]
     if N == 0:
         return
-    if not 1 <= order <= 64:
-        raise ValueError(f"order must be between 1 and 64, got {order}")
-    invfact[0] = 1
-    for k in range(1, 2 * order + 1):
-        invfact[k] = invfact[k - 1] / k
+    inverse_factorials(invfact, order)
     with nogil, parallel(num_threads=nthreads):
         ws = <double*>workspace(nwork * sizeof(double), &failed)
         for n in prange(N, schedule='dynamic'):
