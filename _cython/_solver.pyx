@@ -117,6 +117,9 @@ cdef extern from "poly_cell.h" nogil:
     void sk_poly_cell(const double* co, const double* B, const double* L, double* T,
                       double* R, const double* H, int N)
     void sk_poly_coeffs(double rho, const double* H, int N, double* co)
+    double sk_poly_adjoint(const double* co, const double* B, const double* L,
+                           const double* Tb, const double* Rb, double* Bb, double* Lb,
+                           const double* H, int N)
     int sk_poly_stride(int N)
     int sk_poly_coeffs_size(int N)
 

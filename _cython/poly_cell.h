@@ -30,21 +30,25 @@ static inline int sk_poly_vectors(int N) { return (N + SK_PV) / SK_PV; }
 static inline int sk_poly_stride(int N) { return sk_poly_vectors(N) * SK_PV; }
 
 /* A cell's coefficients from its rho, written ahead of the sweep (so that its loads never
- * wait on fresh stores): at co, N zeros, then e_m = rho^m / m! (m < S), then rho^m (m < S),
- * S = sk_poly_stride(N); H: 1/k! for k < N + S. */
-static inline int sk_poly_coeffs_size(int N) { return N + 2 * sk_poly_stride(N); }
+ * wait on fresh stores), S = sk_poly_stride(N): at co, N + 1 zeros, then e_m = rho^m / m!
+ * (m < S), rho^m, m rho^(m-1) (its derivative: the adjoint's), and e reversed, e_(N-j) for
+ * j < N + S (0 past j = N: the adjoint's); H: 1/k! for k < N + S. */
+static inline int sk_poly_coeffs_size(int N) { return 2 * N + 1 + 4 * sk_poly_stride(N); }
 static void sk_poly_coeffs(double rho, const double *H, int N, double *co)
 {
     const int S = sk_poly_stride(N);
-    double *e = co + N, *pw = e + S, p = 1;
+    double *e = co + N + 1, *pw = e + S, *dpw = pw + S, *erev = dpw + S, p = 1;
     int m;
-    for (m = 0; m < N; m++)
+    for (m = 0; m <= N; m++)
         co[m] = 0;
     for (m = 0; m < S; m++) {
+        dpw[m] = m ? m * pw[m - 1] : 0;
         pw[m] = p;
         e[m] = p * H[m];
         p *= rho;
     }
+    for (m = 0; m < N + S; m++)
+        erev[m] = m <= N ? e[N - m] : 0;
 }
 
 /* T and R (sk_poly_stride(N) numbers each) from B and L (L[0] not read: the corner is B[0]),
@@ -55,7 +59,7 @@ static void sk_poly_coeffs(double rho, const double *H, int N, double *co)
 #define SK_POLY_CELL_BODY(MP, NV)                                                        \
     {                                                                                    \
         sk_pv a[MP], a2[MP], h[MP];                                                      \
-        const double *e = co + N, *pw = e + (NV) * SK_PV;                                \
+        const double *e = co + N + 1, *pw = e + (NV) * SK_PV;                                \
         int q, v;                                                                        \
         for (v = 0; v < (NV); v++) {                                                     \
             a[v] = sk_pv_splat(B[0]) * sk_pv_load(e + v * SK_PV);                        \
@@ -90,6 +94,65 @@ static void sk_poly_coeffs(double rho, const double *H, int N, double *co)
 
 /* GCC's predictive commoning keeps the shifted loads of e in rotating registers, which
  * spills them (N = 8: 44 ns a cell, 34 without it and with the q loops unrolled). */
+/* The reverse of the cell: from dF/dT (Tb) and dF/dR (Rb), sk_poly_stride(N) numbers each,
+ * zero past N, set dF/dB (Bb) and dF/dL (Lb, Lb[0] = 0) likewise and return dF/drho. B and
+ * L are the cell's edges (N + 1 numbers each); Bb may be Tb. With TPw = Tb rho^m and
+ * RPw = Rb rho^m: Bb_p = sum_m Tb_m e_(m-p) + RPw_m H_(p+m), Lb_q = sum_m Rb_m e_(m-q) +
+ * TPw_m H_(q+m) (for p, q >= 1; B_0 takes R's corner term and no H term), as multiply-adds
+ * over p in vectors (e_(m-p) from e reversed). dF/drho = sum_m Tb_m t'_m + Rb_m r'_m +
+ * m rho^(m-1) (Tb_m HL_m + Rb_m HB_m), t' and r' the edges' sums over e shifted by one
+ * (de_n/drho = e_(n-1)), HL and HB their sums over H. */
+#define SK_POLY_ADJOINT_BODY(MP, NV)                                                     \
+    {                                                                                    \
+        sk_pv ts[MP], rs[MP], hl[MP], hb[MP], bb[MP], lb[MP], acc = sk_pv_splat(0);      \
+        const double *e = co + N + 1, *pw = e + (NV) * SK_PV, *dpw = pw + (NV) * SK_PV;  \
+        const double *erev = dpw + (NV) * SK_PV;                                         \
+        double xr = 0, xt = 0, out[SK_PV], rhob = 0;                                     \
+        int m, q, v;                                                                     \
+        for (v = 0; v < (NV); v++) {                                                     \
+            ts[v] = sk_pv_splat(B[0]) * sk_pv_load(e + v * SK_PV - 1);                   \
+            rs[v] = ts[v];                                                               \
+            hl[v] = hb[v] = bb[v] = lb[v] = sk_pv_splat(0);                              \
+        }                                                                                \
+        for (q = 1; q <= N; q++)                                                         \
+            for (v = 0; v < (NV); v++) {                                                 \
+                const sk_pv ev = sk_pv_load(e + v * SK_PV - q - 1);                      \
+                const sk_pv hv = sk_pv_load(H + q + v * SK_PV);                          \
+                ts[v] += sk_pv_splat(B[q]) * ev;                                         \
+                rs[v] += sk_pv_splat(L[q]) * ev;                                         \
+                hl[v] += sk_pv_splat(L[q]) * hv;                                         \
+                hb[v] += sk_pv_splat(B[q]) * hv;                                         \
+            }                                                                            \
+        for (v = 0; v < (NV); v++) {                                                     \
+            const sk_pv tb = sk_pv_load(Tb + v * SK_PV), rb = sk_pv_load(Rb + v * SK_PV);\
+            acc += tb * ts[v] + rb * rs[v]                                               \
+                   + sk_pv_load(dpw + v * SK_PV) * (tb * hl[v] + rb * hb[v]);            \
+        }                                                                                \
+        sk_pv_store(out, acc);                                                           \
+        for (v = 0; v < SK_PV; v++)                                                      \
+            rhob += out[v];                                                              \
+        for (m = 0; m <= N; m++) {                                                       \
+            const double tbm = Tb[m], rbm = Rb[m], tbp = tbm * pw[m], rbp = rbm * pw[m]; \
+            for (v = 0; v < (NV); v++) {                                                 \
+                const sk_pv er = sk_pv_load(erev + N - m + v * SK_PV);                   \
+                const sk_pv hm = sk_pv_load(H + m + v * SK_PV);                          \
+                bb[v] += sk_pv_splat(tbm) * er + sk_pv_splat(rbp) * hm;                  \
+                lb[v] += sk_pv_splat(rbm) * er + sk_pv_splat(tbp) * hm;                  \
+            }                                                                            \
+            xr += rbp * H[m];                                                            \
+            xt += tbp * H[m];                                                            \
+        }                                                                                \
+        for (v = 0; v < (NV); v++) {                                                     \
+            sk_pv_store(Bb + v * SK_PV, bb[v]);                                          \
+            sk_pv_store(Lb + v * SK_PV, lb[v]);                                          \
+        }                                                                                \
+        Bb[0] += (Lb[0] - xt) - xr;                                                      \
+        Lb[0] = 0;                                                                       \
+        for (m = N + 1; m < (NV) * SK_PV; m++)                                           \
+            Bb[m] = Lb[m] = 0;                                                           \
+        return rhob;                                                                     \
+    }
+
 /* One function for each degree up to 16 (N a constant: the loops over q unroll and the
  * shifted loads of e are fixed offsets), and one for any degree up to 64. */
 #define SK_POLY_CELL_FN(NAME, MP, NV, NN)                                                \
@@ -120,6 +183,35 @@ SK_POLY_CELL_DEGREE(15)
 SK_POLY_CELL_DEGREE(16)
 SK_POLY_CELL_FN(sk_poly_cell_wide, (64 + SK_PV) / SK_PV, sk_poly_vectors(N), 0)
 
+#define SK_POLY_ADJOINT_FN(NAME, MP, NV, NN)                                             \
+    static double NAME(const double *co, const double *B, const double *L,              \
+                       const double *Tb, const double *Rb, double *Bb, double *Lb,       \
+                       const double *H, int N_)                                          \
+    {                                                                                    \
+        const int N = (NN) ? (NN) : N_;                                                  \
+        SK_POLY_ADJOINT_BODY(MP, NV)                                                     \
+    }
+#define SK_POLY_ADJOINT_DEGREE(NN) \
+    SK_POLY_ADJOINT_FN(sk_poly_adjoint_##NN, (NN + SK_PV) / SK_PV, (NN + SK_PV) / SK_PV, NN)
+
+SK_POLY_ADJOINT_DEGREE(1)
+SK_POLY_ADJOINT_DEGREE(2)
+SK_POLY_ADJOINT_DEGREE(3)
+SK_POLY_ADJOINT_DEGREE(4)
+SK_POLY_ADJOINT_DEGREE(5)
+SK_POLY_ADJOINT_DEGREE(6)
+SK_POLY_ADJOINT_DEGREE(7)
+SK_POLY_ADJOINT_DEGREE(8)
+SK_POLY_ADJOINT_DEGREE(9)
+SK_POLY_ADJOINT_DEGREE(10)
+SK_POLY_ADJOINT_DEGREE(11)
+SK_POLY_ADJOINT_DEGREE(12)
+SK_POLY_ADJOINT_DEGREE(13)
+SK_POLY_ADJOINT_DEGREE(14)
+SK_POLY_ADJOINT_DEGREE(15)
+SK_POLY_ADJOINT_DEGREE(16)
+SK_POLY_ADJOINT_FN(sk_poly_adjoint_wide, (64 + SK_PV) / SK_PV, sk_poly_vectors(N), 0)
+
 static inline void sk_poly_cell(const double *co, const double *B, const double *L, double *T,
                                 double *R, const double *H, int N)
 {
@@ -131,6 +223,21 @@ static inline void sk_poly_cell(const double *co, const double *B, const double 
         sk_poly_cell_11, sk_poly_cell_12, sk_poly_cell_13, sk_poly_cell_14, sk_poly_cell_15,
         sk_poly_cell_16};
     (N <= 16 ? fixed[N] : sk_poly_cell_wide)(co, B, L, T, R, H, N);
+}
+
+static inline double sk_poly_adjoint(const double *co, const double *B, const double *L,
+                                     const double *Tb, const double *Rb, double *Bb,
+                                     double *Lb, const double *H, int N)
+{
+    typedef double (*adjoint_fn)(const double *, const double *, const double *,
+                                 const double *, const double *, double *, double *,
+                                 const double *, int);
+    static const adjoint_fn fixed[17] = {
+        0, sk_poly_adjoint_1, sk_poly_adjoint_2, sk_poly_adjoint_3, sk_poly_adjoint_4,
+        sk_poly_adjoint_5, sk_poly_adjoint_6, sk_poly_adjoint_7, sk_poly_adjoint_8,
+        sk_poly_adjoint_9, sk_poly_adjoint_10, sk_poly_adjoint_11, sk_poly_adjoint_12,
+        sk_poly_adjoint_13, sk_poly_adjoint_14, sk_poly_adjoint_15, sk_poly_adjoint_16};
+    return (N <= 16 ? fixed[N] : sk_poly_adjoint_wide)(co, B, L, Tb, Rb, Bb, Lb, H, N);
 }
 
 

@@ -29,48 +29,7 @@ cdef inline double poly_rho(Static sk, const floating* x, const floating* y, Py_
         - kappa[i * L2 + j + 1] + kappa[i * L2 + j]
 
 
-cdef double poly_cell_adjoint(double rho, const double* B, const double* L, const double* Tb,
-                              const double* Rb, double* Bb, double* Lb, double* e,
-                              const double* invfact, int N) noexcept nogil:
-    """The reverse of poly_cell: given dF/dT (Tb) and dF/dRt (Rb), set dF/dB (Bb) and dF/dL
-    (Lb, Lb[0] = 0) and return dF/drho."""
-    cdef int m, n, q
-    cdef double eb, hl, hb, power = 1, dpower = 0, rb = 0
-    cdef double* ebar = e + N + 1            # dF/de_n
-    e[0] = 1
-    for n in range(1, N + 1):
-        e[n] = e[n - 1] * rho / n
-    for m in range(N + 1):
-        Bb[m] = 0
-        Lb[m] = 0
-        ebar[m] = 0
-    for m in range(N + 1):
-        # T_m = sum_{n<=m} e_n B_{m-n} + rho^m sum_q L_q / (q+m)!
-        # R_m = e_m B_0 + sum_{n<m} e_n L_{m-n} + rho^m sum_q B_q / (q+m)!
-        ebar[m] += Rb[m] * B[0]
-        Bb[0] += Rb[m] * e[m]
-        for n in range(m + 1):
-            ebar[n] += Tb[m] * B[m - n]
-            Bb[m - n] += Tb[m] * e[n]
-        for n in range(m):
-            ebar[n] += Rb[m] * L[m - n]
-            Lb[m - n] += Rb[m] * e[n]
-        hl = 0
-        hb = 0
-        for q in range(1, N + 1):
-            hl += L[q] * invfact[q + m]
-            hb += B[q] * invfact[q + m]
-            Lb[q] += Tb[m] * power * invfact[q + m]
-            Bb[q] += Rb[m] * power * invfact[q + m]
-        rb += (Tb[m] * hl + Rb[m] * hb) * dpower        # d(rho^m)/drho = m rho^(m-1)
-        dpower = (m + 1) * power
-        power *= rho
-    for n in range(1, N + 1):
-        rb += ebar[n] * e[n - 1]                           # de_n/drho = e_(n-1)
-    return rb
-
-
-DEF INVFACT = 160      # 1/k! for k < 2 N + 1 (the adjoint) and N + sk_poly_stride(N), N <= 64
+DEF INVFACT = 160      # 1/k! for k < N + sk_poly_stride(N), N <= 64 (poly_cell.h)
 
 
 cdef int inverse_factorials(double* invfact, int order) except -1:
@@ -206,38 +165,42 @@ cdef void poly_pair_backward(Static sk, const floating* x, const floating* y, Py
                              double* ws, const double* invfact, floating* dx,
                              floating* dy) noexcept nogil:
     """Adds seed * dk(x, y)/dx and /dy to dx, dy: the forward with every cell's edges kept,
-    then the cells' adjoints from the top right, then kappa's chain rule. Workspace:
-    poly_work(L1, L2, d1, d2, N)."""
+    then the cells' adjoints from the top right (sk_poly_adjoint, poly_cell.h), then kappa's
+    chain rule. Workspace: poly_work(L1, L2, d1, d2, N)."""
     cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, M = N + 1
+    cdef Py_ssize_t S = sk_poly_stride(N), K = sk_poly_coeffs_size(N)
     cdef Py_ssize_t r, c, m, cell
-    cdef double h = 1.0 / (1 << (d1 + d2)), rho = 0
+    cdef double h = 1.0 / (1 << (d1 + d2))
     cdef double* kappa = ws
     cdef double* Gb = kappa + L1 * L2
     cdef double* Bs = Gb + L1 * L2
     cdef double* Ls = Bs + R * C * M
-    cdef double* tb = Ls + R * C * M          # dF/d(top edge), a column each
-    cdef double* rb = tb + C * M              # dF/d(right edge) of the cell being swept
-    cdef double* Lb = rb + M
-    cdef double* e = Lb + M                   # 2 M numbers
-    cdef double* fw = e + 2 * M               # the forward's own workspace (poly_ws)
+    cdef double* tb = Ls + R * C * M          # dF/d(top edge), a column each (stride S)
+    cdef double* rb = tb + C * S              # dF/d(right edge) of the cell being swept
+    cdef double* Lb = rb + S
+    cdef double* co = Lb + S                  # a coarse row's cells' coefficients
+    cdef double* fw = co + n2 * K             # the forward's own workspace (poly_ws)
     cdef double* swap
     if R == 0 or C == 0:
         return
     poly_pair(sk, x, y, L1, L2, d, d1, d2, N, kappa, fw, invfact, Bs, Ls)
     for m in range(n1 * n2):
         Gb[m] = 0
-    for m in range(C * M):
+    for m in range(C * S):
         tb[m] = 0
     for r in range(R - 1, -1, -1):
-        for m in range(M):                    # the kernel is the last right edge at v = 1
-            rb[m] = seed * invfact[m] if r == R - 1 else 0
+        if r == R - 1 or ((r + 1) & ((1 << d1) - 1)) == 0:     # a new coarse row, from its top
+            for c in range(n2):
+                sk_poly_coeffs(h * poly_rho(sk, x, y, r >> d1, c, L2, d, kappa), invfact, N,
+                               co + c * K)
+        for m in range(S):                    # the kernel is the last right edge at v = 1
+            rb[m] = seed * invfact[m] if r == R - 1 and m < M else 0
         for c in range(C - 1, -1, -1):
-            if c == C - 1 or ((c + 1) & ((1 << d2) - 1)) == 0:
-                rho = h * poly_rho(sk, x, y, r >> d1, c >> d2, L2, d, kappa)
             cell = (r * C + c) * M
-            Gb[(r >> d1) * n2 + (c >> d2)] += h * poly_cell_adjoint(
-                rho, Bs + cell, Ls + cell, tb + c * M, rb, fw, Lb, e, invfact, N)
-            memcpy(tb + c * M, fw, M * sizeof(double))
+            # dF/d(bottom edge) takes the top's place: the cell below reads it as its top
+            Gb[(r >> d1) * n2 + (c >> d2)] += h * sk_poly_adjoint(
+                co + (c >> d2) * K, Bs + cell, Ls + cell, tb + c * S, rb, tb + c * S, Lb,
+                invfact, N)
             swap = rb
             rb = Lb
             Lb = swap
@@ -247,8 +210,9 @@ cdef void poly_pair_backward(Static sk, const floating* x, const floating* y, Py
 cdef inline double poly_work(Py_ssize_t L1, Py_ssize_t L2, int d1, int d2, int N) noexcept nogil:
     """poly_pair_backward's workspace, in numbers (double precision: it cannot wrap)."""
     cdef double R = <double>(L1 - 1) * (1 << d1), C = <double>(L2 - 1) * (1 << d2)
-    cdef double M = N + 1
-    return 2.0 * L1 * L2 + 2 * R * C * M + C * M + 4 * M + poly_ws(<Py_ssize_t>C, N)
+    cdef double M = N + 1, S = sk_poly_stride(N)
+    return 2.0 * L1 * L2 + 2 * R * C * M + (C + 2) * S + (L2 - 1.0) * sk_poly_coeffs_size(N) \
+        + poly_ws(<Py_ssize_t>C, N)
 
 
 def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,

@@ -115,6 +115,22 @@ def test_gradients_are_those_of_the_method(rng, kernel):
     np.testing.assert_allclose(dY, finite_difference(lambda B: loss(X, B), Y), atol=1e-7 * scale)
 
 
+@pytest.mark.parametrize("order", [1, 3, 4, 11, 18])
+def test_gradients_of_every_cell_width(rng, order):
+    """The cells' vectors hold 4 degrees each: degrees that fill them exactly (3, 11), leave
+    a single number in the last (4), one vector (1) and past the unrolled ones (18)."""
+    X, Y = walks(rng, 2, 4, 2), walks(rng, 2, 5, 2)
+    D = rng.normal(size=(2, 2))
+    opts = dict(method="polynomial", order=order)
+    dX, dY = sk.sig_kernel_gram_backprop(D, X, Y, 1, left_deriv=True, right_deriv=True, **opts)
+
+    def loss(A, B):
+        return float(np.sum(D * sk.sig_kernel_gram(A, B, 1, **opts)))
+    scale = max(np.abs(dX).max(), np.abs(dY).max())
+    np.testing.assert_allclose(dX, finite_difference(lambda A: loss(A, Y), X), atol=1e-7 * scale)
+    np.testing.assert_allclose(dY, finite_difference(lambda B: loss(X, B), Y), atol=1e-7 * scale)
+
+
 def test_gradients_converge_to_finite_differences_gradients(rng):
     # the two schemes' gradients tend to one limit: FD's, extrapolated as the values are
     X, Y = walks(rng, 2, 5, 2), walks(rng, 2, 6, 2)
