@@ -114,12 +114,13 @@ cdef extern from "lanes.h" nogil:
     int sk_distance_kernel_d(int kind, double p0, double* s, Py_ssize_t n, int values)
 
 cdef extern from "poly_cell.h" nogil:
-    void sk_poly_cell(const double* co, const double* B, const double* L, double* T,
-                      double* R, const double* H, int N)
-    void sk_poly_coeffs(double rho, const double* H, int N, double* co)
-    double sk_poly_adjoint(const double* co, const double* B, const double* L,
-                           const double* Tb, const double* Rb, double* Bb, double* Lb,
-                           const double* H, int N)
+    double* sk_poly_row(const double* co, Py_ssize_t K, double* tops, double* left, double* Rt,
+                        const double* H, int N, Py_ssize_t C, int d2, double* Bs, double* Ls)
+    void sk_poly_adjoint_row(const double* co, Py_ssize_t K, const double* Bs,
+                             const double* Ls, double* tb, double* rb, double* Lb,
+                             const double* H, int N, Py_ssize_t C, int d2, double h,
+                             double* Gb)
+    void sk_poly_coeffs(double rho, const double* H, int N, double* co, int adjoint)
     int sk_poly_stride(int N)
     int sk_poly_coeffs_size(int N)
 

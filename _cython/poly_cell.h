@@ -9,6 +9,7 @@
 #ifndef SK_POLY_CELL_H
 #define SK_POLY_CELL_H
 
+#include <stddef.h>
 #include <string.h>
 
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(SK_PLAIN_LOOPS)
@@ -31,22 +32,40 @@ static inline int sk_poly_stride(int N) { return sk_poly_vectors(N) * SK_PV; }
 
 /* A cell's coefficients from its rho, written ahead of the sweep (so that its loads never
  * wait on fresh stores), S = sk_poly_stride(N): at co, N + 1 zeros, then e_m = rho^m / m!
- * (m < S), rho^m, m rho^(m-1) (its derivative: the adjoint's), and e reversed, e_(N-j) for
- * j < N + S (0 past j = N: the adjoint's); H: 1/k! for k < N + S. */
+ * (m < S), rho^m, and with adjoint, m rho^(m-1) (its derivative) and e reversed, e_(N-j)
+ * for j < N + S (0 past j = N); H: 1/k! for k < N + S. */
 static inline int sk_poly_coeffs_size(int N) { return 2 * N + 1 + 4 * sk_poly_stride(N); }
-static void sk_poly_coeffs(double rho, const double *H, int N, double *co)
+static void sk_poly_coeffs(double rho, const double *H, int N, double *co, int adjoint)
 {
     const int S = sk_poly_stride(N);
     double *e = co + N + 1, *pw = e + S, *dpw = pw + S, *erev = dpw + S, p = 1;
     int m;
     for (m = 0; m <= N; m++)
         co[m] = 0;
+#if SK_PV == 4
+    {   /* rho^m four at a time: a chain of S/4 products, not S */
+        const double r2 = rho * rho;
+        const sk_pv r4 = sk_pv_splat(r2 * r2);
+        sk_pv w = {1, rho, r2, r2 * rho};
+        int v;
+        (void)p;
+        for (v = 0; v < S / 4; v++) {
+            sk_pv_store(pw + 4 * v, w);
+            sk_pv_store(e + 4 * v, w * sk_pv_load(H + 4 * v));
+            w *= r4;
+        }
+    }
+#else
     for (m = 0; m < S; m++) {
-        dpw[m] = m ? m * pw[m - 1] : 0;
         pw[m] = p;
         e[m] = p * H[m];
         p *= rho;
     }
+#endif
+    if (!adjoint)
+        return;
+    for (m = 0; m < S; m++)
+        dpw[m] = m ? m * pw[m - 1] : 0;
     for (m = 0; m < N + S; m++)
         erev[m] = m <= N ? e[N - m] : 0;
 }
@@ -101,7 +120,7 @@ static void sk_poly_coeffs(double rho, const double *H, int N, double *co)
  * TPw_m H_(q+m) (for p, q >= 1; B_0 takes R's corner term and no H term), as multiply-adds
  * over p in vectors (e_(m-p) from e reversed). dF/drho = sum_m Tb_m t'_m + Rb_m r'_m +
  * m rho^(m-1) (Tb_m HL_m + Rb_m HB_m), t' and r' the edges' sums over e shifted by one
- * (de_n/drho = e_(n-1)), HL and HB their sums over H. */
+ * (de_n/drho = e_(n-1)), HL and HB their sums over H; it goes to rhob_out. */
 #define SK_POLY_ADJOINT_BODY(MP, NV)                                                     \
     {                                                                                    \
         sk_pv ts[MP], rs[MP], hl[MP], hb[MP], bb[MP], lb[MP], acc = sk_pv_splat(0);      \
@@ -150,95 +169,108 @@ static void sk_poly_coeffs(double rho, const double *H, int N, double *co)
         Lb[0] = 0;                                                                       \
         for (m = N + 1; m < (NV) * SK_PV; m++)                                           \
             Bb[m] = Lb[m] = 0;                                                           \
-        return rhob;                                                                     \
+        rhob_out = rhob;                                                                 \
     }
 
-/* One function for each degree up to 16 (N a constant: the loops over q unroll and the
- * shifted loads of e are fixed offsets), and one for any degree up to 64. */
-#define SK_POLY_CELL_FN(NAME, MP, NV, NN)                                                \
-    static void NAME(const double *co, const double *B, const double *L, double *T,      \
-                     double *R, const double *H, int N_)                                 \
+/* The sweeps of a row of C cells from the left (forward) and from the right (adjoint), a
+ * function for each degree up to 16 (N a constant: the loops over q unroll and the shifted
+ * loads of e are fixed offsets) and one for any degree up to 64. Cell c has coefficients
+ * co + (c >> d2) K, bottom edge and then top edge at tops + c S (S = sk_poly_stride(N)).
+ *
+ * Forward: left is the row's left edge; the right edges go alternately to Rt and left, and
+ * the row's last right edge is returned (one of the two). With Bs and Ls (not NULL), cell
+ * c's bottom and left edges are copied to Bs + c (N + 1) and Ls + c (N + 1).
+ *
+ * Adjoint: tb holds dF/d(top edge) of each cell (stride S), rb dF/d(right edge) of the
+ * last; each cell's dF/d(bottom edge) takes its top's place in tb, dF/d(left edge) goes to
+ * the cell before it through rb and Lb (alternately), and h dF/drho is added to
+ * Gb[c >> d2]; Bs and Ls are the row's cells' edges, as kept by the forward. */
+#define SK_POLY_ROW_FNS(FWD, ADJ, MP, NV, NN)                                            \
+    static double *FWD(const double *co0, ptrdiff_t K, double *tops, double *left,       \
+                       double *Rt, const double *H, int N_, ptrdiff_t C, int d2,         \
+                       double *Bs, double *Ls)                                           \
     {                                                                                    \
         const int N = (NN) ? (NN) : N_;                                                  \
-        SK_POLY_CELL_BODY(MP, NV)                                                        \
-    }
-#define SK_POLY_CELL_DEGREE(NN) \
-    SK_POLY_CELL_FN(sk_poly_cell_##NN, (NN + SK_PV) / SK_PV, (NN + SK_PV) / SK_PV, NN)
-
-SK_POLY_CELL_DEGREE(1)
-SK_POLY_CELL_DEGREE(2)
-SK_POLY_CELL_DEGREE(3)
-SK_POLY_CELL_DEGREE(4)
-SK_POLY_CELL_DEGREE(5)
-SK_POLY_CELL_DEGREE(6)
-SK_POLY_CELL_DEGREE(7)
-SK_POLY_CELL_DEGREE(8)
-SK_POLY_CELL_DEGREE(9)
-SK_POLY_CELL_DEGREE(10)
-SK_POLY_CELL_DEGREE(11)
-SK_POLY_CELL_DEGREE(12)
-SK_POLY_CELL_DEGREE(13)
-SK_POLY_CELL_DEGREE(14)
-SK_POLY_CELL_DEGREE(15)
-SK_POLY_CELL_DEGREE(16)
-SK_POLY_CELL_FN(sk_poly_cell_wide, (64 + SK_PV) / SK_PV, sk_poly_vectors(N), 0)
-
-#define SK_POLY_ADJOINT_FN(NAME, MP, NV, NN)                                             \
-    static double NAME(const double *co, const double *B, const double *L,              \
-                       const double *Tb, const double *Rb, double *Bb, double *Lb,       \
-                       const double *H, int N_)                                          \
+        ptrdiff_t c;                                                                     \
+        for (c = 0; c < C; c++) {                                                        \
+            const double *co = co0 + (c >> d2) * K, *B = tops + c * (NV) * SK_PV;        \
+            const double *L = left;                                                      \
+            double *T = tops + c * (NV) * SK_PV, *R = Rt, *swap = left;                  \
+            if (Bs) {                                                                    \
+                memcpy(Bs + c * (N + 1), B, (N + 1) * sizeof(double));                   \
+                memcpy(Ls + c * (N + 1), L, (N + 1) * sizeof(double));                   \
+            }                                                                            \
+            SK_POLY_CELL_BODY(MP, NV)                                                    \
+            left = Rt;                                                                   \
+            Rt = swap;                                                                   \
+        }                                                                                \
+        return left;                                                                     \
+    }                                                                                    \
+    static void ADJ(const double *co0, ptrdiff_t K, const double *Bs, const double *Ls,  \
+                    double *tb, double *rb, double *Lb, const double *H, int N_,         \
+                    ptrdiff_t C, int d2, double h, double *Gb)                           \
     {                                                                                    \
         const int N = (NN) ? (NN) : N_;                                                  \
-        SK_POLY_ADJOINT_BODY(MP, NV)                                                     \
+        ptrdiff_t c;                                                                     \
+        for (c = C - 1; c >= 0; c--) {                                                   \
+            const double *co = co0 + (c >> d2) * K, *B = Bs + c * (N + 1);               \
+            const double *L = Ls + c * (N + 1), *Tb = tb + c * (NV) * SK_PV, *Rb = rb;   \
+            double *Bb = tb + c * (NV) * SK_PV, *swap = rb, rhob_out;                    \
+            SK_POLY_ADJOINT_BODY(MP, NV)                                                 \
+            Gb[c >> d2] += h * rhob_out;                                                 \
+            rb = Lb;                                                                     \
+            Lb = swap;                                                                   \
+        }                                                                                \
     }
-#define SK_POLY_ADJOINT_DEGREE(NN) \
-    SK_POLY_ADJOINT_FN(sk_poly_adjoint_##NN, (NN + SK_PV) / SK_PV, (NN + SK_PV) / SK_PV, NN)
+#define SK_POLY_ROW_DEGREE(NN)                                                           \
+    SK_POLY_ROW_FNS(sk_poly_row_##NN, sk_poly_adjoint_row_##NN, (NN + SK_PV) / SK_PV,    \
+                    (NN + SK_PV) / SK_PV, NN)
 
-SK_POLY_ADJOINT_DEGREE(1)
-SK_POLY_ADJOINT_DEGREE(2)
-SK_POLY_ADJOINT_DEGREE(3)
-SK_POLY_ADJOINT_DEGREE(4)
-SK_POLY_ADJOINT_DEGREE(5)
-SK_POLY_ADJOINT_DEGREE(6)
-SK_POLY_ADJOINT_DEGREE(7)
-SK_POLY_ADJOINT_DEGREE(8)
-SK_POLY_ADJOINT_DEGREE(9)
-SK_POLY_ADJOINT_DEGREE(10)
-SK_POLY_ADJOINT_DEGREE(11)
-SK_POLY_ADJOINT_DEGREE(12)
-SK_POLY_ADJOINT_DEGREE(13)
-SK_POLY_ADJOINT_DEGREE(14)
-SK_POLY_ADJOINT_DEGREE(15)
-SK_POLY_ADJOINT_DEGREE(16)
-SK_POLY_ADJOINT_FN(sk_poly_adjoint_wide, (64 + SK_PV) / SK_PV, sk_poly_vectors(N), 0)
+SK_POLY_ROW_DEGREE(1)
+SK_POLY_ROW_DEGREE(2)
+SK_POLY_ROW_DEGREE(3)
+SK_POLY_ROW_DEGREE(4)
+SK_POLY_ROW_DEGREE(5)
+SK_POLY_ROW_DEGREE(6)
+SK_POLY_ROW_DEGREE(7)
+SK_POLY_ROW_DEGREE(8)
+SK_POLY_ROW_DEGREE(9)
+SK_POLY_ROW_DEGREE(10)
+SK_POLY_ROW_DEGREE(11)
+SK_POLY_ROW_DEGREE(12)
+SK_POLY_ROW_DEGREE(13)
+SK_POLY_ROW_DEGREE(14)
+SK_POLY_ROW_DEGREE(15)
+SK_POLY_ROW_DEGREE(16)
+SK_POLY_ROW_FNS(sk_poly_row_wide, sk_poly_adjoint_row_wide, (64 + SK_PV) / SK_PV,
+                sk_poly_vectors(N), 0)
 
-static inline void sk_poly_cell(const double *co, const double *B, const double *L, double *T,
-                                double *R, const double *H, int N)
+#define SK_POLY_DEGREES(PREFIX)                                                          \
+    {0, PREFIX##1, PREFIX##2, PREFIX##3, PREFIX##4, PREFIX##5, PREFIX##6, PREFIX##7,     \
+     PREFIX##8, PREFIX##9, PREFIX##10, PREFIX##11, PREFIX##12, PREFIX##13, PREFIX##14,   \
+     PREFIX##15, PREFIX##16}
+
+static double *sk_poly_row(const double *co, ptrdiff_t K, double *tops, double *left,
+                           double *Rt, const double *H, int N, ptrdiff_t C, int d2,
+                           double *Bs, double *Ls)
 {
-    typedef void (*cell_fn)(const double *, const double *, const double *, double *,
-                            double *, const double *, int);
-    static const cell_fn fixed[17] = {
-        0, sk_poly_cell_1, sk_poly_cell_2, sk_poly_cell_3, sk_poly_cell_4, sk_poly_cell_5,
-        sk_poly_cell_6, sk_poly_cell_7, sk_poly_cell_8, sk_poly_cell_9, sk_poly_cell_10,
-        sk_poly_cell_11, sk_poly_cell_12, sk_poly_cell_13, sk_poly_cell_14, sk_poly_cell_15,
-        sk_poly_cell_16};
-    (N <= 16 ? fixed[N] : sk_poly_cell_wide)(co, B, L, T, R, H, N);
+    typedef double *(*row_fn)(const double *, ptrdiff_t, double *, double *, double *,
+                              const double *, int, ptrdiff_t, int, double *, double *);
+    static const row_fn fixed[17] = SK_POLY_DEGREES(sk_poly_row_);
+    return (N <= 16 ? fixed[N] : sk_poly_row_wide)(co, K, tops, left, Rt, H, N, C, d2, Bs, Ls);
 }
 
-static inline double sk_poly_adjoint(const double *co, const double *B, const double *L,
-                                     const double *Tb, const double *Rb, double *Bb,
-                                     double *Lb, const double *H, int N)
+static void sk_poly_adjoint_row(const double *co, ptrdiff_t K, const double *Bs,
+                                const double *Ls, double *tb, double *rb, double *Lb,
+                                const double *H, int N, ptrdiff_t C, int d2, double h,
+                                double *Gb)
 {
-    typedef double (*adjoint_fn)(const double *, const double *, const double *,
-                                 const double *, const double *, double *, double *,
-                                 const double *, int);
-    static const adjoint_fn fixed[17] = {
-        0, sk_poly_adjoint_1, sk_poly_adjoint_2, sk_poly_adjoint_3, sk_poly_adjoint_4,
-        sk_poly_adjoint_5, sk_poly_adjoint_6, sk_poly_adjoint_7, sk_poly_adjoint_8,
-        sk_poly_adjoint_9, sk_poly_adjoint_10, sk_poly_adjoint_11, sk_poly_adjoint_12,
-        sk_poly_adjoint_13, sk_poly_adjoint_14, sk_poly_adjoint_15, sk_poly_adjoint_16};
-    return (N <= 16 ? fixed[N] : sk_poly_adjoint_wide)(co, B, L, Tb, Rb, Bb, Lb, H, N);
+    typedef void (*adjoint_fn)(const double *, ptrdiff_t, const double *, const double *,
+                               double *, double *, double *, const double *, int, ptrdiff_t,
+                               int, double, double *);
+    static const adjoint_fn fixed[17] = SK_POLY_DEGREES(sk_poly_adjoint_row_);
+    (N <= 16 ? fixed[N] : sk_poly_adjoint_row_wide)(co, K, Bs, Ls, tb, rb, Lb, H, N, C, d2, h,
+                                                    Gb);
 }
-
 
 #endif

@@ -75,6 +75,7 @@ cdef double poly_pair(Static sk, const floating* x, const floating* y, Py_ssize_
     cdef double* co = Rt + S                  # a coarse row's cells' coefficients
     cdef Py_ssize_t K = sk_poly_coeffs_size(N)
     cdef double* swap
+    cdef double* last
     if sk.kind != LINEAR:
         for a in range(L1):
             for b in range(L2):
@@ -89,16 +90,16 @@ cdef double poly_pair(Static sk, const floating* x, const floating* y, Py_ssize_
         if (r & ((1 << d1) - 1)) == 0:        # a new coarse row: its cells' coefficients
             for c in range(n2):
                 sk_poly_coeffs(h * poly_rho(sk, x, y, r >> d1, c, L2, d, kappa), invfact, N,
-                               co + c * K)
+                               co + c * K, False)
         left[0] = 1
         for m in range(1, M):
             left[m] = 0
-        for c in range(C):
-            if Bs != NULL:
-                memcpy(Bs + (r * C + c) * M, tops + c * S, M * sizeof(double))
-                memcpy(Ls + (r * C + c) * M, left, M * sizeof(double))
-            # the top edge takes the bottom's place (sk_poly_cell reads B before it writes T)
-            sk_poly_cell(co + (c >> d2) * K, tops + c * S, left, tops + c * S, Rt, invfact, N)
+        # the cells' top edges take their bottoms' places; the row's last right edge is in
+        # one of left and Rt (poly_cell.h)
+        last = sk_poly_row(co, K, tops, left, Rt, invfact, N, C, d2,
+                           Bs + r * C * M if Bs != NULL else NULL,
+                           Ls + r * C * M if Ls != NULL else NULL)
+        if last != left:
             swap = left
             left = Rt
             Rt = swap
@@ -169,7 +170,7 @@ cdef void poly_pair_backward(Static sk, const floating* x, const floating* y, Py
     chain rule. Workspace: poly_work(L1, L2, d1, d2, N)."""
     cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, M = N + 1
     cdef Py_ssize_t S = sk_poly_stride(N), K = sk_poly_coeffs_size(N)
-    cdef Py_ssize_t r, c, m, cell
+    cdef Py_ssize_t r, c, m
     cdef double h = 1.0 / (1 << (d1 + d2))
     cdef double* kappa = ws
     cdef double* Gb = kappa + L1 * L2
@@ -180,7 +181,6 @@ cdef void poly_pair_backward(Static sk, const floating* x, const floating* y, Py
     cdef double* Lb = rb + S
     cdef double* co = Lb + S                  # a coarse row's cells' coefficients
     cdef double* fw = co + n2 * K             # the forward's own workspace (poly_ws)
-    cdef double* swap
     if R == 0 or C == 0:
         return
     poly_pair(sk, x, y, L1, L2, d, d1, d2, N, kappa, fw, invfact, Bs, Ls)
@@ -192,18 +192,12 @@ cdef void poly_pair_backward(Static sk, const floating* x, const floating* y, Py
         if r == R - 1 or ((r + 1) & ((1 << d1) - 1)) == 0:     # a new coarse row, from its top
             for c in range(n2):
                 sk_poly_coeffs(h * poly_rho(sk, x, y, r >> d1, c, L2, d, kappa), invfact, N,
-                               co + c * K)
+                               co + c * K, True)
         for m in range(S):                    # the kernel is the last right edge at v = 1
             rb[m] = seed * invfact[m] if r == R - 1 and m < M else 0
-        for c in range(C - 1, -1, -1):
-            cell = (r * C + c) * M
-            # dF/d(bottom edge) takes the top's place: the cell below reads it as its top
-            Gb[(r >> d1) * n2 + (c >> d2)] += h * sk_poly_adjoint(
-                co + (c >> d2) * K, Bs + cell, Ls + cell, tb + c * S, rb, tb + c * S, Lb,
-                invfact, N)
-            swap = rb
-            rb = Lb
-            Lb = swap
+        # dF/d(bottom edge) takes the top's place: the cell below reads it as its top
+        sk_poly_adjoint_row(co, K, Bs + r * C * M, Ls + r * C * M, tb, rb, Lb, invfact, N, C,
+                            d2, h, Gb + (r >> d1) * n2)
     kappa_chain_rule(sk, x, y, L1, L2, d, Gb, dx, dy)
 
 
