@@ -114,10 +114,11 @@ cdef extern from "lanes.h" nogil:
     int sk_distance_kernel_d(int kind, double p0, double* s, Py_ssize_t n, int values)
 
 cdef extern from "poly_cell.h" nogil:
-    double* sk_poly_row(const double* co, Py_ssize_t K, double* tops, double* left, double* Rt,
-                        const double* H, int N, Py_ssize_t C, int d2, double* Bs, double* Ls)
-    void sk_poly_adjoint_row(const double* co, Py_ssize_t K, const double* Bs,
-                             const double* Ls, double* tb, double* rb, double* Lb,
+    double* sk_poly_row(const double* co, Py_ssize_t K, const double* Brow, double* Trow,
+                        double* left, double* Rt, double* Ls, const double* H, int N,
+                        Py_ssize_t C, int d2)
+    void sk_poly_adjoint_row(const double* co, Py_ssize_t K, const double* Brow,
+                             const double* Lrow, double* tb, double* rb, double* Lb,
                              const double* H, int N, Py_ssize_t C, int d2, double h,
                              double* Gb)
     void sk_poly_coeffs(double rho, const double* H, int N, double* co, int adjoint)

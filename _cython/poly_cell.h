@@ -73,7 +73,7 @@ static void sk_poly_coeffs(double rho, const double *H, int N, double *co, int a
 /* T and R (sk_poly_stride(N) numbers each) from B and L (L[0] not read: the corner is B[0]),
  * with the cell's coefficients co (sk_poly_coeffs); T may be B. The body is one text for
  * arrays of MP vectors of which NV are used: a constant for the common degrees, so that the
- * accumulators live in registers. R first (the sweep's chain from cell to cell runs through
+ * accumulators live in registers. R may be L's neighbour, never L. R first (the sweep's chain from cell to cell runs through
  * it: its sums over the left edge go in two halves, to halve that chain), then T. */
 #define SK_POLY_CELL_BODY(MP, NV)                                                        \
     {                                                                                    \
@@ -175,46 +175,47 @@ static void sk_poly_coeffs(double rho, const double *H, int N, double *co, int a
 /* The sweeps of a row of C cells from the left (forward) and from the right (adjoint), a
  * function for each degree up to 16 (N a constant: the loops over q unroll and the shifted
  * loads of e are fixed offsets) and one for any degree up to 64. Cell c has coefficients
- * co + (c >> d2) K, bottom edge and then top edge at tops + c S (S = sk_poly_stride(N)).
+ * co + (c >> d2) K; edges are S = sk_poly_stride(N) numbers apart.
  *
- * Forward: left is the row's left edge; the right edges go alternately to Rt and left, and
- * the row's last right edge is returned (one of the two). With Bs and Ls (not NULL), cell
- * c's bottom and left edges are copied to Bs + c (N + 1) and Ls + c (N + 1).
+ * Forward: cell c's bottom edge is at Brow + c S and its top edge goes to Trow + c S (Trow
+ * may be Brow). Without Ls (NULL), left is the row's left edge and the right edges go
+ * alternately to Rt and left; with Ls, cell c's left edge is at Ls + c S (the caller sets
+ * Ls's first) and its right edge goes to Ls + (c + 1) S, where the adjoint finds them. The
+ * row's last right edge is returned.
  *
- * Adjoint: tb holds dF/d(top edge) of each cell (stride S), rb dF/d(right edge) of the
- * last; each cell's dF/d(bottom edge) takes its top's place in tb, dF/d(left edge) goes to
- * the cell before it through rb and Lb (alternately), and h dF/drho is added to
- * Gb[c >> d2]; Bs and Ls are the row's cells' edges, as kept by the forward. */
+ * Adjoint: Brow and Lrow as the forward kept them (with Ls); tb holds dF/d(top edge) of each
+ * cell, rb dF/d(right edge) of the last; each cell's dF/d(bottom edge) takes its top's place
+ * in tb, dF/d(left edge) goes to the cell before it through rb and Lb (alternately), and
+ * h dF/drho is added to Gb[c >> d2]. */
 #define SK_POLY_ROW_FNS(FWD, ADJ, MP, NV, NN)                                            \
-    static double *FWD(const double *co0, ptrdiff_t K, double *tops, double *left,       \
-                       double *Rt, const double *H, int N_, ptrdiff_t C, int d2,         \
-                       double *Bs, double *Ls)                                           \
+    static double *FWD(const double *co0, ptrdiff_t K, const double *Brow, double *Trow,  \
+                       double *left, double *Rt, double *Ls, const double *H, int N_,     \
+                       ptrdiff_t C, int d2)                                              \
     {                                                                                    \
         const int N = (NN) ? (NN) : N_;                                                  \
         ptrdiff_t c;                                                                     \
         for (c = 0; c < C; c++) {                                                        \
-            const double *co = co0 + (c >> d2) * K, *B = tops + c * (NV) * SK_PV;        \
-            const double *L = left;                                                      \
-            double *T = tops + c * (NV) * SK_PV, *R = Rt, *swap = left;                  \
-            if (Bs) {                                                                    \
-                memcpy(Bs + c * (N + 1), B, (N + 1) * sizeof(double));                   \
-                memcpy(Ls + c * (N + 1), L, (N + 1) * sizeof(double));                   \
-            }                                                                            \
+            const double *co = co0 + (c >> d2) * K, *B = Brow + c * (NV) * SK_PV;        \
+            const double *L = Ls ? Ls + c * (NV) * SK_PV : left;                         \
+            double *T = Trow + c * (NV) * SK_PV;                                         \
+            double *R = Ls ? Ls + (c + 1) * (NV) * SK_PV : Rt, *swap = left;             \
             SK_POLY_CELL_BODY(MP, NV)                                                    \
-            left = Rt;                                                                   \
-            Rt = swap;                                                                   \
+            left = R;                                                                    \
+            if (!Ls)                                                                     \
+                Rt = swap;                                                               \
         }                                                                                \
         return left;                                                                     \
     }                                                                                    \
-    static void ADJ(const double *co0, ptrdiff_t K, const double *Bs, const double *Ls,  \
+    static void ADJ(const double *co0, ptrdiff_t K, const double *Brow, const double *Lrow, \
                     double *tb, double *rb, double *Lb, const double *H, int N_,         \
                     ptrdiff_t C, int d2, double h, double *Gb)                           \
     {                                                                                    \
         const int N = (NN) ? (NN) : N_;                                                  \
         ptrdiff_t c;                                                                     \
         for (c = C - 1; c >= 0; c--) {                                                   \
-            const double *co = co0 + (c >> d2) * K, *B = Bs + c * (N + 1);               \
-            const double *L = Ls + c * (N + 1), *Tb = tb + c * (NV) * SK_PV, *Rb = rb;   \
+            const double *co = co0 + (c >> d2) * K, *B = Brow + c * (NV) * SK_PV;        \
+            const double *L = Lrow + c * (NV) * SK_PV, *Tb = tb + c * (NV) * SK_PV;      \
+            const double *Rb = rb;                                                       \
             double *Bb = tb + c * (NV) * SK_PV, *swap = rb, rhob_out;                    \
             SK_POLY_ADJOINT_BODY(MP, NV)                                                 \
             Gb[c >> d2] += h * rhob_out;                                                 \
@@ -250,18 +251,19 @@ SK_POLY_ROW_FNS(sk_poly_row_wide, sk_poly_adjoint_row_wide, (64 + SK_PV) / SK_PV
      PREFIX##8, PREFIX##9, PREFIX##10, PREFIX##11, PREFIX##12, PREFIX##13, PREFIX##14,   \
      PREFIX##15, PREFIX##16}
 
-static double *sk_poly_row(const double *co, ptrdiff_t K, double *tops, double *left,
-                           double *Rt, const double *H, int N, ptrdiff_t C, int d2,
-                           double *Bs, double *Ls)
+static double *sk_poly_row(const double *co, ptrdiff_t K, const double *Brow, double *Trow,
+                           double *left, double *Rt, double *Ls, const double *H, int N,
+                           ptrdiff_t C, int d2)
 {
-    typedef double *(*row_fn)(const double *, ptrdiff_t, double *, double *, double *,
-                              const double *, int, ptrdiff_t, int, double *, double *);
+    typedef double *(*row_fn)(const double *, ptrdiff_t, const double *, double *, double *,
+                              double *, double *, const double *, int, ptrdiff_t, int);
     static const row_fn fixed[17] = SK_POLY_DEGREES(sk_poly_row_);
-    return (N <= 16 ? fixed[N] : sk_poly_row_wide)(co, K, tops, left, Rt, H, N, C, d2, Bs, Ls);
+    return (N <= 16 ? fixed[N] : sk_poly_row_wide)(co, K, Brow, Trow, left, Rt, Ls, H, N, C,
+                                                   d2);
 }
 
-static void sk_poly_adjoint_row(const double *co, ptrdiff_t K, const double *Bs,
-                                const double *Ls, double *tb, double *rb, double *Lb,
+static void sk_poly_adjoint_row(const double *co, ptrdiff_t K, const double *Brow,
+                                const double *Lrow, double *tb, double *rb, double *Lb,
                                 const double *H, int N, ptrdiff_t C, int d2, double h,
                                 double *Gb)
 {
@@ -269,8 +271,8 @@ static void sk_poly_adjoint_row(const double *co, ptrdiff_t K, const double *Bs,
                                double *, double *, double *, const double *, int, ptrdiff_t,
                                int, double, double *);
     static const adjoint_fn fixed[17] = SK_POLY_DEGREES(sk_poly_adjoint_row_);
-    (N <= 16 ? fixed[N] : sk_poly_adjoint_row_wide)(co, K, Bs, Ls, tb, rb, Lb, H, N, C, d2, h,
-                                                    Gb);
+    (N <= 16 ? fixed[N] : sk_poly_adjoint_row_wide)(co, K, Brow, Lrow, tb, rb, Lb, H, N, C, d2,
+                                                    h, Gb);
 }
 
 #endif

@@ -59,23 +59,25 @@ cdef double poly_pair(Static sk, const floating* x, const floating* y, Py_ssize_
                       Py_ssize_t L2, Py_ssize_t d, int d1, int d2, int N, double* kappa,
                       double* ws, const double* invfact, double* Bs=NULL,
                       double* Ls=NULL, long* exponent=NULL) noexcept nogil:
-    """k(x, y) by the polynomial scheme, one pair, plainly, its cells by sk_poly_cell
+    """k(x, y) by the polynomial scheme, one pair, plainly, its rows by sk_poly_row
     (poly_cell.h). Workspace: kappa L1 L2 numbers (not for the linear kernel), ws
     poly_ws(C, N), C the fine columns; invfact: 1/k! for k < N + sk_poly_stride(N). Bs and Ls,
-    when given ((R C (N + 1) numbers each), keep every cell's bottom and left edges. With
-    exponent (not NULL), the kernel is the result times 2^exponent (rows scaled as they
-    grow); without, rows are never scaled."""
+    when given, keep every cell's edges for the adjoint, S = sk_poly_stride(N) numbers each:
+    row r's bottom edges at Bs + r C S ((R + 1) C S numbers), its left edges at
+    Ls + r (C + 1) S (R (C + 1) S numbers). With exponent (not NULL), the kernel is the
+    result times 2^exponent (rows scaled as they grow); without, rows are never scaled."""
     cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, M = N + 1
-    cdef Py_ssize_t S = sk_poly_stride(N)     # an edge's numbers in the workspace
+    cdef Py_ssize_t S = sk_poly_stride(N)     # an edge's numbers
     cdef Py_ssize_t a, b, r, c, m
-    cdef double h = 1.0 / (1 << (d1 + d2)), rho, value = 0, big
-    cdef double* tops = ws                   # the bottom edges of the row being swept
+    cdef double h = 1.0 / (1 << (d1 + d2)), value = 0, big
+    cdef double* tops = ws if Bs == NULL else Bs   # the bottom edges of the row being swept
     cdef double* left = ws + C * S
     cdef double* Rt = left + S
     cdef double* co = Rt + S                  # a coarse row's cells' coefficients
     cdef Py_ssize_t K = sk_poly_coeffs_size(N)
     cdef double* swap
     cdef double* last
+    cdef double* edge
     if sk.kind != LINEAR:
         for a in range(L1):
             for b in range(L2):
@@ -91,18 +93,20 @@ cdef double poly_pair(Static sk, const floating* x, const floating* y, Py_ssize_
             for c in range(n2):
                 sk_poly_coeffs(h * poly_rho(sk, x, y, r >> d1, c, L2, d, kappa), invfact, N,
                                co + c * K, False)
-        left[0] = 1
-        for m in range(1, M):
-            left[m] = 0
-        # the cells' top edges take their bottoms' places; the row's last right edge is in
-        # one of left and Rt (poly_cell.h)
-        last = sk_poly_row(co, K, tops, left, Rt, invfact, N, C, d2,
-                           Bs + r * C * M if Bs != NULL else NULL,
-                           Ls + r * C * M if Ls != NULL else NULL)
-        if last != left:
-            swap = left
-            left = Rt
-            Rt = swap
+        edge = left if Ls == NULL else Ls + r * (C + 1) * S
+        edge[0] = 1
+        for m in range(1, S):
+            edge[m] = 0
+        if Bs == NULL:       # the cells' top edges take their bottoms' places
+            last = sk_poly_row(co, K, tops, tops, left, Rt, NULL, invfact, N, C, d2)
+            if last != left:
+                swap = left
+                left = Rt
+                Rt = swap
+        else:                # each row's edges kept
+            left = sk_poly_row(co, K, Bs + r * C * S, Bs + (r + 1) * C * S, NULL, NULL,
+                               Ls + r * (C + 1) * S, invfact, N, C, d2)
+            tops = Bs + (r + 1) * C * S
         if exponent != NULL:
             big = 0
             for c in range(C):
@@ -166,17 +170,17 @@ cdef void poly_pair_backward(Static sk, const floating* x, const floating* y, Py
                              double* ws, const double* invfact, floating* dx,
                              floating* dy) noexcept nogil:
     """Adds seed * dk(x, y)/dx and /dy to dx, dy: the forward with every cell's edges kept,
-    then the cells' adjoints from the top right (sk_poly_adjoint, poly_cell.h), then kappa's
-    chain rule. Workspace: poly_work(L1, L2, d1, d2, N)."""
+    then the cells' adjoints from the top right (sk_poly_adjoint_row, poly_cell.h), then
+    kappa's chain rule. Workspace: poly_work(L1, L2, d1, d2, N)."""
     cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, M = N + 1
     cdef Py_ssize_t S = sk_poly_stride(N), K = sk_poly_coeffs_size(N)
     cdef Py_ssize_t r, c, m
     cdef double h = 1.0 / (1 << (d1 + d2))
     cdef double* kappa = ws
     cdef double* Gb = kappa + L1 * L2
-    cdef double* Bs = Gb + L1 * L2
-    cdef double* Ls = Bs + R * C * M
-    cdef double* tb = Ls + R * C * M          # dF/d(top edge), a column each (stride S)
+    cdef double* Bs = Gb + L1 * L2            # the forward's edges (poly_pair)
+    cdef double* Ls = Bs + (R + 1) * C * S
+    cdef double* tb = Ls + R * (C + 1) * S    # dF/d(top edge), a column each
     cdef double* rb = tb + C * S              # dF/d(right edge) of the cell being swept
     cdef double* Lb = rb + S
     cdef double* co = Lb + S                  # a coarse row's cells' coefficients
@@ -196,17 +200,17 @@ cdef void poly_pair_backward(Static sk, const floating* x, const floating* y, Py
         for m in range(S):                    # the kernel is the last right edge at v = 1
             rb[m] = seed * invfact[m] if r == R - 1 and m < M else 0
         # dF/d(bottom edge) takes the top's place: the cell below reads it as its top
-        sk_poly_adjoint_row(co, K, Bs + r * C * M, Ls + r * C * M, tb, rb, Lb, invfact, N, C,
-                            d2, h, Gb + (r >> d1) * n2)
+        sk_poly_adjoint_row(co, K, Bs + r * C * S, Ls + r * (C + 1) * S, tb, rb, Lb, invfact,
+                            N, C, d2, h, Gb + (r >> d1) * n2)
     kappa_chain_rule(sk, x, y, L1, L2, d, Gb, dx, dy)
 
 
 cdef inline double poly_work(Py_ssize_t L1, Py_ssize_t L2, int d1, int d2, int N) noexcept nogil:
     """poly_pair_backward's workspace, in numbers (double precision: it cannot wrap)."""
     cdef double R = <double>(L1 - 1) * (1 << d1), C = <double>(L2 - 1) * (1 << d2)
-    cdef double M = N + 1, S = sk_poly_stride(N)
-    return 2.0 * L1 * L2 + 2 * R * C * M + (C + 2) * S + (L2 - 1.0) * sk_poly_coeffs_size(N) \
-        + poly_ws(<Py_ssize_t>C, N)
+    cdef double S = sk_poly_stride(N)
+    return 2.0 * L1 * L2 + (2 * R * C + R + C) * S + (C + 2) * S \
+        + (L2 - 1.0) * sk_poly_coeffs_size(N) + poly_ws(<Py_ssize_t>C, N)
 
 
 def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
