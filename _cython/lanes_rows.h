@@ -14,12 +14,13 @@
  * boundary, is set by the caller.
  *
  * With SK_DIFF (float), the same recurrence on the row's increments v[c] = cur[c] - prev[c]:
- * v[c+1] = v[c] A + (prev[c] (A - B) + prev[c+1] (A - 1)), cur[c+1] = prev[c+1] + v[c+1],
- * from the coefficients' small parts a1 = A - 1 and ab = A - B (the arrays A and B hold
- * them: sk_quad_coeffs, row_coeffs). A float holds A = 1 + D/2 + ... only to 6e-8, which
- * for a fine cell's D ~ 1e-4 is an error of 1e-3 in D/2, the same in every cell; here the
- * rounding of A touches only the small v, and each value is rounded once, into its own
- * column (a sum of one rounding a row), not spread over the grid above and right of it. */
+ * v[c+1] = v[c] + (v[c] (A - 1) + prev[c] (A - B) + prev[c+1] (A - 1)),
+ * cur[c+1] = prev[c+1] + v[c+1], from the coefficients' small parts a1 = A - 1 and
+ * ab = A - B (the arrays A and B hold them: sk_quad_coeffs, row_coeffs). A float holds
+ * A = 1 + D/2 + ... only to 6e-8, which for a fine cell's D ~ 1e-4 is an error of 1e-3 in
+ * D/2, the same in every cell: here nothing is ever multiplied by A itself, and each value
+ * is rounded once, into its own column (a sum of one rounding a row), not spread over the
+ * grid above and right of it. */
 /* The increments at a strip's left boundary: lane l of n takes lane l - 1's of vprev (the
  * strip before it, its last column), a pair's first strip 0 (its boundary is 1 throughout);
  * all cur[0] - prev[0] (0) without vprev. */
@@ -38,7 +39,7 @@ static inline void SK_FN(sk_pde_row)(const SK_T *SK_RESTRICT prev, SK_T *SK_REST
                                      ptrdiff_t n2, ptrdiff_t M2, const SK_T *vprev,
                                      ptrdiff_t strips, SK_T *vout)
 {
-    SK_V run[SK_NV], lo[SK_NV], a[SK_NV], b[SK_NV], a0[SK_NV];
+    SK_V run[SK_NV], lo[SK_NV], a[SK_NV], b[SK_NV];
     SK_T v0[SK_LANES];
     ptrdiff_t j, m, k, c = 0;
     if (SK_DIFF)
@@ -51,14 +52,13 @@ static inline void SK_FN(sk_pde_row)(const SK_T *SK_RESTRICT prev, SK_T *SK_REST
         for (k = 0; k < SK_NV; k++) {
             a[k] = SK_LOAD(A + j * SK_LANES + k * SK_VL);
             b[k] = SK_LOAD(B + j * SK_LANES + k * SK_VL);
-            a0[k] = a[k] + 1;
         }
         for (m = 0; m < M2; m++) {
             c++;
             for (k = 0; k < SK_NV; k++) {
                 SK_V hi = SK_LOAD(prev + c * SK_LANES + k * SK_VL);
                 if (SK_DIFF) {
-                    run[k] = run[k] * a0[k] + (lo[k] * b[k] + hi * a[k]);
+                    run[k] = run[k] + (run[k] * a[k] + (lo[k] * b[k] + hi * a[k]));
                     SK_STORE(cur + c * SK_LANES + k * SK_VL, hi + run[k]);
                 } else {
                     run[k] = run[k] * a[k] + (hi * a[k] - lo[k] * b[k]);
@@ -478,19 +478,18 @@ static inline void SK_FN(sk_pde_quad)(const SK_T *SK_RESTRICT prev, SK_T *SK_RES
     }
     for (j = 0; j < n2; j++) {
         const SK_V a = SK_LOAD(A + j * SK_VL), b = SK_LOAD(B + j * SK_VL);
-        const SK_V a0 = a + 1;
         for (m = 0; m < M2; m++) {
             c++;
             const SK_V hi = SK_LOAD(prev + c * SK_VL);
             SK_V s1, s2, s3;
             if (SK_DIFF) {
-                v1 = v1 * a0 + (lo * b + hi * a);
+                v1 = v1 + (v1 * a + (lo * b + hi * a));
                 s1 = hi + v1;
-                v2 = v2 * a0 + (r1 * b + s1 * a);
+                v2 = v2 + (v2 * a + (r1 * b + s1 * a));
                 s2 = s1 + v2;
-                v3 = v3 * a0 + (r2 * b + s2 * a);
+                v3 = v3 + (v3 * a + (r2 * b + s2 * a));
                 s3 = s2 + v3;
-                v4 = v4 * a0 + (r3 * b + s3 * a);
+                v4 = v4 + (v4 * a + (r3 * b + s3 * a));
                 r4 = s3 + v4;
             } else {
                 s1 = r1 * a + (hi * a - lo * b);

@@ -12,7 +12,7 @@
  * The scheme is the CPU's (DESIGN.md): K[r+1][c+1] = (K[r+1][c] + K[r][c+1]) A - K[r][c] B,
  * A = 1 + D/2 + D^2/12, B = 1 - D^2/12, D = G 2^-(d1+d2), computed as the CPU's float32 does
  * (_cython/lanes_rows.h): each row carries its increments over the row below, v[c+1] =
- * v[c] A + K[r][c] (A - B) + K[r][c+1] (A - 1), K[r+1][c+1] = K[r][c+1] + v[c+1], so that
+ * v[c] + v[c] (A - 1) + K[r][c] (A - B) + K[r][c+1] (A - 1), K[r+1][c+1] = K[r][c+1] + v[c+1], so that
  * float32 does not drift as the grid is refined. The increments pass between strips with
  * the values.
  *
@@ -152,7 +152,7 @@ fd_forward(const T *__restrict__ X, const T *__restrict__ Y, int64_t B2, int64_t
             for (int k = 0; k < SK_STRIP; k++) {
                 if (k < ncells) {
                     const T hi = row[k];
-                    v = v * (a1[k] + 1) + (lo * ab[k] + hi * a1[k]);
+                    v = v + (v * a1[k] + (lo * ab[k] + hi * a1[k]));
                     row[k] = hi + v;
                     lo = hi;
                 }
