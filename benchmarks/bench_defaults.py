@@ -1,12 +1,13 @@
 """Which kernel settings should SigKernelSVC default to? Test accuracy on the datasets aeon
 ships, for each candidate, with a fixed small grid over C alone.
 
-Each candidate is ``ChannelScaler -> SigKernelSVC(candidate)``, ``C`` chosen from
-{0.1, 1, 10, 100} by 3-fold cross-validation on the training split, scored on the test
-split. A candidate that fails on a dataset (an unstable or overflowing kernel) is reported
-with its error. Prints one table: datasets by candidates.
+Each candidate is ``ChannelScaler -> SigKernelSVC(candidate)`` (``--raw``: no scaler),
+``C`` chosen from {0.1, 1, 10, 100} by 3-fold cross-validation on the training split,
+scored on the test split; a candidate names only what it changes from the defaults. A
+candidate that fails on a dataset (an unstable or overflowing kernel) is reported with its
+error. Prints one table: datasets by candidates.
 
-    python benchmarks/bench_defaults.py [--datasets BasicMotions ...] [--candidates A B ...]
+    python benchmarks/bench_defaults.py [--raw] [--datasets BasicMotions ...] [--candidates A B ...]
 """
 import argparse
 import time
@@ -21,12 +22,27 @@ from sksigkernel.preprocessing import ChannelScaler
 DATASETS = ["BasicMotions", "JapaneseVowels", "ArrowHead", "ItalyPowerDemand", "OSULeaf",
             "ACSF1"]
 CANDIDATES = {
-    "today": dict(),                                      # linear, normalize=True, order 1
-    "unnormalised": dict(normalize=False),
-    "time_aug": dict(time_aug=True),
-    "rbf": dict(static_kernel="rbf", sigma=1.0),
-    "rbf+time_aug": dict(static_kernel="rbf", sigma=1.0, time_aug=True),
-    "order 2": dict(dyadic_order=2),
+    "default": dict(),                      # rbf, sigma="median", time_aug, normalize, order 1
+    # the former default: linear, no time, normalize=True, order 1
+    "former": dict(static_kernel="linear", sigma=1.0, time_aug=False),
+    "unnormalised": dict(static_kernel="linear", time_aug=False, normalize=False),
+    "time_aug": dict(static_kernel="linear"),
+    "rbf": dict(sigma=1.0, time_aug=False),
+    "rbf+time_aug": dict(sigma=1.0),
+    "order 2": dict(static_kernel="linear", time_aug=False, dyadic_order=2),
+    "auto": dict(static_kernel="linear", time_aug=False, method="polynomial",
+                 dyadic_order="auto"),
+    "auto+time_aug": dict(static_kernel="linear", method="polynomial", dyadic_order="auto"),
+    "auto scale .3": dict(static_kernel="linear", time_aug=False, method="polynomial",
+                          dyadic_order="auto", scale=0.3),
+    "auto scale .1": dict(static_kernel="linear", time_aug=False, method="polynomial",
+                          dyadic_order="auto", scale=0.1),
+    "auto+ta scale .3": dict(static_kernel="linear", method="polynomial", dyadic_order="auto",
+                             scale=0.3),
+    # sigma twice the channels: about the median |x - y|^2 of ChannelScaler's points
+    "rbf+ta 2ch": lambda X: dict(sigma=2.0 * X[0].shape[1]),
+    "auto rbf+ta 2ch": lambda X: dict(sigma=2.0 * X[0].shape[1], method="polynomial",
+                                      dyadic_order="auto"),
 }
 
 
@@ -36,8 +52,8 @@ def load(name, split):
     return sk.from_channels_first(X), y
 
 
-def score(X, y, X_test, y_test, settings):
-    model = make_pipeline(ChannelScaler(), sk.SigKernelSVC(**settings))
+def score(X, y, X_test, y_test, settings, raw=False):
+    model = make_pipeline(*([] if raw else [ChannelScaler()]), sk.SigKernelSVC(**settings))
     search = GridSearchCV(model, {"sigkernelsvc__C": [0.1, 1, 10, 100]}, cv=3,
                           error_score="raise")
     with warnings.catch_warnings():
@@ -50,6 +66,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=DATASETS)
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES))
+    parser.add_argument("--raw", action="store_true", help="no ChannelScaler: the data as is")
     args = parser.parse_args()
     print(f"{'dataset':18s}" + "".join(f"{c:>14s}" for c in args.candidates))
     for name in args.datasets:
@@ -59,7 +76,9 @@ def main():
         for candidate in args.candidates:
             sk.cache.clear()
             try:
-                row.append(f"{score(X, y, X_test, y_test, CANDIDATES[candidate]):14.3f}")
+                settings = CANDIDATES[candidate]
+                settings = settings(X) if callable(settings) else settings
+                row.append(f"{score(X, y, X_test, y_test, settings, args.raw):14.3f}")
             except (ValueError, OverflowError) as error:
                 row.append(f"{'fails':>14s}")
                 print(f"  ({name}, {candidate}: {str(error)[:90]})")

@@ -5,14 +5,23 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length, validate_data
 
 from .collection import is_path_list, to_paths
-from .kernel import KERNEL_PARAMS, KernelParams, SigKernel
+from .kernel import KERNEL_PARAMS, KernelParams, SigKernel, median_sigma
 
 
 class SigKernelParamsMixin(KernelParams):
     """For estimators that take SigKernel's hyperparameters as their own parameters."""
 
-    def _kernel(self):
-        return SigKernel(**{name: getattr(self, name) for name in KERNEL_PARAMS})
+    def _kernel(self, paths=None):
+        """The kernel of these parameters. sigma="median" is computed from ``paths`` (the
+        training series, at fit: kept as ``sigma_``), else taken from ``sigma_`` once
+        fitted (before, the kernel computes it from the series it is called on)."""
+        kernel = SigKernel(**{name: getattr(self, name) for name in KERNEL_PARAMS})
+        if isinstance(self.sigma, str):
+            if paths is not None:
+                self.sigma_ = median_sigma(paths)
+            if hasattr(self, "sigma_"):
+                kernel.set_params(sigma=self.sigma_)
+        return kernel
 
     def _paths(self, X, reset, name="X"):
         """Validate a collection ``X`` into the engine's ``Paths``; on a 2-D table also record ``n_features_in_`` (reset)

@@ -205,7 +205,7 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
         paths = self._paths(X, reset=True)
         y = _check_y(y, y_numeric=True, estimator=self).astype(float)
         self._check_targets(paths, y, None, classifier=False)
-        kernel = self._kernel()
+        kernel = self._kernel(paths)
         rng = check_random_state(self.random_state)
         m = self.n_inducing
         if m > paths.n:

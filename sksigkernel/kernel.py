@@ -3,6 +3,7 @@ import inspect
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.spatial.distance import pdist
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
@@ -50,7 +51,7 @@ _CONSTRAINTS = {
     "order": [Interval(Integral, 1, 64, closed="both"), None],
     "tolerance": [Interval(Real, 0, 1, closed="neither"), None],
     "static_kernel": [StrOptions(set(_STATIC_KERNELS)), StaticKernel],
-    "sigma": [Interval(Real, 0, None, closed="neither")],
+    "sigma": [Interval(Real, 0, None, closed="neither"), StrOptions({"median"})],
     "scale": [Interval(Real, 0, None, closed="left")],
     "time_aug": ["boolean"],
     "lead_lag": ["boolean"],
@@ -91,6 +92,29 @@ class KernelParams:
 # The names of the kernel's hyperparameters, in KernelParams' order.
 KERNEL_PARAMS = tuple(inspect.signature(KernelParams).parameters)
 
+# Points drawn for sigma="median": enough for a stable median, a quick distance matrix.
+_MEDIAN_POINTS = 1000
+
+
+def median_sigma(paths):
+    """sigma="median": the median squared distance between points of the paths (``Paths``),
+    over up to 1000 of their points drawn with a fixed seed, rounded to a power of 2^(1/4);
+    1.0 when it is 0 (constant series). With the RBF kernel ``exp(-|x - y|**2 / sigma)``
+    this keeps kappa's values spread over (0, 1) whatever the scale of the data (the
+    median heuristic). The rounding (at most 9%) lets the folds of a cross-validation,
+    whose medians differ by a few percent on large sets, mostly share one kernel, and so
+    the cache."""
+    points = np.concatenate([paths.series(i) for i in range(paths.n)]).astype(np.float64)
+    if len(points) > _MEDIAN_POINTS:
+        points = points[np.random.default_rng(0).choice(len(points), _MEDIAN_POINTS,
+                                                        replace=False)]
+    if len(points) < 2:
+        return 1.0
+    median = float(np.median(pdist(points, "sqeuclidean")))
+    if not (median > 0 and np.isfinite(median)):
+        return 1.0
+    return float(2.0 ** (np.round(4 * np.log2(median)) / 4))
+
 
 class SigKernel(KernelParams, BaseEstimator):
     """The signature kernel as a callable: ``SigKernel(...)(X, Y)`` is the gram matrix.
@@ -123,8 +147,12 @@ class SigKernel(KernelParams, BaseEstimator):
 "rational_quadratic", "polynomial"} or StaticKernel, default="linear"
         The kernel on points. A name uses ``sigma`` or ``scale`` below; an object (e.g.
         ``RBFKernel(0.5)``) is used as it is.
-    sigma : float, default=1.0
+    sigma : float or "median", default=1.0
         Bandwidth of "rbf" (``exp(-|x-y|**2 / sigma)``), "matern*" and "rational_quadratic".
+        "median": the median squared distance between points of the data (rounded to a
+        power of 2^(1/4)), computed from ``Y`` (``X`` when ``Y`` is None), the side where
+        scikit-learn's estimators pass their training series, so that fit and predict
+        agree; the estimators compute it once from their training series (``sigma_``).
     scale : float, default=1.0
         "linear": ``<scale x, scale y>``; "polynomial": ``scale * (<x, y> + 1) ** 3``.
     time_aug : bool, default=False
@@ -195,15 +223,28 @@ class SigKernel(KernelParams, BaseEstimator):
         """
         if _dask.is_dask(X) or _dask.is_dask(Y):
             self._validate_params()
+            if isinstance(self.sigma, str):
+                raise ValueError("sigma='median' is not for dask arrays (it would read all "
+                                 "the series first): compute it on a sample with "
+                                 "sksigkernel.kernel.median_sigma and pass the number")
             return _dask.gram(X, Y, _checked({"path1": X, "path2": Y, "return_grid": False,
                                               **self._engine_args()}), self.normalize)
         A = to_paths(X, self.n_channels, "X")
         B = None if Y is None or Y is X else to_paths(Y, self.n_channels, "Y")
         return self._gram(A, B)
 
+    def _resolved(self, paths):
+        """These parameters with sigma="median" computed from ``paths`` (a ``Paths``);
+        itself when sigma is a number."""
+        if not isinstance(self.sigma, str):
+            return self
+        return type(self)(**{**self.get_params(), "sigma": median_sigma(paths)})
+
     def _gram(self, A, B=None):
         """``__call__`` for collections already validated by ``collection.to_paths``."""
         self._validate_params()
+        if isinstance(self.sigma, str):
+            return self._resolved(A if B is None else B)._gram(A, B)
         args = self._engine_args()
         channels = {P.channels for P in (A, B) if P is not None}
         if len(channels) > 1:

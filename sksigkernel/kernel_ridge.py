@@ -86,7 +86,7 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
         """
         paths = self._paths(X, reset=True)
         self._check_targets(paths, y, sample_weight, classifier=False)
-        kernel = self._kernel()
+        kernel = self._kernel(paths)
         self.ridge_ = KernelRidge(alpha=self.alpha, kernel="precomputed")
         self.ridge_.fit(kernel._gram(paths), y, sample_weight=sample_weight)
         self.kernel_ = kernel

@@ -178,7 +178,8 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
         n, m = len(A), len(B)
         if min(n, m) < 2:
             raise ValueError(f"X and Y need at least 2 series each, got {n} and {m}")
-        K = np.asarray(self._kernel()._gram(Paths.concatenate([A, B])), dtype=np.float64)
+        pooled = Paths.concatenate([A, B])
+        K = np.asarray(self._kernel(pooled)._gram(pooled), dtype=np.float64)
         rng = check_random_state(self.random_state)
         observed = np.r_[np.ones(n), np.zeros(m)]
         null = np.empty(self.n_permutations)

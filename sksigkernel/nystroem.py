@@ -192,7 +192,7 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
         """
         paths = self._paths(X, reset=True)
         rng = check_random_state(self.random_state)
-        kernel = self._kernel()
+        kernel = self._kernel(paths)
         m = self.n_components
         if m > paths.n:
             raise ValueError(f"n_components={m} is more than the {paths.n} training series")

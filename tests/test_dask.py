@@ -174,3 +174,9 @@ def test_what_would_compute_a_dask_array_whole_refuses_it(rng):
         sk.sig_mmd_test(dX, dX)
     with pytest.raises(TypeError, match="dask array"):
         sk.SigKernelSVC().fit(dX, np.arange(6) % 2)
+
+
+def test_median_bandwidth_is_refused_on_dask_arrays(rng):
+    X = da.from_array(rng.normal(size=(4, 5, 2)), chunks=(2, 5, 2))
+    with pytest.raises(ValueError, match="sigma='median' is not for dask arrays"):
+        sk.SigKernel(static_kernel="rbf", sigma="median")(X)

@@ -68,13 +68,13 @@ def test_grid_search_on_long_unequal_ragged_series_is_repeatable():
 
     def search(n_jobs):
         cache.clear()
-        svc = SigKernelSVC(dyadic_order=0, time_aug=True, n_jobs=n_jobs)
+        svc = SigKernelSVC(dyadic_order=0, static_kernel="linear", n_jobs=n_jobs)
         return GridSearchCV(svc, grid, cv=3).fit(X, y).cv_results_["mean_test_score"]
 
     serial = search(1)
     for _ in range(3):
         np.testing.assert_array_equal(search(-1), serial)
-    kernel = SigKernelSVC(dyadic_order=0, time_aug=True, cache=False)._kernel()
+    kernel = SigKernelSVC(dyadic_order=0, static_kernel="linear", cache=False)._kernel()
     K = kernel.set_params(n_jobs=1)(X)
     for _ in range(3):
         np.testing.assert_array_equal(kernel.set_params(n_jobs=-1)(X), K)

@@ -61,7 +61,8 @@ def _expected_failures(estimator):
 _AUTO = dict(method="polynomial", dyadic_order="auto")
 
 
-@parametrize_with_checks([SigKernelSVC(), SigKernelSVC(static_kernel="rbf"), SigKernelSVC(**_AUTO),
+@parametrize_with_checks([SigKernelSVC(), SigKernelSVC(static_kernel="linear", time_aug=False),
+                          SigKernelSVC(static_kernel="linear", **_AUTO),
                           SigKernelRidge(), SigKernelRidge(static_kernel="rbf"),
                           SigKernelRidge(**_AUTO),
                           SigKernelNystroem(n_components=5, static_kernel="rbf"),
@@ -92,7 +93,7 @@ def test_svc_equals_svc_on_the_precomputed_gram(rng):
     clf = SigKernelSVC(C=3.0, static_kernel="rbf", sigma=2.0, class_weight="balanced")
     clf.fit(X, y, sample_weight=w)
     from sksigkernel import RBFKernel
-    opts = dict(static_kernel=RBFKernel(2.0), normalize=True)
+    opts = dict(static_kernel=RBFKernel(2.0), normalize=True, time_aug=True)
     ref = SVC(C=3.0, kernel="precomputed", class_weight="balanced")
     ref.fit(sig_kernel_gram(X, None, 1, **opts), y, sample_weight=w)
     K_test = sig_kernel_gram(X_test, X, 1, **opts)
@@ -103,6 +104,27 @@ def test_svc_equals_svc_on_the_precomputed_gram(rng):
     # only the support paths are kept, and they are the training paths at support_
     assert len(clf.support_paths_) == len(clf.support_) < 40
     np.testing.assert_array_equal(clf.support_paths_, X[clf.support_])
+
+
+def test_median_sigma_is_the_training_series_median_distance(rng):
+    """The default sigma="median": the median squared distance between the training series'
+    points (all of them below 1000), rounded to a power of 2^(1/4), fixed at fit, so that
+    predicting on other series uses it too; the gram is the RBF signature kernel with that
+    bandwidth."""
+    from scipy.spatial.distance import pdist
+    from sksigkernel import RBFKernel
+    X, y = labelled(rng, 30)
+    X = X * 40                                        # raw scale: the default still works
+    X_test = walks(rng, 8) * 40
+    clf = SigKernelSVC(C=2.0).fit(X, y)
+    median = np.median(pdist(X.reshape(-1, X.shape[2]), "sqeuclidean"))
+    sigma = 2.0 ** (np.round(4 * np.log2(median)) / 4)      # a power of 2^(1/4)
+    assert clf.sigma_ == sigma and abs(np.log2(sigma / median)) <= 0.125
+    opts = dict(static_kernel=RBFKernel(sigma), normalize=True, time_aug=True)
+    ref = SVC(C=2.0, kernel="precomputed").fit(sig_kernel_gram(X, None, 1, **opts), y)
+    np.testing.assert_allclose(clf.decision_function(X_test),
+                               ref.decision_function(sig_kernel_gram(X_test, X, 1, **opts)),
+                               rtol=1e-10, atol=1e-12)
 
 
 def test_svc_multiclass_and_probability(rng):

@@ -134,7 +134,9 @@ def test_grid_search_over_C_computes_about_one_gram(rng, monkeypatch):
     X = walks(rng, n, scale=1.0)
     y = (X[:, -1, 0] > X[:, 0, 0]).astype(int)
     with count_evaluations(monkeypatch) as counter:
-        search = GridSearchCV(SigKernelSVC(dyadic_order=0), {"C": [0.1, 1, 10, 100]}, cv=5)
+        # a fixed sigma: "median" takes each fold's own (the next test)
+        search = GridSearchCV(SigKernelSVC(dyadic_order=0, sigma=1.0), {"C": [0.1, 1, 10, 100]},
+                              cv=5)
         search.fit(X, y)
         search.predict(X)
     full_gram = n * n
@@ -149,11 +151,26 @@ def test_grid_search_over_C_computes_about_one_gram(rng, monkeypatch):
     assert counter["pairs"] > 10 * without_cache
 
 
+def test_grid_search_with_the_median_bandwidth_shares_the_folds_kernel(rng, monkeypatch):
+    """The default sigma="median" takes each fold's training series. Rounded to powers of
+    2^(1/4), the 5 folds' medians (which differ by up to 20% on these 40 short walks) fall
+    on two bandwidths, and the search computes two grams' triangles, where a bandwidth a
+    fold would compute five (2800 entries)."""
+    n = 40
+    X = walks(rng, n, scale=1.0)
+    y = (X[:, -1, 0] > X[:, 0, 0]).astype(int)
+    with count_evaluations(monkeypatch) as counter:
+        GridSearchCV(SigKernelSVC(dyadic_order=0), {"C": [0.1, 1, 10, 100]}, cv=5).fit(X, y)
+    assert counter["pairs"] <= 2 * (n * (n + 1) // 2 + n)
+
+
 def test_with_sklearn_svc_on_3d_and_ragged(rng):
     X = walks(rng, 30, scale=1.0)
     y = (X[:, -1, 0] > X[:, 0, 0]).astype(int)
     ragged = [x[:8 + i % 5] for i, x in enumerate(X)]
-    kernel = SigKernel(normalize=True)
+    # SigKernelSVC's defaults; sklearn's SVC calls the kernel with its training series as Y,
+    # from which sigma="median" is taken, as SigKernelSVC takes it at fit
+    kernel = SigKernel(static_kernel="rbf", sigma="median", time_aug=True, normalize=True)
     for data in (X, ragged):
         svc = SVC(kernel=kernel, C=10).fit(data, y)
         ours = SigKernelSVC(C=10).fit(data, y)
@@ -201,11 +218,13 @@ def test_bad_inputs(rng):
 @pytest.mark.parametrize("estimator", [SigKernelSVC, SigKernelRidge, SigMMDTest])
 def test_estimators_take_the_kernels_parameters(estimator):
     # each estimator has SigKernel's fifteen parameters, with SigKernel's defaults (normalize
-    # aside), and hands them on unchanged
+    # aside, and SigKernelSVC's static kernel), and hands them on unchanged
     assert set(KERNEL_PARAMS) == set(_CONSTRAINTS)
     ours, theirs = SigKernel().get_params(), estimator().get_params()
-    assert {k: theirs[k] for k in KERNEL_PARAMS if k != "normalize"} == \
-        {k: ours[k] for k in KERNEL_PARAMS if k != "normalize"}
+    own = {"normalize"} | ({"static_kernel", "sigma", "time_aug"}
+                           if estimator is SigKernelSVC else set())
+    assert {k: theirs[k] for k in KERNEL_PARAMS if k not in own} == \
+        {k: ours[k] for k in KERNEL_PARAMS if k not in own}
     changed = dict(dyadic_order="auto", method="polynomial", order=5, tolerance=1e-6,
                    static_kernel="rbf", sigma=0.3, scale=2.0, time_aug=True, lead_lag=True, end_time=3.0, normalize=False, n_channels=2,
                    n_jobs=1, cache=False, verbose=1)
@@ -223,3 +242,23 @@ def test_the_solver_is_part_of_the_cache_key(rng):
     assert not np.array_equal(fd, poly)
     np.testing.assert_array_equal(SigKernel(dyadic_order=0)(X), fd)
     assert cache.info().settings == 3        # FD; polynomial 8 (None is 8); polynomial 3
+
+
+def test_median_sigma_comes_from_the_reference_side(rng):
+    """sigma="median" takes Y's points (X's for X against itself): the side where
+    scikit-learn's estimators pass their training series, in fit and in predict alike."""
+    from scipy.spatial.distance import pdist
+    from sklearn.utils._param_validation import InvalidParameterError
+    X, Y = rng.normal(size=(6, 8, 2)) * 5, rng.normal(size=(4, 9, 2))
+
+    def median(Z):
+        return 2.0 ** (np.round(4 * np.log2(np.median(pdist(Z.reshape(-1, 2), "sqeuclidean"))))
+                       / 4)
+    kernel = SigKernel(static_kernel="rbf", sigma="median", time_aug=True)
+    np.testing.assert_array_equal(
+        kernel(X, Y), SigKernel(static_kernel="rbf", sigma=median(Y), time_aug=True)(X, Y))
+    np.testing.assert_array_equal(
+        kernel(X), SigKernel(static_kernel="rbf", sigma=median(X), time_aug=True)(X))
+    assert kernel.sigma == "median"                   # the parameter is left as it was
+    with pytest.raises(InvalidParameterError, match="sigma"):
+        SigKernel(static_kernel="rbf", sigma="mean")(X)
