@@ -26,11 +26,18 @@ class SigKernelRidge(SigKernelParamsMixin, RegressorMixin, BaseEstimator):
         Regularisation strength (as in KernelRidge).
     dyadic_order, method, order, tolerance, static_kernel, sigma, scale, time_aug, lead_lag, \
 end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
-        The signature kernel, as in :class:`~sksigkernel.SigKernel`.
+        The signature kernel, as in :class:`~sksigkernel.SigKernel`, with SigKernelSVC's
+        static kernel and time augmentation by default: the RBF static kernel with
+        ``sigma="median"`` (from the training series: ``sigma_``) and ``time_aug=True``,
+        which neither overflow nor depend on the units of the series (on Covid3Month,
+        test R^2 -0.01 behind ChannelScaler and -0.05 raw, where the linear static kernel
+        gave -0.80 and overflowed).
 
     Attributes
     ----------
     dual_coef_ : ndarray of shape (n_samples,) or (n_samples, n_targets)
+    sigma_ : float
+        The bandwidth that ``sigma="median"`` took from the training series (only then).
     X_fit_ : ndarray or list
         The training series (channels last).
     n_channels_ : int
@@ -44,7 +51,9 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(60, 20, 2)).cumsum(axis=1) / 10
     >>> y = X[:, -1, 0] - X[:, 0, 0]                # the total increment of channel 0
-    >>> reg = SigKernelRidge(alpha=1e-3, dyadic_order=0).fit(X[:40], y[:40])
+    >>> # a level-1 signature term: the linear static kernel sees it exactly
+    >>> reg = SigKernelRidge(alpha=1e-3, dyadic_order=0, static_kernel="linear",
+    ...                      time_aug=False).fit(X[:40], y[:40])
     >>> reg.score(X[40:], y[40:]) > 0.9
     True
     """
@@ -55,7 +64,7 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
     }
 
     def __init__(self, alpha=1.0, *, dyadic_order=1, method="finite_difference", order=None,
-                 tolerance=None, static_kernel="linear", sigma=1.0, scale=1.0, time_aug=False,
+                 tolerance=None, static_kernel="rbf", sigma="median", scale=1.0, time_aug=True,
                  lead_lag=False, end_time=1.0, normalize=False, n_channels=1, n_jobs=-1,
                  cache=True, verbose=0):
         self.alpha = alpha

@@ -222,7 +222,7 @@ def test_estimators_take_the_kernels_parameters(estimator):
     assert set(KERNEL_PARAMS) == set(_CONSTRAINTS)
     ours, theirs = SigKernel().get_params(), estimator().get_params()
     own = {"normalize"} | ({"static_kernel", "sigma", "time_aug"}
-                           if estimator is SigKernelSVC else set())
+                           if estimator in (SigKernelSVC, SigKernelRidge) else set())
     assert {k: theirs[k] for k in KERNEL_PARAMS if k not in own} == \
         {k: ours[k] for k in KERNEL_PARAMS if k not in own}
     changed = dict(dyadic_order="auto", method="polynomial", order=5, tolerance=1e-6,
