@@ -127,6 +127,8 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
 
     Attributes
     ----------
+    sigma_ : float
+        The bandwidth that ``sigma="median"`` took from the training series (only then).
     inducing_paths_ : ndarray of shape (n_inducing, inducing_length, n_channels)
     noise_variance_ : float
     kernel_scale_ : float

@@ -117,6 +117,8 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
 
     Attributes
     ----------
+    sigma_ : float
+        The bandwidth that ``sigma="median"`` took from the pooled samples (only then).
     result_ : MMDTestResult
     statistic_, pvalue_, null_distribution_ : the fields of ``result_``
 

@@ -110,6 +110,8 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
 
     Attributes
     ----------
+    sigma_ : float
+        The bandwidth that ``sigma="median"`` took from the training series (only then).
     components_ : ndarray of shape (n_components, inducing_length, n_channels)
         The inducing paths.
     component_indices_ : ndarray of shape (n_components,) or None
