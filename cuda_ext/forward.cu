@@ -119,8 +119,10 @@ fd_forward(const T *__restrict__ X, const T *__restrict__ Y, int64_t B2, int64_t
     const int64_t panel = w * WARP;
     const T inv = (T)1 / (T)((int64_t)1 << (d1 + d2));
     const T half = (T)0.5, twelfth = (T)1 / 12, sixth = (T)1 / 6;
-    // the panel boundary: values at rows 0..R, then their increments (scratch per pair)
-    T *edge = scratch ? scratch + p * 2 * (R + 1) : nullptr;
+    // the panel boundary: values at rows 0..R, then their increments, in the pair's part of
+    // the scratch (sized for the longest x: pairs of other lengths must not overlap)
+    const int64_t E = ((L1 - 1) << d1) + 1;
+    T *edge = scratch ? scratch + p * 2 * E : nullptr;
     for (int64_t c0 = 0; c0 < C; c0 += panel) {
         const int64_t cb = c0 + lane * w;   // the fine column of this lane's left boundary
         const int64_t ncells = cb >= C ? 0 : (C - cb < w ? C - cb : w);
@@ -136,7 +138,7 @@ fd_forward(const T *__restrict__ X, const T *__restrict__ Y, int64_t B2, int64_t
                 continue;
             if (lane == 0) {
                 inK = c0 == 0 ? (T)1 : edge[r + 1];
-                inV = c0 == 0 ? (T)0 : edge[R + 1 + r + 1];
+                inV = c0 == 0 ? (T)0 : edge[E + r + 1];
             }
             if (r >> d1 != coarse) {        // this coarse row's coefficients, once
                 coarse = r >> d1;
@@ -167,7 +169,7 @@ fd_forward(const T *__restrict__ X, const T *__restrict__ Y, int64_t B2, int64_t
             }
             if (lane == WARP - 1 && edge && c0 + panel < C) {
                 edge[r + 1] = last;
-                edge[R + 1 + r + 1] = lastv;
+                edge[E + r + 1] = lastv;
             }
             if (r + 1 == R && ncells && cb + ncells == C)
                 out[p] = last;              // the top right corner
