@@ -23,6 +23,7 @@ import sys
 
 import numpy as np
 
+from . import transforms
 from ._input import check_flag, parse_dyadic_order
 from .static_kernels import check_static_kernel
 
@@ -242,14 +243,12 @@ class _Batch:
         X, lengths = self.X, self.lengths
         n, L, _ = X.shape
         if lead_lag:
-            k = np.arange(2 * L - 1)
-            X = xb.concat([X[:, xb.asarray(k // 2)], X[:, xb.asarray((k + 1) // 2)]], 2)
+            lag, lead = transforms._lead_lag_points(L)
+            X = xb.concat([X[:, xb.asarray(lag)], X[:, xb.asarray(lead)]], 2)
             lengths = None if lengths is None else 2 * lengths - 1
             L = 2 * L - 1
         if time_aug:
-            true = np.full(n, L) if lengths is None else lengths
-            t = end_time * np.minimum(np.arange(L)[None, :], (true - 1)[:, None]) \
-                / np.maximum(true - 1, 1)[:, None]
+            t = transforms._time_channel(n, L, end_time, lengths)
             X = xb.concat([X, xb.asarray(t[:, :, None], dtype=self.dtype)], 2)
         return xb.contiguous(X), lengths
 

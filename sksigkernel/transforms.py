@@ -33,11 +33,24 @@ def time_augment(X, end_time=1.0, lengths=None):
     >>> time_augment(np.zeros((1, 3, 1)), end_time=2.0)[0, :, 1]
     array([0., 1., 2.])
     """
-    n, L, d = X.shape
+    t = _time_channel(X.shape[0], X.shape[1], end_time, lengths)
+    return np.concatenate([X, t[:, :, None].astype(X.dtype)], axis=2)
+
+
+def _time_channel(n, L, end_time, lengths=None):
+    """The time of each of ``L`` points of ``n`` paths, ``(n, L)``: ``end_time * i / (l - 1)``
+    for a path of true length ``l``, whose padding keeps its last time (time_augment; the
+    GPU route appends it to paths on the device)."""
     lengths = np.full(n, L) if lengths is None else np.asarray(lengths)
     steps = np.minimum(np.arange(L)[None, :], (lengths - 1)[:, None])
-    t = end_time * steps / np.maximum(lengths - 1, 1)[:, None]
-    return np.concatenate([X, t[:, :, None].astype(X.dtype)], axis=2)
+    return end_time * steps / np.maximum(lengths - 1, 1)[:, None]
+
+
+def _lead_lag_points(L):
+    """Which of ``L`` points each of the ``2L - 1`` lead-lag points takes, as (lag, lead)
+    index arrays: point ``2k`` is ``(x_k, x_k)``, point ``2k + 1`` is ``(x_k, x_{k+1})``."""
+    k = np.arange(2 * L - 1)
+    return k // 2, (k + 1) // 2
 
 
 def lead_lag(X):
@@ -64,13 +77,8 @@ def lead_lag(X):
            [0., 1.],
            [1., 1.]])
     """
-    n, L, d = X.shape
-    out = np.empty((n, 2 * L - 1, 2 * d), dtype=X.dtype)
-    out[:, 0::2, :d] = X
-    out[:, 0::2, d:] = X
-    out[:, 1::2, :d] = X[:, :-1]
-    out[:, 1::2, d:] = X[:, 1:]
-    return out
+    lag, lead = _lead_lag_points(X.shape[1])
+    return np.concatenate([X[:, lag], X[:, lead]], axis=2)
 
 
 def lead_lag_adjoint(dZ):
