@@ -428,11 +428,9 @@ static inline void SK_FN(sk_adjoint_quad)(SK_T *out1, SK_T *out2, SK_T *out3, SK
  * vector of lanes at a time (a quarter of a block's at 32 lanes of doubles): four rows
  * keep the four independent chains of multiply-adds that sk_pde_row gets from its four
  * vectors. */
-/* A = 1 + D (1/2 + D/12) and B = 1 - D D/12, D = G inv (as row_coeffs in _solver.pyx), of
+/* A = 1 + D (1/2 + D/12) and B = 1 - D D/12, D = G inv (as row_coeffs in forward.pxi), of
  * one vector of lanes of a coarse row of G (column j at G + j SK_LANES), one vector a
- * column. */
-/* A and B of a coarse row (row_coeffs) for the one vector of lanes at G; with SK_DIFF,
- * A - 1 and A - B (see sk_pde_row). */
+ * column; with SK_DIFF, A - 1 and A - B (see sk_pde_row). */
 static inline void SK_FN(sk_quad_coeffs)(const SK_T *SK_RESTRICT G, ptrdiff_t n2, SK_T inv,
                                          SK_T *SK_RESTRICT A, SK_T *SK_RESTRICT B)
 {
@@ -463,7 +461,7 @@ static inline void SK_FN(sk_pde_quad)(const SK_T *SK_RESTRICT prev, SK_T *SK_RES
     SK_V r3 = SK_LOAD(cur + 2 * rs), r4 = SK_LOAD(cur + 3 * rs);
     SK_V lo = SK_LOAD(prev);
     /* v1..v4 (SK_DIFF): the rows' increments over the row below, carried as in sk_pde_row */
-    SK_V v1 = lo - lo, v2 = v1, v3 = v1, v4 = v1;
+    SK_V v1 = SK_SPLAT(0), v2 = v1, v3 = v1, v4 = v1;
     ptrdiff_t j, m, c = 0;
     if (SK_DIFF) {
         SK_T w0[4][SK_VL];

@@ -38,7 +38,7 @@ static inline int sk_poly_coeffs_size(int N) { return 2 * N + 1 + 4 * sk_poly_st
 static void sk_poly_coeffs(double rho, const double *H, int N, double *co, int adjoint)
 {
     const int S = sk_poly_stride(N);
-    double *e = co + N + 1, *pw = e + S, *dpw = pw + S, *erev = dpw + S, p = 1;
+    double *e = co + N + 1, *pw = e + S, *dpw = pw + S, *erev = dpw + S;
     int m;
     for (m = 0; m <= N; m++)
         co[m] = 0;
@@ -48,7 +48,6 @@ static void sk_poly_coeffs(double rho, const double *H, int N, double *co, int a
         const sk_pv r4 = sk_pv_splat(r2 * r2);
         sk_pv w = {1, rho, r2, r2 * rho};
         int v;
-        (void)p;
         for (v = 0; v < S / 4; v++) {
             sk_pv_store(pw + 4 * v, w);
             sk_pv_store(e + 4 * v, w * sk_pv_load(H + 4 * v));
@@ -56,6 +55,7 @@ static void sk_poly_coeffs(double rho, const double *H, int N, double *co, int a
         }
     }
 #else
+    double p = 1;
     for (m = 0; m < S; m++) {
         pw[m] = p;
         e[m] = p * H[m];
@@ -71,10 +71,11 @@ static void sk_poly_coeffs(double rho, const double *H, int N, double *co, int a
 }
 
 /* T and R (sk_poly_stride(N) numbers each) from B and L (L[0] not read: the corner is B[0]),
- * with the cell's coefficients co (sk_poly_coeffs); T may be B. The body is one text for
- * arrays of MP vectors of which NV are used: a constant for the common degrees, so that the
- * accumulators live in registers. R may be L's neighbour, never L. R first (the sweep's chain from cell to cell runs through
- * it: its sums over the left edge go in two halves, to halve that chain), then T. */
+ * with the cell's coefficients co (sk_poly_coeffs); T may be B, R never L. The body is one
+ * text for arrays of MP vectors of which NV are used: a constant for the common degrees, so
+ * that the accumulators live in registers. R first (the sweep's chain from cell to cell
+ * runs through it: its sums over the left edge go in two halves, to halve that chain),
+ * then T. */
 #define SK_POLY_CELL_BODY(MP, NV)                                                        \
     {                                                                                    \
         sk_pv a[MP], a2[MP], h[MP];                                                      \
@@ -111,10 +112,8 @@ static void sk_poly_coeffs(double rho, const double *H, int N, double *co, int a
             sk_pv_store(T + v * SK_PV, a[v] + sk_pv_load(pw + v * SK_PV) * h[v]);        \
     }
 
-/* GCC's predictive commoning keeps the shifted loads of e in rotating registers, which
- * spills them (N = 8: 44 ns a cell, 34 without it and with the q loops unrolled). */
 /* The reverse of the cell: from dF/dT (Tb) and dF/dR (Rb), sk_poly_stride(N) numbers each,
- * zero past N, set dF/dB (Bb) and dF/dL (Lb, Lb[0] = 0) likewise and return dF/drho. B and
+ * zero past N, set dF/dB (Bb) and dF/dL (Lb, Lb[0] = 0) likewise, and dF/drho. B and
  * L are the cell's edges (N + 1 numbers each); Bb may be Tb. With TPw = Tb rho^m and
  * RPw = Rb rho^m: Bb_p = sum_m Tb_m e_(m-p) + RPw_m H_(p+m), Lb_q = sum_m Rb_m e_(m-q) +
  * TPw_m H_(q+m) (for p, q >= 1; B_0 takes R's corner term and no H term), as multiply-adds

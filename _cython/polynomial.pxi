@@ -50,9 +50,10 @@ DEF SCALE_AT = 600
 DEF SCALE_BY = 600
 
 
-cdef inline double poly_ws(Py_ssize_t C, int N) noexcept nogil:
-    """poly_pair's workspace (ws) for C fine columns, in numbers."""
-    return (<double>C + 5) * sk_poly_stride(N) + <double>C * sk_poly_coeffs_size(N)
+cdef inline double poly_ws(Py_ssize_t n2, int d2, int N) noexcept nogil:
+    """poly_pair's workspace (ws) for n2 coarse columns split 2^d2, in numbers: the row's
+    edges and two left edges, and the coarse row's coefficients."""
+    return (<double>(n2 << d2) + 2) * sk_poly_stride(N) + <double>n2 * sk_poly_coeffs_size(N)
 
 
 cdef double poly_pair(Static sk, const floating* x, const floating* y, Py_ssize_t L1,
@@ -61,7 +62,7 @@ cdef double poly_pair(Static sk, const floating* x, const floating* y, Py_ssize_
                       double* Ls=NULL, long* exponent=NULL) noexcept nogil:
     """k(x, y) by the polynomial scheme, one pair, plainly, its rows by sk_poly_row
     (poly_cell.h). Workspace: kappa L1 L2 numbers (not for the linear kernel), ws
-    poly_ws(C, N), C the fine columns; invfact: 1/k! for k < N + sk_poly_stride(N). Bs and Ls,
+    poly_ws(L2 - 1, d2, N); invfact: 1/k! for k < N + sk_poly_stride(N). Bs and Ls,
     when given, keep every cell's edges for the adjoint, S = sk_poly_stride(N) numbers each:
     row r's bottom edges at Bs + r C S ((R + 1) C S numbers), its left edges at
     Ls + r (C + 1) S (R (C + 1) S numbers). With exponent (not NULL), the kernel is the
@@ -135,8 +136,8 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     where out overflows."""
     cdef Static sk = Static(kind, p0, p1, p2)
     cdef Py_ssize_t n, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
-    cdef Py_ssize_t M = order + 1, C = (L2 - 1) << d2, l1, l2
-    cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2 + poly_ws(C, order))
+    cdef Py_ssize_t l1, l2
+    cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2 + poly_ws(L2 - 1, d2, order))
     cdef int failed = 0
     cdef double* ws
     cdef double invfact[INVFACT]
@@ -153,12 +154,12 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             if exponents is None:
                 out[n] = <floating>poly_pair(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d,
                                              d1, d2, order,
-                                             ws + <Py_ssize_t>poly_ws((l2 - 1) << d2, order),
+                                             ws + <Py_ssize_t>poly_ws(l2 - 1, d2, order),
                                              ws, invfact)
             else:
                 mantissas[n] = poly_pair(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, d1,
                                          d2, order,
-                                         ws + <Py_ssize_t>poly_ws((l2 - 1) << d2, order), ws,
+                                         ws + <Py_ssize_t>poly_ws(l2 - 1, d2, order), ws,
                                          invfact, NULL, NULL, &exponents[n])
                 out[n] = <floating>ldexp(mantissas[n], exponents[n])
         free(ws)
@@ -210,7 +211,7 @@ cdef inline double poly_work(Py_ssize_t L1, Py_ssize_t L2, int d1, int d2, int N
     cdef double R = <double>(L1 - 1) * (1 << d1), C = <double>(L2 - 1) * (1 << d2)
     cdef double S = sk_poly_stride(N)
     return 2.0 * L1 * L2 + (2 * R * C + R + C) * S + (C + 2) * S \
-        + (L2 - 1.0) * sk_poly_coeffs_size(N) + poly_ws(<Py_ssize_t>C, N)
+        + (L2 - 1.0) * sk_poly_coeffs_size(N) + poly_ws(L2 - 1, d2, N)
 
 
 def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
