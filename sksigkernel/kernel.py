@@ -225,26 +225,20 @@ class SigKernel(KernelParams, BaseEstimator):
             self._validate_params()
             if isinstance(self.sigma, str):
                 raise ValueError("sigma='median' is not for dask arrays (it would read all "
-                                 "the series first): compute it on a sample with "
-                                 "sksigkernel.kernel.median_sigma and pass the number")
+                                 "the series first): pass a number, e.g. the median squared "
+                                 "distance between points of a sample")
             return _dask.gram(X, Y, _checked({"path1": X, "path2": Y, "return_grid": False,
                                               **self._engine_args()}), self.normalize)
         A = to_paths(X, self.n_channels, "X")
         B = None if Y is None or Y is X else to_paths(Y, self.n_channels, "Y")
         return self._gram(A, B)
 
-    def _resolved(self, paths):
-        """These parameters with sigma="median" computed from ``paths`` (a ``Paths``);
-        itself when sigma is a number."""
-        if not isinstance(self.sigma, str):
-            return self
-        return type(self)(**{**self.get_params(), "sigma": median_sigma(paths)})
-
     def _gram(self, A, B=None):
         """``__call__`` for collections already validated by ``collection.to_paths``."""
         self._validate_params()
-        if isinstance(self.sigma, str):
-            return self._resolved(A if B is None else B)._gram(A, B)
+        if isinstance(self.sigma, str):      # "median", of the reference side
+            sigma = median_sigma(A if B is None else B)
+            return type(self)(**{**self.get_params(), "sigma": sigma})._gram(A, B)
         args = self._engine_args()
         channels = {P.channels for P in (A, B) if P is not None}
         if len(channels) > 1:
