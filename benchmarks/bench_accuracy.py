@@ -9,21 +9,11 @@ against seconds.
     python benchmarks/bench_accuracy.py [--repeat 3] [--plot accuracy.png]
 """
 import argparse
-import time
 
 import numpy as np
 
 import sksigkernel as sk
-
-
-def best(fn, repeat):
-    out = fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times), out
+from _timing import best
 
 
 def main():
@@ -58,7 +48,8 @@ def main():
     for name, settings in runs.items():
         results[name] = []
         for label, fn in settings:
-            seconds, K = best(fn, args.repeat)
+            K = fn()                          # also the warm-up
+            seconds = best(fn, args.repeat, warmup=False)
             error = np.abs(np.asarray(K) - reference).max() / scale
             results[name].append((seconds, error))
             print(f"{name:22s} {label:10s} {seconds:9.4f} {error:11.2e}")

@@ -10,25 +10,12 @@ corner of the gram. Needs a CUDA GPU, torch with CUDA and the extension
     python benchmarks/bench_cuda.py [--repeat 3] [--skip-huge]
 """
 import argparse
-import time
 
 import numpy as np
 import torch
 
 import sksigkernel as sk
-
-
-def best(fn, repeat):
-    fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(repeat):
-        torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from _timing import best
 
 
 def main():
@@ -53,13 +40,15 @@ def main():
     for B, L, ch, d in cases:
         X = (rng.normal(size=(B, L, ch)).cumsum(axis=1) / np.sqrt(L)).astype(np.float32)
         G = torch.as_tensor(X, device="cuda")
-        ours = best(lambda: sk.sig_kernel_gram(G, None, d), args.repeat)
+        ours = best(lambda: sk.sig_kernel_gram(G, None, d), args.repeat,
+                    sync=torch.cuda.synchronize)
         K = sk.sig_kernel_gram(G, None, d)[:16, :16].cpu().numpy()
         ref = sk.sig_kernel_gram(X[:16], None, d)
         err = np.abs(K - ref).max() / np.abs(ref).max()
         theirs = None
         if pysiglib is not None and B <= 2000:
-            theirs = best(lambda: pysiglib.sig_kernel_gram(G, G, d), args.repeat)
+            theirs = best(lambda: pysiglib.sig_kernel_gram(G, G, d), args.repeat,
+                          sync=torch.cuda.synchronize)
         cells = B * B * ((L - 1) << d) ** 2
         print(f"{B}x{B:<9}{L:>6}{ch:>4}{d:>3}{ours * 1e3:11.2f}"
               f"{'' if theirs is None else f'{theirs * 1e3:.2f}':>13}"

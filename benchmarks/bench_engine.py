@@ -13,11 +13,11 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 
 import sksigkernel as sk
+from _timing import best
 
 CASES = [(128, 64, 4, 0), (128, 64, 4, 1), (128, 64, 4, 2), (32, 256, 8, 1)]
 FEW_PAIRS = [(1, 1000, 4, 0), (1, 1000, 4, 2), (4, 1000, 4, 1), (16, 500, 4, 1)]
@@ -25,16 +25,6 @@ FEW_PAIRS = [(1, 1000, 4, 0), (1, 1000, 4, 2), (4, 1000, 4, 1), (16, 500, 4, 1)]
 
 def brownian(rng, n, length, channels):
     return np.cumsum(rng.normal(size=(n, length, channels)) / np.sqrt(length), axis=1)
-
-
-def best(fn, repeat):
-    fn()   # warm-up: thread pools, first-touch memory
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def report(name, cells, ours, theirs):

@@ -8,11 +8,11 @@ the largest deviation relative to the largest entry, and the time of a 64 x 64 g
     python benchmarks/bench_float32.py [--draws 6]
 """
 import argparse
-import time
 
 import numpy as np
 
 import sksigkernel as sk
+from _timing import best
 
 ORDERS = range(5)
 
@@ -29,14 +29,8 @@ def drift(draws):
     return worst
 
 
-def seconds(X, d, repeat=3):
-    sk.sig_kernel_gram(X[:4], X[:4], d)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        sk.sig_kernel_gram(X, None, d)
-        times.append(time.perf_counter() - start)
-    return min(times)
+def seconds(X, d):
+    return best(lambda: sk.sig_kernel_gram(X, None, d))
 
 
 def main():

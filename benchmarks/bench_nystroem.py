@@ -23,15 +23,7 @@ from sklearn.svm import LinearSVC
 import sksigkernel as sk
 from sksigkernel.nystroem import trace_error
 from sksigkernel.preprocessing import ChannelScaler
-
-
-def seconds(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from _timing import best
 
 
 def brownian(rng, n, length=50, channels=4):
@@ -44,7 +36,7 @@ def transform_against_n(rng):
     nys = sk.SigKernelNystroem(32, init="random", random_state=0, cache=False).fit(X[:200])
     times = {}
     for n in (250, 500, 1000, 2000):
-        times[n] = seconds(lambda: nys.transform(X[:n]), repeat=5)
+        times[n] = best(lambda: nys.transform(X[:n]), repeat=5, warmup=False)
         ratio = f"   x{times[n] / times[n // 4]:.2f} the time of n = {n // 4}" if n >= 1000 else ""
         print(f"   n = {n:5d}: {times[n] * 1e3:8.1f} ms{ratio}")
 
@@ -56,7 +48,7 @@ def fit_against_m_and_steps(rng):
         row = []
         for steps in (0, 10, 30):
             nys = sk.SigKernelNystroem(m, n_iter=steps, random_state=0, cache=False)
-            row.append(seconds(lambda: nys.fit(X), repeat=1))
+            row.append(best(lambda: nys.fit(X), repeat=1, warmup=False))
         print(f"   m = {m:3d}: " + "  ".join(f"{s:2d} steps {t:6.2f} s"
                                              for s, t in zip((0, 10, 30), row)))
 
