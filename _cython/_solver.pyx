@@ -26,7 +26,10 @@ block stops at its longest paths, and a pair's kernel is read at its own last ro
 (pde_forward's ends/finals), so it equals the pair computed alone.
 
 Forward (forward, below): rows of G a chunk at a time (static.pxi), then fine rows (pde_row
-in lanes.h), two rows kept.
+in lanes.h), two rows kept. Wide paths (the linear kernel, many channels: given inc1, inc2,
+the paths' increments) get each pair's G from one BLAS product first (wide_block), which
+the rows of G then read (wide_rows); the backward returns dF/dG the same way for two more
+products (wide_chain_rule).
 
 Backward (backward, below): the exact reverse mode of the scheme. Kbar[p][q] =
 A(p-1, q) Kbar[p][q+1] + A(p, q-1) Kbar[p+1][q] - B(p, q) Kbar[p+1][q+1], from the seed at
@@ -52,6 +55,7 @@ from cython.parallel cimport prange, parallel, threadid
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy
 from libc.math cimport exp, sqrt, pow, floor, fabs, ldexp
+from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 ctypedef fused floating:
     float
@@ -200,12 +204,12 @@ cdef int allocated(int failed, size_t nbytes) except -1:
 # numbers) and the total, counted in double precision so that it cannot wrap around. Every
 # array is a multiple of W numbers long, so that all keep the allocation's alignment.
 ctypedef struct ForwardLayout:
-    Py_ssize_t xs, ys, AB, work, G, dxs, edge, rows, finals
+    Py_ssize_t xs, ys, AB, work, G, dxs, edge, rows, finals, wide
     double size
 
 ctypedef struct BackwardLayout:
     Py_ssize_t seed, xs, ys, xbar, ybar, G, Gb, AB, work, dybar, dxs, sums, srow, kb, seg
-    Py_ssize_t check, fedge, aedge
+    Py_ssize_t check, fedge, aedge, wide
     double size
 
 
@@ -217,12 +221,12 @@ cdef inline Py_ssize_t carve(double* size, double n) noexcept nogil:
 
 
 cdef ForwardLayout forward_layout(Py_ssize_t Lx, Py_ssize_t L2, Py_ssize_t d, Py_ssize_t n2,
-                                  Py_ssize_t gcap, Py_ssize_t nedge,
-                                  double nrows) noexcept nogil:
+                                  Py_ssize_t gcap, Py_ssize_t nedge, double nrows,
+                                  double nwide) noexcept nogil:
     """The forward's workspace: the block's points (x as the lanes see them: Lx), A and B
     of a coarse row, the static kernel's own (static_work), gcap numbers of rows of G, x's
     increments, the strips' edges (nedge), the fine rows (nrows numbers), each lane's
-    kernel."""
+    kernel, the pairs' G of wide paths (nwide)."""
     cdef ForwardLayout o
     o.size = 0
     o.xs = carve(&o.size, <double>Lx * d * W)
@@ -234,18 +238,20 @@ cdef ForwardLayout forward_layout(Py_ssize_t Lx, Py_ssize_t L2, Py_ssize_t d, Py
     o.edge = carve(&o.size, nedge)
     o.rows = carve(&o.size, nrows)
     o.finals = carve(&o.size, W)
+    o.wide = carve(&o.size, nwide)
     return o
 
 
 cdef BackwardLayout backward_layout(Py_ssize_t Lx, Py_ssize_t L2, Py_ssize_t d,
                                     Py_ssize_t n2, Py_ssize_t nb, Py_ssize_t rowlen,
                                     Py_ssize_t nseg, Py_ssize_t ncheck,
-                                    Py_ssize_t nedge) noexcept nogil:
+                                      Py_ssize_t nedge, double nwide) noexcept nogil:
     """The backward's workspace: the seed row, the block's points and their gradients (xbar
     right before ybar: they are cleared together), nb coarse rows of G and of dF/dG, A and
     B, the static kernel's own, y's increments' gradients, nb rows of x's increments, a
     channel's sums, a row of slopes, five adjoint rows, nseg forward rows (a segment's),
-    ncheck checkpoint rows, and the strips' edges of the forward and the adjoint."""
+    ncheck checkpoint rows, the strips' edges of the forward and the adjoint, and the pairs'
+    G and dF/dG of wide paths (nwide numbers each)."""
     cdef BackwardLayout o
     o.size = 0
     o.seed = carve(&o.size, W)
@@ -266,12 +272,51 @@ cdef BackwardLayout backward_layout(Py_ssize_t Lx, Py_ssize_t L2, Py_ssize_t d,
     o.check = carve(&o.size, <double>ncheck * rowlen)
     o.fedge = carve(&o.size, 2. * nedge)    # values and increments (pde_forward)
     o.aedge = carve(&o.size, nedge)
+    o.wide = carve(&o.size, 2 * nwide)
     return o
 
 
 ctypedef struct Static:
     int kind
     double p0, p1, p2
+    # Wide paths (linear kernel, many channels: sksigkernel._wide), else NULL: G of a
+    # block's pairs computed by matrix products (wide_block) into g, rows of ldg numbers, and
+    # read from there (wide_rows); the backward puts dF/dG in gbar (the same layout) for two
+    # more products (wide_chain_rule). gn1, gn2: the padded paths' increments.
+    void* g
+    void* gbar
+    Py_ssize_t ldg, gn1, gn2
+
+
+cdef Static static_kernel(int kind, double p0, double p1, double p2) noexcept nogil:
+    cdef Static sk
+    sk.kind, sk.p0, sk.p1, sk.p2 = kind, p0, p1, p2
+    sk.g = sk.gbar = NULL
+    sk.ldg = sk.gn1 = sk.gn2 = 0
+    return sk
+
+
+cdef inline Static wide_static(Static sk, void* g, void* gbar, Py_ssize_t n1, Py_ssize_t n2,
+                               Py_ssize_t ldg) noexcept nogil:
+    """sk with G of pairs of paths of n1 and n2 increments at g (rows of ldg numbers) and
+    dF/dG at gbar (a value: a prange body must assign it whole to keep it private)."""
+    sk.g, sk.gbar, sk.ldg, sk.gn1, sk.gn2 = g, gbar, ldg, n1, n2
+    return sk
+
+
+cdef inline void gemm(bint ta, bint tb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                      floating alpha, const floating* A, Py_ssize_t lda, const floating* B,
+                      Py_ssize_t ldb, floating beta, floating* C, Py_ssize_t ldc) noexcept nogil:
+    """C = alpha op(A) op(B) + beta C, row-major: C m x n, op(A) m x k (A^T when ta), op(B)
+    k x n (B^T when tb), rows of lda, ldb, ldc numbers (BLAS, column-major, computes C^T =
+    op(B)^T op(A)^T)."""
+    cdef char* opa = 'T' if tb else 'N'
+    cdef char* opb = 'T' if ta else 'N'
+    cdef int M = <int>n, N = <int>m, K = <int>k, la = <int>ldb, lb = <int>lda, lc = <int>ldc
+    if floating is double:
+        dgemm(opa, opb, &M, &N, &K, &alpha, <double*>B, &la, <double*>A, &lb, &beta, C, &lc)
+    else:
+        sgemm(opa, opb, &M, &N, &K, &alpha, <float*>B, &la, <float*>A, &lb, &beta, C, &lc)
 
 
 include "static.pxi"
@@ -283,13 +328,27 @@ include "grid_adjoint.pxi"
 include "polynomial.pxi"
 
 
+cdef int check_increments(int kind, object inc1, object inc2, object X, object Y) except -1:
+    """inc1 and inc2 have the shapes of X's and Y's increments, for the linear kernel."""
+    if kind != LINEAR:
+        raise ValueError("increments are for the linear static kernel")
+    if inc2 is None or tuple(inc1.shape[:3]) != (X.shape[0], X.shape[1] - 1, X.shape[2]) \
+            or tuple(inc2.shape[:3]) != (Y.shape[0], Y.shape[1] - 1, Y.shape[2]):
+        raise ValueError("inc1 and inc2 must have the shapes of X's and Y's increments")
+    return 0
+
+
 def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb,
             int kind, double p0, double p1, double p2, int d1, int d2,
             floating[::1] out, floating[:, :, ::1] grid=None, int nthreads=1,
             const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None,
-            Py_ssize_t strips=1):
+            Py_ssize_t strips=1, const floating[:, :, ::1] inc1=None,
+            const floating[:, :, ::1] inc2=None):
     """Kernels of the pairs (X[pa[n]], Y[pb[n]]) into out[n]; the fine grids into grid[n].
+
+    inc1, inc2 (linear kernel): the increments of X and Y, whose products give G (Static.g:
+    wide paths); X and Y then give only the paths' lengths.
 
     len1, len2: the true lengths of paths padded by repeating their last point (not with
     ``grid``). A block then stops at its longest paths: the cells past them only repeat
@@ -302,10 +361,15 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     times (the padding the first rows of every grid already hold, G = 0, K = 1) and gets
     that edge 2^d1 fine rows after it was computed (pde_forward).
     """
-    cdef Static sk = Static(kind, p0, p1, p2)
+    cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Py_ssize_t P = W // strips, npairs = pa.shape[0], nblocks = (npairs + P - 1) // P
     cdef Py_ssize_t L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2
+    cdef bint wide = inc1 is not None
+    cdef Py_ssize_t dg = 0 if wide else d      # channels of the points gathered
+    cdef Static skb = sk
+    if wide:
+        check_increments(kind, inc1, inc2, X, Y)
     cdef Py_ssize_t Lx = L1 + strips - 1       # points of x as the lanes see them, at most
     cdef Py_ssize_t rowlen = (C + 1) * W
     cdef bint keep = grid is not None
@@ -338,12 +402,13 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     if strips < 1 or W % strips or strips & (strips - 1) or (keep and strips != 1):
         raise ValueError(f"strips must be a power of two dividing {W} (and 1 with grid), "
                          f"got {strips}")
-    cdef ForwardLayout lay = forward_layout(Lx, L2, d, n2, gcap, nedge, nstore * rowlen)
+    cdef ForwardLayout lay = forward_layout(Lx, L2, dg, n2, gcap, nedge, nstore * rowlen,
+                                            <double>P * n1 * n2 if wide else 0)
     cdef size_t nwork = checked_size(sizeof(floating), lay.size)
     cdef int failed = 0
     with nogil, parallel(num_threads=nthreads):
         raw = workspace(nwork * sizeof(floating), &failed)
-        ia = <Py_ssize_t*>workspace(sizeof(Py_ssize_t) * (3 * W + 2), &failed)
+        ia = <Py_ssize_t*>workspace(sizeof(Py_ssize_t) * (4 * W + 3), &failed)
         ws = <floating*>cache_aligned(raw)
         xs = ws + lay.xs
         ys = ws + lay.ys
@@ -356,18 +421,23 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         finals = ws + lay.finals
         ib = ia + W
         tags = ib + W
-        ends = tags + 2
+        ends = tags + W + 3
         for blk in prange(nblocks, schedule='dynamic'):
             if raw == NULL or ia == NULL:
                 continue
             n = block_lanes(&pa[0], &pb[0], blk * P, npairs, strips, ia, ib)
+            skb = sk
+            if wide:
+                skb = wide_static(sk, ws + lay.wide, NULL, n1, n2, n2)
+                wide_block(skb, &inc1[0, 0, 0], &inc2[0, 0, 0], d, &pa[0], &pb[0], blk * P, n,
+                           strips, lens1, lens2, tags)
             w = block_width(L2, lens2, 1, strips, ib)
-            n1b = load_block(&X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, lens1, 1, strips, ia, ib, w,
+            n1b = load_block(&X[0, 0, 0], &Y[0, 0, 0], L1, L2, dg, lens1, 1, strips, ia, ib, w,
                              xs, ys)
             Rb = n1b << d1
             Cb = w << d2
             rowlen_b = (Cb + 1) * W
-            static_prepare(sk, ys, w + 1, d, work, tags)
+            static_prepare(skb, ys, w + 1, dg, work, tags)
             for t in range(rowlen_b):
                 rows[t] = 1
             # a pair's kernel: the top right corner of its last strip, at the top of the
@@ -378,7 +448,7 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             if lens1 != NULL:
                 for b in range(n):
                     ends[b * strips + strips - 1] = lens1[ia[b * strips]] + strips - 2 << d1
-            forward_coarse_rows(sk, xs, ys, 0, n1b, w + 1, d,
+            forward_coarse_rows(skb, xs, ys, 0, n1b, w + 1, dg,
                                 max(1, min(n1b, gcap // max(1, w * W))), False, G, work, tags,
                                 dxs, d1, d2, rows, 0, nstore, AB, strips, edge,
                                 ends if lens1 != NULL else NULL, finals)
@@ -402,8 +472,13 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
              floating[:, :, :, ::1] dX, floating[:, :, :, ::1] dY,
              const floating[:, :, ::1] grid=None, Py_ssize_t seg_rows=0, int nthreads=1,
              const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None,
-             Py_ssize_t strips=1):
+             Py_ssize_t strips=1, const floating[:, :, ::1] inc1=None,
+             const floating[:, :, ::1] inc2=None, floating[:, :, :, ::1] dinc1=None,
+             floating[:, :, :, ::1] dinc2=None):
     """Adds derivs[n] * d k(X[pa[n]], Y[pb[n]]) / d points to dX[thread, pa[n]], dY[thread, pb[n]].
+
+    inc1, inc2: as for forward (wide paths); the gradients then go to those of the
+    increments, dinc1 and dinc2 (one slice per thread; None: not wanted), not to dX and dY.
 
     dX and dY carry one slice per thread (summed by the caller), so no two threads write the
     same memory. The forward grid is read from ``grid[n]`` when given, else recomputed from
@@ -414,17 +489,26 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     as for forward (not with ``grid``); a block stops at its longest paths, and seg_rows
     counts the rows of a block's grid of strips.
     """
-    cdef Static sk = Static(kind, p0, p1, p2)
+    cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Py_ssize_t P = W // strips, npairs = pa.shape[0], nblocks = (npairs + P - 1) // P
     cdef Py_ssize_t L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef Py_ssize_t R = L1 - 1 << d1, C = L2 - 1 << d2, M1 = 1 << d1
+    cdef bint wide = inc1 is not None
+    cdef Py_ssize_t dw = d          # the increments' channels; d: those of points gathered
+    cdef Static skb = sk
+    if wide:
+        check_increments(kind, inc1, inc2, X, Y)
+        check_increments(kind, dinc1[0] if dinc1 is not None else inc1,
+                         dinc2[0] if dinc2 is not None else inc2, X, Y)
+        d = 0
+        dX = dY = None
     # the largest grid of a block of strips: n1 rows (skewed), n2 columns
     cdef Py_ssize_t Lx = L1 + strips - 1
     cdef Py_ssize_t n1 = Lx - 1, n2 = (L2 - 1 + strips - 1) // strips
     cdef Py_ssize_t Rl = n1 << d1, rowlen = ((n2 << d2) + 1) * W
     cdef Py_ssize_t nedge = (Rl + 1) * W if strips > 1 else 0
-    cdef bint given = grid is not None
-    cdef Py_ssize_t S = Rl if seg_rows <= 0 or seg_rows >= Rl or given else \
+    cdef bint from_grid = grid is not None
+    cdef Py_ssize_t S = Rl if seg_rows <= 0 or seg_rows >= Rl or from_grid else \
         (seg_rows + M1 - 1) // M1 * M1
     cdef Py_ssize_t nseg = (Rl + S - 1) // S if S > 0 else 0
     cdef Py_ssize_t ncheck = nseg if nseg > 1 else 0
@@ -432,14 +516,14 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     # at d1 >= 2 with the whole grid kept, a vector of lanes at a time (whole_grid_by_vectors):
     # the lanes of a vector must hold whole pairs
     cdef Py_ssize_t V = SK_VL_d if floating is double else SK_VL_f
-    cdef bint grouped = d1 >= 2 and not given and nseg <= 1 and strips <= V
+    cdef bint grouped = d1 >= 2 and not from_grid and nseg <= 1 and strips <= V
     # coarse rows of G computed together (about 256 KiB), and of the adjoint per step of the
     # chain rule (about 128 KiB of dF/dG), so that each is read from cache
     cdef Py_ssize_t CH = max(1, (256 << 10) // max(1, n2 * W * <Py_ssize_t>sizeof(floating)))
     cdef Py_ssize_t CB = max(4, (128 << 10) // max(1, n2 * W * <Py_ssize_t>sizeof(floating)))
     cdef bint linear = kind == LINEAR
-    cdef const Py_ssize_t* lens1 = &len1[0] if len1 is not None and not given else NULL
-    cdef const Py_ssize_t* lens2 = &len2[0] if len2 is not None and not given else NULL
+    cdef const Py_ssize_t* lens1 = &len1[0] if len1 is not None and not from_grid else NULL
+    cdef const Py_ssize_t* lens2 = &len2[0] if len2 is not None and not from_grid else NULL
     cdef Py_ssize_t bn1, bn2
     cdef Py_ssize_t blk, n, l, s, r0, r1, i0, i1, ig, tid
     cdef BlockPlan plan
@@ -462,16 +546,17 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef floating* srow
     if npairs == 0 or R == 0 or C == 0:
         return
-    if strips < 1 or W % strips or strips & (strips - 1) or (given and strips != 1):
+    if strips < 1 or W % strips or strips & (strips - 1) or (from_grid and strips != 1):
         raise ValueError(f"strips must be a power of two dividing {W} (and 1 with grid), "
                          f"got {strips}")
-    cdef BackwardLayout lay = backward_layout(Lx, L2, d, n2, nb, rowlen, S + 1, ncheck, nedge)
+    cdef BackwardLayout lay = backward_layout(Lx, L2, d, n2, nb, rowlen, S + 1, ncheck, nedge,
+                                              <double>P * (L1 - 1) * (L2 - 1) if wide else 0)
     cdef size_t nwork = checked_size(sizeof(floating), lay.size)
     cdef int failed = 0
     with nogil, parallel(num_threads=nthreads):
         raw = workspace(nwork * sizeof(floating), &failed)
         ws = <floating*>cache_aligned(raw)
-        ia = <Py_ssize_t*>workspace(sizeof(Py_ssize_t) * (2 * W + 2), &failed)
+        ia = <Py_ssize_t*>workspace(sizeof(Py_ssize_t) * (3 * W + 3), &failed)
         ib = ia + W
         ptags = ib + W
         seed = ws + lay.seed
@@ -489,6 +574,13 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                 continue
             tid = threadid()
             n = block_lanes(&pa[0], &pb[0], blk * P, npairs, strips, ia, ib)
+            skb = sk
+            if wide:
+                skb = wide_static(sk, ws + lay.wide, ws + lay.wide + P * (L1 - 1) * (L2 - 1),
+                                  L1 - 1, L2 - 1, L2 - 1)
+                wide_block(skb, &inc1[0, 0, 0], &inc2[0, 0, 0], dw, &pa[0], &pb[0], blk * P, n,
+                           strips, lens1, lens2, ptags)
+                memset(skb.gbar, 0, sizeof(floating) * n * (L1 - 1) * (L2 - 1))
             for l in range(W):      # the seed enters at the top right corner of a last strip
                 seed[l] = derivs[blk * P + l // strips] \
                     if l // strips < n and l & (strips - 1) == strips - 1 else 0
@@ -496,8 +588,8 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             bn2 = block_width(L2, lens2, 2, strips, ib)
             bn1 = load_block(&X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, lens1, 2, strips, ia, ib, bn2,
                              xs, ys)
-            plan = block_plan(sk, d1, d2, d, strips, CH, CB, bn1, bn2, S)
-            static_prepare(sk, ys, bn2 + 1, d, work, ptags)
+            plan = block_plan(skb, d1, d2, d, strips, CH, CB, bn1, bn2, S, ptags)
+            static_prepare(skb, ys, bn2 + 1, d, work, ptags)
             if not linear:  # the linear kernel writes xbar (increments) and ybar whole
                 memset(xbar, 0, sizeof(floating) * (Lx + L2) * d * W)
             memset(dybar, 0, sizeof(floating) * n2 * d * W)
@@ -513,13 +605,18 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                     i0 = r0 // M1
                     i1 = r1 // M1       # its coarse rows: i0 .. i1-1; G also needs row i1
                     ig = i1 + 1 if i1 < bn1 else bn1
-                    if given:
+                    if from_grid:
                         segment_from_grid(&plan, ws, &lay, ptags, r0, r1, i0, ig, &grid[0, 0, 0],
                                           blk * P, n)
                     else:
                         segment_recomputed(&plan, ws, &lay, ptags, s, i0, i1, ig)
                     adjoint_and_chain_rule(&plan, ws, &lay, r0, i0, i1, True, inv)
-            if linear:
+            if wide:
+                wide_chain_rule(skb, &inc1[0, 0, 0], &inc2[0, 0, 0], dw, &pa[0], &pb[0], blk * P,
+                                n, lens1, lens2,
+                                &dinc1[tid, 0, 0, 0] if dinc1 is not None else NULL,
+                                &dinc2[tid, 0, 0, 0] if dinc2 is not None else NULL)
+            elif linear:
                 increments_to_points(dybar, ybar, bn2, d * W, inv)
             else:
                 point_backward(sk, inv, xs, ys, 0, bn2 + 1, d, NULL, Gb, xbar, ybar, srow)

@@ -9,13 +9,15 @@ ctypedef struct BlockPlan:
     Py_ssize_t n1, n2, R, rowlen    # the block's grid: coarse rows and columns, fine rows,
                                     # numbers of a fine row
     Py_ssize_t S, nseg              # fine rows of a segment, segments
+    Py_ssize_t* tags                # the static kernel's (static_prepare, wide_block)
 
 
 cdef inline BlockPlan block_plan(Static sk, int d1, int d2, Py_ssize_t d, Py_ssize_t strips,
                                  Py_ssize_t CH, Py_ssize_t CB, Py_ssize_t n1, Py_ssize_t n2,
-                                 Py_ssize_t S) noexcept nogil:
+                                 Py_ssize_t S, Py_ssize_t* tags) noexcept nogil:
     """A block's plan, as one value (a prange body must assign it whole to keep it private)."""
     cdef BlockPlan b
+    b.tags = tags
     b.sk, b.d1, b.d2, b.d, b.strips, b.CH, b.CB = sk, d1, d2, d, strips, CH, CB
     b.n1, b.n2, b.R, b.rowlen = n1, n2, n1 << d1, ((n2 << d2) + 1) * W
     b.S, b.nseg = S, ((n1 << d1) + S - 1) // S
@@ -110,7 +112,9 @@ cdef void adjoint_and_chain_rule(const BlockPlan* b, floating* ws, const Backwar
             pde_adjoint(ws + lay.G, i0, Gb, b.n1, n2, d1, b.d2, ws + lay.seed,
                         ws + lay.seg + ((ia_ << d1) - r0) * b.rowlen, ia_ << d1, ib_ << d1,
                         ws + lay.kb, b.strips, ws + lay.aedge)
-        if b.sk.kind == LINEAR:
+        if b.sk.g != NULL:
+            wide_rows(b.sk, Gb + (ia_ - i0) * n2 * W, ia_, ib_, n2, b.tags, True, inv)
+        elif b.sk.kind == LINEAR:
             linear_backward_rows(ib_ - ia_, n2, b.d, Gb + (ia_ - i0) * n2 * W, ws + lay.work,
                                  ws + lay.dxs + (ia_ - i0) * b.d * W,
                                  ws + lay.xbar + ia_ * b.d * W, ws + lay.dybar)

@@ -101,7 +101,7 @@ def grid_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     (X[pa[n]], Y[pb[n]]) to dX[thread], dY[thread] (one slice per thread, as backward).
     grid[n] is the pair's forward grid; the sweep is plain, a pair at a time
     (grid_pair_backward): this serves losses on the whole grid, not speed."""
-    cdef Static sk = Static(kind, p0, p1, p2)
+    cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Py_ssize_t n, tid, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef Py_ssize_t cells = grid.shape[1] * grid.shape[2]
     cdef size_t nwork = checked_size(sizeof(double), 2. * L1 * L2 + <double>cells)

@@ -17,10 +17,13 @@
 cdef inline double poly_rho(Static sk, const floating* x, const floating* y, Py_ssize_t i,
                             Py_ssize_t j, Py_ssize_t L2, Py_ssize_t d,
                             const double* kappa) noexcept nogil:
-    """G of the coarse cell (i, j): from the increments for the linear kernel (no
-    cancellation between large values), else from kappa's table."""
+    """G of the coarse cell (i, j): for wide paths (Static.g) from kappa, then the pair's G
+    (poly_wide), from the increments for the linear kernel (no cancellation between large
+    values), else from kappa's table."""
     cdef Py_ssize_t k
     cdef double s = 0
+    if sk.g != NULL:
+        return kappa[i * sk.ldg + j]
     if sk.kind == LINEAR:
         for k in range(d):
             s += (x[(i + 1) * d + k] - x[i * d + k]) * (y[(j + 1) * d + k] - y[j * d + k])
@@ -79,7 +82,7 @@ cdef double poly_pair(Static sk, const floating* x, const floating* y, Py_ssize_
     cdef double* swap
     cdef double* last
     cdef double* edge
-    if sk.kind != LINEAR:
+    if sk.kind != LINEAR and sk.g == NULL:
         for a in range(L1):
             for b in range(L2):
                 kappa[a * L2 + b] = point_kappa(sk, x + a * d, y + b * d, d)
@@ -124,19 +127,34 @@ cdef double poly_pair(Static sk, const floating* x, const floating* y, Py_ssize_
     return value
 
 
+cdef inline Static poly_wide(Static sk, const double* dx, const double* dy, Py_ssize_t l1,
+                             Py_ssize_t l2, Py_ssize_t d, double* g, double* gbar) noexcept nogil:
+    """Wide paths: sk with the G of a pair of paths of l1 and l2 points (increments dx, dy)
+    computed into g (pair_g; rows of l2 - 1 numbers, as poly_rho reads it), dF/dG at gbar."""
+    pair_g(sk, dx, dy, l1 - 1, l2 - 1, d, g, l2 - 1)
+    return wide_static(sk, g, gbar, l1 - 1, l2 - 1, l2 - 1)
+
+
 def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                  const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb,
                  int kind, double p0, double p1, double p2, int d1, int d2, int order,
                  floating[::1] out, int nthreads=1, const Py_ssize_t[::1] len1=None,
                  const Py_ssize_t[::1] len2=None, double[::1] mantissas=None,
-                 long[::1] exponents=None):
+                 long[::1] exponents=None, const double[:, :, ::1] inc1=None,
+                 const double[:, :, ::1] inc2=None):
     """out[n] = k(X[pa[n]], Y[pb[n]]) by the polynomial scheme of degree ``order`` on cells
     split 2^d1 x 2^d2; len1/len2: the paths' true lengths (None: all of them). With
     mantissas and exponents (both or neither), also k = mantissas[n] 2^exponents[n], finite
-    where out overflows."""
-    cdef Static sk = Static(kind, p0, p1, p2)
+    where out overflows. inc1, inc2: the increments of X and Y in float64, as for forward
+    (wide paths)."""
+    cdef Static sk = static_kernel(kind, p0, p1, p2)
+    cdef Static skb
     cdef Py_ssize_t n, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef Py_ssize_t l1, l2
+    cdef double* kappa
+    cdef bint wide = inc1 is not None
+    if wide:
+        check_increments(kind, inc1, inc2, X, Y)
     cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2 + poly_ws(L2 - 1, d2, order))
     cdef int failed = 0
     cdef double* ws
@@ -151,16 +169,16 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                 continue
             l1 = L1 if len1 is None else len1[pa[n]]
             l2 = L2 if len2 is None else len2[pb[n]]
+            kappa = ws + <Py_ssize_t>poly_ws(l2 - 1, d2, order)
+            skb = poly_wide(sk, &inc1[pa[n], 0, 0], &inc2[pb[n], 0, 0], l1, l2, d, kappa,
+                            NULL) if wide else sk
             if exponents is None:
-                out[n] = <floating>poly_pair(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d,
-                                             d1, d2, order,
-                                             ws + <Py_ssize_t>poly_ws(l2 - 1, d2, order),
-                                             ws, invfact)
+                out[n] = <floating>poly_pair(skb, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d,
+                                             d1, d2, order, kappa, ws, invfact)
             else:
-                mantissas[n] = poly_pair(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, d1,
-                                         d2, order,
-                                         ws + <Py_ssize_t>poly_ws(l2 - 1, d2, order), ws,
-                                         invfact, NULL, NULL, &exponents[n])
+                mantissas[n] = poly_pair(skb, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, d1,
+                                         d2, order, kappa, ws, invfact, NULL, NULL,
+                                         &exponents[n])
                 out[n] = <floating>ldexp(mantissas[n], exponents[n])
         free(ws)
     allocated(failed, nwork * sizeof(double))
@@ -172,13 +190,14 @@ cdef void poly_pair_backward(Static sk, const floating* x, const floating* y, Py
                              floating* dy) noexcept nogil:
     """Adds seed * dk(x, y)/dx and /dy to dx, dy: the forward with every cell's edges kept,
     then the cells' adjoints from the top right (sk_poly_adjoint_row, poly_cell.h), then
-    kappa's chain rule. Workspace: poly_work(L1, L2, d1, d2, N)."""
+    kappa's chain rule. Wide paths (Static.g, at ws: poly_wide): seed * dk/dG is left at
+    ws + L1 L2 (rows of L2 - 1 numbers) instead. Workspace: poly_work(L1, L2, d1, d2, N)."""
     cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, M = N + 1
     cdef Py_ssize_t S = sk_poly_stride(N), K = sk_poly_coeffs_size(N)
     cdef Py_ssize_t r, c, m
     cdef double h = 1.0 / (1 << (d1 + d2))
     cdef double* kappa = ws
-    cdef double* Gb = kappa + L1 * L2
+    cdef double* Gb = ws + L1 * L2
     cdef double* Bs = Gb + L1 * L2            # the forward's edges (poly_pair)
     cdef double* Ls = Bs + (R + 1) * C * S
     cdef double* tb = Ls + R * (C + 1) * S    # dF/d(top edge), a column each
@@ -203,7 +222,8 @@ cdef void poly_pair_backward(Static sk, const floating* x, const floating* y, Py
         # dF/d(bottom edge) takes the top's place: the cell below reads it as its top
         sk_poly_adjoint_row(co, K, Bs + r * C * S, Ls + r * (C + 1) * S, tb, rb, Lb, invfact,
                             N, C, d2, h, Gb + (r >> d1) * n2)
-    kappa_chain_rule(sk, x, y, L1, L2, d, Gb, dx, dy)
+    if sk.g == NULL:
+        kappa_chain_rule(sk, x, y, L1, L2, d, Gb, dx, dy)
 
 
 cdef inline double poly_work(Py_ssize_t L1, Py_ssize_t L2, int d1, int d2, int N) noexcept nogil:
@@ -217,14 +237,25 @@ cdef inline double poly_work(Py_ssize_t L1, Py_ssize_t L2, int d1, int d2, int N
 def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                   const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb,
                   const floating[::1] seeds, int kind, double p0, double p1, double p2,
-                  int d1, int d2, int order, floating[:, :, :, ::1] dX not None,
-                  floating[:, :, :, ::1] dY not None, int nthreads=1,
-                  const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None):
+                  int d1, int d2, int order, floating[:, :, :, ::1] dX,
+                  floating[:, :, :, ::1] dY, int nthreads=1,
+                  const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None,
+                  const double[:, :, ::1] inc1=None, const double[:, :, ::1] inc2=None,
+                  double[:, :, :, ::1] dinc1=None, double[:, :, :, ::1] dinc2=None):
     """Adds seeds[n] * dk(X[pa[n]], Y[pb[n]]) to dX[thread] and dY[thread] (one slice per
-    thread, both needed), the exact reverse mode of poly_forward, a pair at a time."""
-    cdef Static sk = Static(kind, p0, p1, p2)
+    thread, both needed), the exact reverse mode of poly_forward, a pair at a time. inc1,
+    inc2, dinc1, dinc2: wide paths, as for backward (dX and dY are then not touched)."""
+    cdef Static sk = static_kernel(kind, p0, p1, p2)
+    cdef Static skb
     cdef Py_ssize_t n, tid, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef Py_ssize_t l1, l2
+    cdef bint wide = inc1 is not None
+    if wide:
+        check_increments(kind, inc1, inc2, X, Y)
+        check_increments(kind, dinc1[0] if dinc1 is not None else inc1,
+                         dinc2[0] if dinc2 is not None else inc2, X, Y)
+    elif dX is None or dY is None:
+        raise ValueError("dX and dY are both needed")
     cdef size_t nwork = checked_size(sizeof(double), poly_work(L1, L2, d1, d2, order))
     cdef int failed = 0
     cdef double* ws
@@ -240,9 +271,19 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             tid = threadid()
             l1 = L1 if len1 is None else len1[pa[n]]
             l2 = L2 if len2 is None else len2[pb[n]]
-            poly_pair_backward(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, d1, d2, order,
-                               seeds[n], ws, invfact, &dX[tid, pa[n], 0, 0],
-                               &dY[tid, pb[n], 0, 0])
+            if not wide:
+                poly_pair_backward(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, d1, d2,
+                                   order, seeds[n], ws, invfact, &dX[tid, pa[n], 0, 0],
+                                   &dY[tid, pb[n], 0, 0])
+                continue
+            skb = poly_wide(sk, &inc1[pa[n], 0, 0], &inc2[pb[n], 0, 0], l1, l2, d, ws,
+                            ws + l1 * l2)
+            poly_pair_backward(skb, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, d1, d2, order,
+                               seeds[n], ws, invfact, NULL, NULL)
+            pair_chain_rule(skb, &inc1[pa[n], 0, 0], &inc2[pb[n], 0, 0], l1 - 1, l2 - 1, d,
+                            ws + l1 * l2, l2 - 1,
+                            &dinc1[tid, pa[n], 0, 0] if dinc1 is not None else NULL,
+                            &dinc2[tid, pb[n], 0, 0] if dinc2 is not None else NULL)
         free(ws)
     allocated(failed, nwork * sizeof(double))
 
@@ -251,10 +292,14 @@ def cell_increments(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                     const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb,
                     int kind, double p0, double p1, double p2, double[::1] largest,
                     double[::1] total, int nthreads=1, const Py_ssize_t[::1] len1=None,
-                    const Py_ssize_t[::1] len2=None):
+                    const Py_ssize_t[::1] len2=None, const double[:, :, ::1] inc1=None,
+                    const double[:, :, ::1] inc2=None):
     """For each pair (X[pa[n]], Y[pb[n]]): the largest |G| of its coarse cells (largest[n])
-    and their sum (total[n]), from which dyadic_order='auto' picks its refinement."""
-    cdef Static sk = Static(kind, p0, p1, p2)
+    and their sum (total[n]), from which dyadic_order='auto' picks its refinement. inc1,
+    inc2: as for poly_forward (wide paths)."""
+    cdef Static sk = static_kernel(kind, p0, p1, p2)
+    cdef Static skb
+    cdef bint wide = inc1 is not None
     cdef Py_ssize_t n, i, j, a, b, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1]
     cdef Py_ssize_t d = X.shape[2], l1, l2
     cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2)
@@ -265,6 +310,8 @@ def cell_increments(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef const floating* y
     if N == 0:
         return
+    if wide:
+        check_increments(kind, inc1, inc2, X, Y)
     with nogil, parallel(num_threads=nthreads):
         kappa = <double*>workspace(nwork * sizeof(double), &failed)
         for n in prange(N, schedule='dynamic'):
@@ -274,7 +321,9 @@ def cell_increments(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             y = &Y[pb[n], 0, 0]
             l1 = L1 if len1 is None else len1[pa[n]]
             l2 = L2 if len2 is None else len2[pb[n]]
-            if sk.kind != LINEAR:
+            skb = poly_wide(sk, &inc1[pa[n], 0, 0], &inc2[pb[n], 0, 0], l1, l2, d, kappa,
+                            NULL) if wide else sk
+            if sk.kind != LINEAR and not wide:
                 for a in range(l1):
                     for b in range(l2):
                         kappa[a * l2 + b] = point_kappa(sk, x + a * d, y + b * d, d)
@@ -282,7 +331,7 @@ def cell_increments(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             tot = 0
             for i in range(l1 - 1):
                 for j in range(l2 - 1):
-                    g = fabs(poly_rho(sk, x, y, i, j, l2, d, kappa))
+                    g = fabs(poly_rho(skb, x, y, i, j, l2, d, kappa))
                     tot = tot + g
                     if g > big:
                         big = g

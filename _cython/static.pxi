@@ -143,7 +143,9 @@ cdef void g_rows(Static sk, const floating* xs, const floating* ys, Py_ssize_t i
     """Rows i0 .. i1-1 of G, row i at G + (i - i0) (L2-1) W. ``work`` must have been set up by
     static_prepare for the same block; dxs holds (i1 - i0) d W numbers (linear kernel)."""
     cdef Py_ssize_t i, n2 = L2 - 1
-    if sk.kind == LINEAR:     # all rows at once: dy[j] is read once for all of them
+    if sk.g != NULL:
+        wide_rows(sk, G, i0, i1, n2, tags, False, 0)
+    elif sk.kind == LINEAR:     # all rows at once: dy[j] is read once for all of them
         linear_increments(sk.p0, xs, i0, i1 - i0, d, dxs)
         linear_g_rows(dxs, work, G, i1 - i0, n2, d)
     else:
@@ -227,6 +229,100 @@ cdef void point_backward(Static sk, floating scale, const floating* xs, const fl
                     xbar[(i * d + k) * W + l] += w[l] * ys[(j * d + k) * W + l]
                     ybar[(j * d + k) * W + l] += w[l] * xs[(i * d + k) * W + l]
 
+
+
+cdef void pair_g(Static sk, const floating* dx, const floating* dy, Py_ssize_t m,
+                 Py_ssize_t n, Py_ssize_t d, floating* g, Py_ssize_t ldg) noexcept nogil:
+    """Wide paths: G = scale dx dy^T of a pair whose paths have m and n increments (rows of
+    d numbers) into g (rows of ldg numbers), by one matrix product of the pair's own shape,
+    so that its value is the pair's alone."""
+    if m > 0 and n > 0:
+        gemm(False, True, m, n, d, <floating>sk.p0, dx, d, dy, d, 0, g, ldg)
+
+
+cdef void wide_block(Static sk, const floating* inc1, const floating* inc2, Py_ssize_t d,
+                     const Py_ssize_t* pa, const Py_ssize_t* pb, Py_ssize_t start, Py_ssize_t n,
+                     Py_ssize_t strips, const Py_ssize_t* len1, const Py_ssize_t* len2,
+                     Py_ssize_t* tags) noexcept nogil:
+    """Wide paths: G of the block's n pairs (from pair ``start`` of pa, pb; increments inc1,
+    inc2 of the padded paths, true lengths len1, len2 or NULL) into Static.g, pair b's at
+    b gn1 gn2 (zero past its paths' ends), where each lane's pair's G starts in tags[2 + l]
+    (-1 past the n pairs), and strips in tags[2 + W] (wide_rows)."""
+    cdef Py_ssize_t b, l, i, j, m, k, size = sk.gn1 * sk.gn2
+    cdef floating* g
+    for b in range(n):
+        g = <floating*>sk.g + b * size
+        m = len1[pa[start + b]] - 1 if len1 != NULL else sk.gn1
+        k = len2[pb[start + b]] - 1 if len2 != NULL else sk.gn2
+        pair_g(sk, inc1 + pa[start + b] * sk.gn1 * d, inc2 + pb[start + b] * sk.gn2 * d, m, k,
+               d, g, sk.gn2)
+        for i in range(sk.gn1):
+            for j in range(k if i < m else 0, sk.gn2):
+                g[i * sk.gn2 + j] = 0
+    for l in range(W):
+        tags[2 + l] = (l // strips) * size if l // strips < n else -1
+    tags[2 + W] = strips
+
+
+cdef void pair_chain_rule(Static sk, const floating* dx, const floating* dy, Py_ssize_t m,
+                          Py_ssize_t n, Py_ssize_t d, const floating* gbar, Py_ssize_t ldg,
+                          floating* ddx, floating* ddy) noexcept nogil:
+    """The reverse of pair_g: adds scale gbar dy to ddx and scale gbar^T dx to ddy (either
+    NULL: not wanted), gbar = dF/dG (rows of ldg numbers)."""
+    if m <= 0 or n <= 0:
+        return
+    if ddx != NULL:
+        gemm(False, False, m, d, n, <floating>sk.p0, gbar, ldg, dy, d, 1, ddx, d)
+    if ddy != NULL:
+        gemm(True, False, n, d, m, <floating>sk.p0, gbar, ldg, dx, d, 1, ddy, d)
+
+
+cdef void wide_chain_rule(Static sk, const floating* inc1, const floating* inc2, Py_ssize_t d,
+                          const Py_ssize_t* pa, const Py_ssize_t* pb, Py_ssize_t start,
+                          Py_ssize_t n, const Py_ssize_t* len1, const Py_ssize_t* len2,
+                          floating* dinc1, floating* dinc2) noexcept nogil:
+    """Wide paths: pair_chain_rule for the block's n pairs, whose dF/dG Static.gbar holds as
+    wide_block lays out G, into the gradients of the increments (dinc1, dinc2: inc1's and
+    inc2's shapes; NULL: not wanted)."""
+    cdef Py_ssize_t b, a, c, m, k, size = sk.gn1 * sk.gn2
+    for b in range(n):
+        a = pa[start + b]
+        c = pb[start + b]
+        m = len1[a] - 1 if len1 != NULL else sk.gn1
+        k = len2[c] - 1 if len2 != NULL else sk.gn2
+        pair_chain_rule(sk, inc1 + a * sk.gn1 * d, inc2 + c * sk.gn2 * d, m, k, d,
+                        <const floating*>sk.gbar + b * size, sk.gn2,
+                        dinc1 + a * sk.gn1 * d if dinc1 != NULL else NULL,
+                        dinc2 + c * sk.gn2 * d if dinc2 != NULL else NULL)
+
+
+cdef void wide_rows(Static sk, floating* G, Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t n2,
+                     const Py_ssize_t* tags, bint bar, floating scale) noexcept nogil:
+    """Rows i0 .. i1-1 of the block's G (from G on) read from Static.g: lane l, strip s of
+    its pair, sees the pair's G[i - s][s n2 + j] (wide_block), and zero outside it (the
+    padding that x_point and y_point repeat). With ``bar``, the other way: scale times the
+    rows of dF/dG in G are written to Static.gbar at those places."""
+    cdef Py_ssize_t i, j, l, s, r, c0, m, strips = tags[2 + W]
+    cdef const floating* src
+    cdef floating* dst
+    for i in range(i0, i1):
+        for l in range(W):
+            s = l & (strips - 1)
+            r = i - s
+            c0 = s * n2
+            m = 0                   # the columns inside the pair's G
+            if tags[2 + l] >= 0 and 0 <= r < sk.gn1 and c0 < sk.gn2:
+                m = n2 if n2 < sk.gn2 - c0 else sk.gn2 - c0
+            if bar:
+                dst = <floating*>sk.gbar + tags[2 + l] + r * sk.ldg + c0
+                for j in range(m):
+                    dst[j] = scale * G[((i - i0) * n2 + j) * W + l]
+            else:
+                src = <const floating*>sk.g + tags[2 + l] + r * sk.ldg + c0
+                for j in range(m):
+                    G[((i - i0) * n2 + j) * W + l] = src[j]
+                for j in range(m, n2):
+                    G[((i - i0) * n2 + j) * W + l] = 0
 
 
 cdef inline Py_ssize_t static_work(Py_ssize_t L2, Py_ssize_t d) noexcept nogil:

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from . import _dask, _planning, _solver, cuda, transforms
+from . import _dask, _planning, _solver, _wide, cuda, transforms
 from ._input import as_paths, check_flag, n_threads, parse_dyadic_order
 from .static_kernels import check_static_kernel
 
@@ -128,6 +128,7 @@ class _Problem:
         self.X2, self.len2 = (self.X1, self.len1) if self.p2 is self.p1 else \
             self._transform(self.p2, dtype, float(end_time))
         self.dtype = dtype
+        self._increments = {}      # wide paths: the batches' increments (_wide)
 
     def _transform(self, paths, dtype, end_time):
         """Transformed batch, and its true lengths (intp) when it holds padded paths."""
@@ -154,13 +155,15 @@ class _Problem:
         if len(pa) and self.order:
             if grid is not None:
                 raise ValueError("return_grid=True is for method='finite_difference'")
-            for idx, d, N in self._refined(X1, X2, n1, n2, pa, pb, d1, d2):
+            wide = self._wide(X1, X2)
+            for idx, d, N in self._refined(X1, X2, n1, n2, pa, pb, d1, d2, wide):
                 sub = np.empty(len(idx), dtype=self.dtype)
                 scaled = (None, None) if exps is None else \
                     (np.empty(len(idx)), np.empty(len(idx), dtype=np.int64))
-                _solver.poly_forward(X1, X2, pa[idx], pb[idx], self.static._code,
-                                     *self.static._params(), *d, N, sub, self.nthreads, n1, n2,
-                                     *scaled)
+                with _wide.serial_blas(wide):
+                    _solver.poly_forward(X1, X2, pa[idx], pb[idx], self.static._code,
+                                         *self.static._params(), *d, N, sub, self.nthreads, n1,
+                                         n2, *scaled, **wide)
                 if exps is None:
                     out[idx] = sub
                 else:
@@ -169,11 +172,28 @@ class _Problem:
             strips = 1 if grid is not None else \
                 _planning.strips(len(pa), self.nthreads, X1.shape[1] - 1, X2.shape[1] - 1,
                                  d1, d2, self.dtype.itemsize)
-            _solver.forward(X1, X2, pa, pb, self.static._code, *self.static._params(),
-                            d1, d2, out, grid, self.nthreads, n1, n2, strips)
+            wide = self._wide(X1, X2, strips)
+            with _wide.serial_blas(wide):
+                _solver.forward(X1, X2, pa, pb, self.static._code, *self.static._params(),
+                                d1, d2, out, grid, self.nthreads, n1, n2, strips, **wide)
         return out
 
-    def _refined(self, X1, X2, n1, n2, pa, pb, d1, d2):
+    def _wide(self, X1, X2, strips=None, copies=1):
+        """The solver's increments arguments (inc1, inc2) when G should come from matrix
+        products (_wide): for finite differences in blocks cut into ``strips`` (a thread
+        holding ``copies`` arrays of its block's G), for the polynomial method (None) a pair
+        at a time, in float64; else none."""
+        held = 0 if strips is None else \
+            copies * (_solver.LANES // strips) * (X1.shape[1] - 1) * (X2.shape[1] - 1)
+        if not _wide.wanted(self.static, X1.shape[2], held):
+            return {}
+        dtype = np.dtype(np.float64 if strips is None else self.dtype)
+        for X in (X1, X2):
+            if (id(X), dtype) not in self._increments:
+                self._increments[id(X), dtype] = _wide.increments(X, dtype)
+        return {"inc1": self._increments[id(X1), dtype], "inc2": self._increments[id(X2), dtype]}
+
+    def _refined(self, X1, X2, n1, n2, pa, pb, d1, d2, wide):
         """The polynomial method's groups of pairs: (indices into pa, (d1, d2), degree); one
         group unless dyadic_order='auto', which refines each pair as it needs (one call per
         refinement, so that each pair's kernel is the one it gets alone)."""
@@ -181,8 +201,9 @@ class _Problem:
             yield np.arange(len(pa)), (d1, d2), self.order
             return
         largest, total = np.empty(len(pa)), np.empty(len(pa))
-        _solver.cell_increments(X1, X2, pa, pb, self.static._code, *self.static._params(),
-                                largest, total, self.nthreads, n1, n2)
+        with _wide.serial_blas(wide):
+            _solver.cell_increments(X1, X2, pa, pb, self.static._code, *self.static._params(),
+                                    largest, total, self.nthreads, n1, n2, **wide)
         d, N = _planning.refinement(largest, total, self.tolerance, self.auto_order)
         key = d * 100 + N
         for k in np.unique(key):
@@ -202,27 +223,46 @@ class _Problem:
     def backward(self, pa, pb, seeds, dX, dY, grid=None):
         if not len(pa):
             return
+        seeds = np.ascontiguousarray(seeds, self.dtype)
         if self.order:
             if grid is not None:
                 raise ValueError("k_grid is for method='finite_difference'")
-            both = self.accumulators(dX is None, dY is None)     # the side not asked for
-            seeds = np.asarray(seeds, self.dtype)
+            wide = self._wide(self.X1, self.X2)
+            both = self.accumulators(dX is None and not wide, dY is None and not wide)
+            grads = self._wide_gradients(wide, dX, dY)
             for idx, d, N in self._refined(self.X1, self.X2, self.len1, self.len2, pa, pb,
-                                           self.d1, self.d2):
-                _solver.poly_backward(self.X1, self.X2, pa[idx], pb[idx],
-                                      np.ascontiguousarray(seeds[idx]), self.static._code,
-                                      *self.static._params(), *d, N,
-                                      both[0] if dX is None else dX,
-                                      both[1] if dY is None else dY,
-                                      self.nthreads, self.len1, self.len2)
-            return
-        strips = 1 if grid is not None else _planning.strips(
-            len(pa), self.nthreads, self.X1.shape[1] - 1, self.X2.shape[1] - 1, self.d1,
-            self.d2, self.dtype.itemsize, recomputed=lambda s: self._segment_rows(s) > 0)
-        seg_rows = 0 if grid is not None else self._segment_rows(strips)
-        _solver.backward(self.X1, self.X2, pa, pb, np.ascontiguousarray(seeds, self.dtype),
-                         self.static._code, *self.static._params(), self.d1, self.d2,
-                         dX, dY, grid, seg_rows, self.nthreads, self.len1, self.len2, strips)
+                                           self.d1, self.d2, wide):
+                with _wide.serial_blas(wide):
+                    _solver.poly_backward(self.X1, self.X2, pa[idx], pb[idx],
+                                          np.ascontiguousarray(seeds[idx]), self.static._code,
+                                          *self.static._params(), *d, N,
+                                          both[0] if dX is None else dX,
+                                          both[1] if dY is None else dY,
+                                          self.nthreads, self.len1, self.len2, **wide, **grads)
+        else:
+            strips = 1 if grid is not None else _planning.strips(
+                len(pa), self.nthreads, self.X1.shape[1] - 1, self.X2.shape[1] - 1, self.d1,
+                self.d2, self.dtype.itemsize, recomputed=lambda s: self._segment_rows(s) > 0)
+            seg_rows = 0 if grid is not None else self._segment_rows(strips)
+            wide = self._wide(self.X1, self.X2, strips, copies=2)     # G and dF/dG
+            grads = self._wide_gradients(wide, dX, dY)
+            with _wide.serial_blas(wide):
+                _solver.backward(self.X1, self.X2, pa, pb, seeds, self.static._code,
+                                 *self.static._params(), self.d1, self.d2, dX, dY, grid,
+                                 seg_rows, self.nthreads, self.len1, self.len2, strips, **wide,
+                                 **grads)
+        for acc, name in ((dX, "dinc1"), (dY, "dinc2")):
+            if name in grads:
+                _wide.to_points(grads[name].sum(axis=0), acc[0])
+
+    def _wide_gradients(self, wide, dX, dY):
+        """Wide paths: per-thread gradients of the increments (dinc1, dinc2) for the sides
+        wanted (dX, dY not None)."""
+        if not wide:
+            return {}
+        return {name: np.zeros((self.nthreads,) + wide[inc].shape, dtype=wide[inc].dtype)
+                for name, inc, acc in (("dinc1", "inc1", dX), ("dinc2", "inc2", dY))
+                if acc is not None}
 
     def grid_backward(self, pa, pb, grid, seeds, dX, dY):
         """Gradients of sum(seeds * grid) over the pairs' whole fine grids, added to the

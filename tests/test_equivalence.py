@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import sksigkernel as sk
-from sksigkernel import SigKernel, cache
+from sksigkernel import SigKernel, _wide, cache
 
 torch = pytest.importorskip("torch")
 from sksigkernel import torch_api  # noqa: E402
@@ -56,7 +56,9 @@ def problems(draw, max_paths=5):
     seed = draw(st.integers(0, 2 ** 32 - 1))
     ragged = draw(st.booleans())
     n1, n2 = draw(st.integers(1, max_paths)), draw(st.integers(1, max_paths))
-    channels = draw(st.integers(1, 8))
+    # a few channels, or enough for the linear kernels' matrix products (sksigkernel._wide)
+    channels = draw(st.one_of(st.integers(1, 8), st.integers(1, 8),
+                              st.sampled_from([_wide.CHANNELS, 2 * _wide.CHANNELS + 1])))
     # lengths from 1 to a few hundred, very unequal: most short, some long
     length = st.one_of(st.integers(1, 12), st.integers(13, 60), st.integers(100, 300))
     if ragged:
@@ -83,6 +85,14 @@ def problems(draw, max_paths=5):
     if not ragged:
         X, Y = np.stack(X), np.stack(Y)
     return X, Y, order, opts, max_batch
+
+
+def drawn(name, X, opts):
+    """Counts a problem drawn, and apart those whose G the matrix products compute."""
+    DRAWN[name] += 1
+    channels = np.shape(X[0])[-1] * (2 if opts["lead_lag"] else 1) + opts["time_aug"]
+    if channels >= _wide.CHANNELS and opts["static_kernel"] in (None, STATIC[1]):
+        DRAWN[name + " (wide)"] += 1
 
 
 def pairwise(X, Y, order, opts):
@@ -159,7 +169,7 @@ def runs(n_jobs):
 @given(problems())
 def test_forwards_equal_pairwise_kernels(problem):
     X, Y, order, opts, max_batch = problem
-    DRAWN["forward"] += 1
+    drawn("forward", X, opts)
     ref = pairwise(X, Y, order, opts)
     n = min(len(X), len(Y))
     for n_jobs in N_JOBS:
@@ -182,7 +192,7 @@ def test_forwards_equal_pairwise_kernels(problem):
 @given(problems(max_paths=4))
 def test_backprops_equal_sums_of_pairwise_gradients(problem):
     X, Y, order, opts, max_batch = problem
-    DRAWN["backprop"] += 1
+    drawn("backprop", X, opts)
     rng = np.random.default_rng(len(X) * 7 + len(Y))
     D = rng.normal(size=(len(X), len(Y)))
     want_x, want_y = pairwise_gradients(D, X, Y, order, opts)
@@ -233,7 +243,7 @@ def torch_grads(P):
 @given(problems(max_paths=4))
 def test_torch_api_equals_pairwise(problem):
     X, Y, order, opts, max_batch = problem
-    DRAWN["torch_api"] += 1
+    drawn("torch_api", X, opts)
     rng = np.random.default_rng(len(X) + 3 * len(Y))
     D = rng.normal(size=(len(X), len(Y)))
     ref = pairwise(X, Y, order, opts)
@@ -275,7 +285,7 @@ def nan_padded(P):
 @given(problems(), st.sampled_from(["list", "nan-padded"]))
 def test_estimator_kernel_equals_pairwise(problem, form):
     X, Y, order, opts, _ = problem
-    DRAWN["SigKernel"] += 1
+    drawn("SigKernel", X, opts)
     ref = pairwise(X, Y, order, opts)
     ref_xx = pairwise(X, X, order, opts) if isinstance(order, int) else None
     if form == "nan-padded" and isinstance(X, list):

@@ -1,0 +1,153 @@
+"""Wide paths: G from matrix products (sksigkernel._wide) equals the solver's own loops.
+
+The solver computes the linear kernel's second differences lane by lane for few channels
+and by one BLAS product a pair for many. Here both ways run on the same random problems
+(the loops forced by raising the crossover) and must agree to rounding: kernels, grids and
+gradients of both methods, both sides, ragged batches, transforms, float32. The gradients
+are also checked against central differences. test_equivalence covers the bitwise
+equality of every batching and number of threads with the pair computed alone.
+"""
+import numpy as np
+import pytest
+
+import sksigkernel as sk
+from sksigkernel import _solver, _wide
+
+D = _wide.CHANNELS + 3
+
+
+def brownian(rng, lengths, channels=D, dtype=np.float64, scale=1.0):
+    return [(scale * np.cumsum(rng.normal(size=(L, channels)), axis=0)
+             / np.sqrt(L * channels)).astype(dtype) for L in lengths]
+
+
+@pytest.fixture
+def loops(monkeypatch):
+    """A context in which the solver's own loops compute every G."""
+    def off():
+        monkeypatch.setattr(_wide, "CHANNELS", 10 ** 9)
+    return off
+
+
+CASES = [dict(dyadic_order=0), dict(dyadic_order=1), dict(dyadic_order=(2, 1)),
+         dict(dyadic_order=3),
+         dict(dyadic_order=1, static_kernel=sk.ScaledLinearKernel(0.7), time_aug=True),
+         dict(dyadic_order=0, lead_lag=True),
+         dict(dyadic_order=1, method="polynomial"),
+         dict(dyadic_order=(0, 1), method="polynomial", order=5),
+         dict(dyadic_order="auto", method="polynomial")]
+
+
+def wide_and_loops(loops, fn):
+    """fn() with the matrix products, then with the solver's loops."""
+    got = fn()
+    loops()
+    return got, fn()
+
+
+def flat(grads):
+    return np.concatenate([np.ravel(g) for g in (grads if isinstance(grads, list) else
+                                                 [grads])])
+
+
+@pytest.mark.parametrize("kw", CASES, ids=str)
+@pytest.mark.parametrize("ragged", [False, True])
+def test_kernels_and_gradients_equal_the_loops(loops, kw, ragged):
+    rng = np.random.default_rng(len(str(kw)) + ragged)
+    if ragged:
+        X, Y = brownian(rng, [9, 30, 1, 17, 64]), brownian(rng, [40, 2, 23])
+    else:
+        X, Y = np.stack(brownian(rng, [25] * 5)), np.stack(brownian(rng, [31] * 3))
+    derivs = rng.normal(size=(5, 3))
+    paired = rng.normal(size=3)
+
+    def run():
+        return (sk.sig_kernel_gram(X, Y, **kw), sk.sig_kernel_gram(X, None, **kw),
+                sk.sig_kernel(X[:3], Y, **kw),
+                sk.sig_kernel_gram_backprop(derivs, X, Y, left_deriv=True, right_deriv=True,
+                                            **kw),
+                sk.sig_kernel_backprop(paired, X[:3], Y, left_deriv=True, right_deriv=True,
+                                       **kw),
+                sk.sig_kernel_gram_backprop(derivs, X, Y, left_deriv=False, right_deriv=True,
+                                            **kw)[1:])
+    wide, plain = wide_and_loops(loops, run)
+    for got, want in zip(wide[:3], plain[:3]):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+    for got, want in zip(wide[3:], plain[3:]):
+        got, want = (flat(g) for g in got), (flat(w) for w in want)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=0, atol=1e-12 * np.abs(w).max())
+
+
+def test_float32_and_grids_equal_the_loops(loops):
+    rng = np.random.default_rng(5)
+    X = np.stack(brownian(rng, [30] * 4, dtype=np.float32))
+    Y = np.stack(brownian(rng, [20] * 3, dtype=np.float32))
+    derivs = rng.normal(size=(4, 3)).astype(np.float32)
+
+    def run():
+        return (sk.sig_kernel_gram(X, Y, 2), sk.sig_kernel_gram(X, Y, 1, return_grid=True),
+                sk.sig_kernel_gram_backprop(derivs, X, Y, 2, left_deriv=True,
+                                            right_deriv=True))
+    wide, plain = wide_and_loops(loops, run)
+    assert wide[0].dtype == np.float32
+    np.testing.assert_allclose(wide[0], plain[0], rtol=1e-5)
+    np.testing.assert_allclose(wide[1], plain[1], rtol=1e-5)
+    for got, want in zip(wide[2], plain[2]):
+        np.testing.assert_allclose(got, want, atol=1e-5 * np.abs(want).max())
+
+
+def test_backprop_from_a_given_grid_equals_the_loops(loops):
+    rng = np.random.default_rng(6)
+    X, Y = np.stack(brownian(rng, [12] * 3)), np.stack(brownian(rng, [15] * 2))
+    derivs = rng.normal(size=(3, 2))
+
+    def run():
+        grid = sk.sig_kernel_gram(X, Y, 1, return_grid=True)
+        return sk.sig_kernel_gram_backprop(derivs, X, Y, 1, left_deriv=True,
+                                           right_deriv=True, k_grid=grid)
+    wide, plain = wide_and_loops(loops, run)
+    for got, want in zip(wide, plain):
+        np.testing.assert_allclose(got, want, atol=1e-12 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("kw", [dict(dyadic_order=1), dict(dyadic_order=1, method="polynomial")],
+                         ids=str)
+def test_gradients_equal_central_differences(kw):
+    rng = np.random.default_rng(7)
+    X, Y = np.stack(brownian(rng, [6] * 2, scale=2.0)), np.stack(brownian(rng, [5] * 2,
+                                                                          scale=2.0))
+    derivs = rng.normal(size=(2, 2))
+    gx, gy = sk.sig_kernel_gram_backprop(derivs, X, Y, left_deriv=True, right_deriv=True,
+                                         **kw)
+
+    def F(X, Y):
+        return float(np.sum(derivs * sk.sig_kernel_gram(X, Y, **kw)))
+    h = 1e-6
+    for P, g, which in ((X, gx, 0), (Y, gy, 1)):
+        for idx in [(0, 0, 0), (1, 3, D - 1), (0, 2, 5), (1, P.shape[1] - 1, 2)]:
+            Pp, Pm = P.copy(), P.copy()
+            Pp[idx] += h
+            Pm[idx] -= h
+            args_p = (Pp, Y) if which == 0 else (X, Pp)
+            args_m = (Pm, Y) if which == 0 else (X, Pm)
+            fd = (F(*args_p) - F(*args_m)) / (2 * h)
+            assert abs(g[idx] - fd) <= 1e-7 * max(1.0, abs(fd)), (which, idx, g[idx], fd)
+
+
+def test_crossover_depends_on_channels_and_memory_only():
+    lin, rbf = sk.LinearKernel(), sk.RBFKernel(1.0)
+    assert _wide.wanted(lin, _wide.CHANNELS) and not _wide.wanted(lin, _wide.CHANNELS - 1)
+    assert not _wide.wanted(rbf, 10 * _wide.CHANNELS)
+    assert not _wide.wanted(lin, _wide.CHANNELS, held=_wide._HELD + 1)
+
+
+def test_solver_refuses_increments_of_the_wrong_shape():
+    X = np.zeros((2, 5, D))
+    pa = np.zeros(1, dtype=np.intp)
+    with pytest.raises(ValueError, match="increments"):
+        _solver.forward(X, X, pa, pa, 0, 1.0, 0.0, 0.0, 0, 0, np.empty(1), None, 1, None, None,
+                        1, np.zeros((2, 5, D)), np.zeros((2, 4, D)))
+    with pytest.raises(ValueError, match="linear"):
+        _solver.forward(X, X, pa, pa, 1, 1.0, 0.0, 0.0, 0, 0, np.empty(1), None, 1, None, None,
+                        1, np.zeros((2, 4, D)), np.zeros((2, 4, D)))
