@@ -319,6 +319,15 @@ cdef inline void gemm(bint ta, bint tb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k
         sgemm(opa, opb, &M, &N, &K, &alpha, <float*>B, &la, <float*>A, &lb, &beta, C, &lc)
 
 
+# Rows whose values grow past 2^SCALE_AT are scaled by 2^-SCALE_BY (exactly: a power of
+# two) when the caller keeps a scale exponent, so that kernels beyond the floating range still
+# have a mantissa (normalize=True divides exponents, not infinities); float: the *32 ones.
+DEF SCALE_AT = 600
+DEF SCALE_BY = 600
+DEF SCALE_AT32 = 60
+DEF SCALE_BY32 = 60
+
+
 include "static.pxi"
 include "forward.pxi"
 include "adjoint.pxi"
@@ -344,8 +353,12 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             floating[::1] out, floating[:, :, ::1] grid=None, int nthreads=1,
             const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None,
             Py_ssize_t strips=1, const floating[:, :, ::1] inc1=None,
-            const floating[:, :, ::1] inc2=None):
+            const floating[:, :, ::1] inc2=None, long[::1] exponents=None):
     """Kernels of the pairs (X[pa[n]], Y[pb[n]]) into out[n]; the fine grids into grid[n].
+
+    exponents (strips = 1, no grid): the kernels are out[n] 2^exponents[n], each pair's
+    grid scaled down as it grows (pde_forward), so that they stay finite beyond the
+    floating range.
 
     inc1, inc2 (linear kernel): the increments of X and Y, whose products give G (Static.g:
     wide paths); X and Y then give only the paths' lengths.
@@ -385,6 +398,8 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t* ib
     cdef Py_ssize_t* tags
     cdef Py_ssize_t* ends
+    cdef Py_ssize_t* ex
+    cdef Py_ssize_t* fex
     cdef void* raw
     cdef floating* ws
     cdef floating* xs
@@ -402,13 +417,15 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     if strips < 1 or W % strips or strips & (strips - 1) or (keep and strips != 1):
         raise ValueError(f"strips must be a power of two dividing {W} (and 1 with grid), "
                          f"got {strips}")
+    if exponents is not None and (strips != 1 or keep or exponents.shape[0] < npairs):
+        raise ValueError("exponents need strips=1, no grid, and a number per pair")
     cdef ForwardLayout lay = forward_layout(Lx, L2, dg, n2, gcap, nedge, nstore * rowlen,
                                             <double>P * n1 * n2 if wide else 0)
     cdef size_t nwork = checked_size(sizeof(floating), lay.size)
     cdef int failed = 0
     with nogil, parallel(num_threads=nthreads):
         raw = workspace(nwork * sizeof(floating), &failed)
-        ia = <Py_ssize_t*>workspace(sizeof(Py_ssize_t) * (4 * W + 3), &failed)
+        ia = <Py_ssize_t*>workspace(sizeof(Py_ssize_t) * (6 * W + 3), &failed)
         ws = <floating*>cache_aligned(raw)
         xs = ws + lay.xs
         ys = ws + lay.ys
@@ -422,6 +439,8 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         ib = ia + W
         tags = ib + W
         ends = tags + W + 3
+        ex = ends + W
+        fex = ex + W
         for blk in prange(nblocks, schedule='dynamic'):
             if raw == NULL or ia == NULL:
                 continue
@@ -445,17 +464,23 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             for l in range(W):
                 ends[l] = -1
                 finals[l] = 1
+                ex[l] = 0
+                fex[l] = 0
             if lens1 != NULL:
                 for b in range(n):
                     ends[b * strips + strips - 1] = lens1[ia[b * strips]] + strips - 2 << d1
             forward_coarse_rows(skb, xs, ys, 0, n1b, w + 1, dg,
                                 max(1, min(n1b, gcap // max(1, w * W))), False, G, work, tags,
                                 dxs, d1, d2, rows, 0, nstore, AB, strips, edge,
-                                ends if lens1 != NULL else NULL, finals)
+                                ends if lens1 != NULL else NULL, finals,
+                                ex if exponents is not None else NULL,
+                                fex if exponents is not None else NULL)
             top = rows + (Rb % nstore) * rowlen_b
             for b in range(n):
                 out[blk * P + b] = finals[b * strips + strips - 1] if lens1 != NULL \
                     else top[Cb * W + b * strips + strips - 1]
+                if exponents is not None:
+                    exponents[blk * P + b] = fex[b] if lens1 != NULL else ex[b]
             if keep:
                 for l in range(n):
                     for r in range(R + 1):

@@ -47,10 +47,30 @@ cdef inline void left_boundary(floating* cur, const floating* edge, Py_ssize_t n
             cur[l * strips] = 1
 
 
+cdef inline void rescale(floating* row, Py_ssize_t n, Py_ssize_t* ex) noexcept nogil:
+    """A row of n numbers of each lane whose largest exceeds 2^SCALE_AT, times 2^-SCALE_BY
+    (exact: a power of two), counted in the lane's exponent ex[l]."""
+    cdef Py_ssize_t c, l
+    cdef floating big[W]
+    cdef floating at = <floating>ldexp(1.0, SCALE_AT if floating is double else SCALE_AT32)
+    cdef int by = SCALE_BY if floating is double else SCALE_BY32
+    for l in range(W):
+        big[l] = 0
+    for c in range(n):
+        for l in range(W):
+            big[l] = fabs(row[c * W + l]) if fabs(row[c * W + l]) > big[l] else big[l]
+    for l in range(W):
+        if big[l] > at:
+            for c in range(n):
+                row[c * W + l] = <floating>ldexp(row[c * W + l], -by)
+            ex[l] += by
+
+
 cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, int d2,
                       floating* rows, Py_ssize_t base, Py_ssize_t nstore, Py_ssize_t r_from,
                       Py_ssize_t r_to, floating* AB, Py_ssize_t strips, floating* edge,
-                      const Py_ssize_t* ends, floating* finals) noexcept nogil:
+                      const Py_ssize_t* ends, floating* finals, Py_ssize_t* ex=NULL,
+                      Py_ssize_t* fex=NULL) noexcept nogil:
     """Fine rows r_from+1 .. r_to from row r_from; row r lives at slot (r - base) % nstore.
     G holds the coarse rows these fine rows need, from coarse row g0 on.
 
@@ -64,6 +84,10 @@ cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, i
     it 2^d1 rows earlier, kept in edge[r] (recorded here: at edge + 2 r W, the values of a
     vector of lanes, then their increments over the row below, which float's rows carry:
     pde_row).
+
+    With ex (not NULL; strips = 1), a lane's rows are scaled down as they grow (rescale,
+    each row), the grid being 2^ex[l] times its values, so that kernels beyond the
+    floating range keep a mantissa; fex[l] takes ex[l] with finals[l].
     """
     cdef Py_ssize_t r, i, l, rowlen = ((n2 << d2) + 1) * W
     cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
@@ -74,9 +98,14 @@ cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, i
         if r == r_from or (r & (M1 - 1)) == 0:
             i = r >> d1
             row_coeffs(G + (i - g0) * n2 * W, n2, inv, AB, AB + n2 * W)
+        if ex != NULL:
+            rescale(rows + ((r - base) % nstore) * rowlen, C + 1, ex)
         cur = rows + ((r + 1 - base) % nstore) * rowlen
         before = edge + (r + 1 - M1) * 2 * W if strips > 1 and r + 1 > M1 else NULL
         left_boundary(cur, before, W, strips)
+        if ex != NULL:
+            for l in range(W):
+                cur[l] = <floating>ldexp(1.0, -ex[l])
         pde_row(rows + ((r - base) % nstore) * rowlen, cur, AB, AB + n2 * W, n2, 1 << d2,
                 before + W if before != NULL else NULL, strips,
                 edge + (r + 1) * 2 * W + W if strips > 1 else NULL)
@@ -86,6 +115,8 @@ cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, i
             for l in range(W):
                 if ends[l] == r + 1:
                     finals[l] = cur[C * W + l]
+                    if fex != NULL:
+                        fex[l] = ex[l]
 
 
 cdef void forward_coarse_rows(Static sk, const floating* xs, const floating* ys, Py_ssize_t i0,
@@ -94,11 +125,13 @@ cdef void forward_coarse_rows(Static sk, const floating* xs, const floating* ys,
                               floating* dxs, int d1, int d2, floating* rows, Py_ssize_t base,
                               Py_ssize_t nstore, floating* AB, Py_ssize_t strips,
                               floating* edge, const Py_ssize_t* ends,
-                              floating* finals) noexcept nogil:
+                              floating* finals, Py_ssize_t* ex=NULL,
+                              Py_ssize_t* fex=NULL) noexcept nogil:
     """The fine rows of coarse rows i0 .. i1-1 (pde_forward: rows, base, nstore, ends,
     finals), their rows of G computed CH at a time, so that each chunk is read while in
     cache. With keep_g, G and dxs keep every row (row i at G + (i - i0) (L2 - 1) W, for the
-    adjoint); else each chunk takes the place of the one before."""
+    adjoint); else each chunk takes the place of the one before. ex, fex: as for
+    pde_forward."""
     cdef Py_ssize_t c0 = i0, c1, g0, n2 = L2 - 1
     while c0 < i1:
         c1 = c0 + CH if c0 + CH < i1 else i1
@@ -106,7 +139,7 @@ cdef void forward_coarse_rows(Static sk, const floating* xs, const floating* ys,
         g_rows(sk, xs, ys, c0, c1, L2, d, G + (c0 - g0) * n2 * W, work, tags,
                dxs + (c0 - g0) * d * W)
         pde_forward(G, g0, n2, d1, d2, rows, base, nstore, c0 << d1, c1 << d1, AB, strips, edge,
-                    ends, finals)
+                    ends, finals, ex, fex)
         c0 = c1
 
 

@@ -46,11 +46,6 @@ cdef int inverse_factorials(double* invfact, int order) except -1:
     return 0
 
 
-# Rows whose edges grow past 2^SCALE_AT are scaled by 2^-SCALE_BY (exactly: a power of two)
-# when the caller keeps a scale exponent, so that kernels beyond the double range still have
-# a mantissa (normalize=True divides exponents, not infinities).
-DEF SCALE_AT = 600
-DEF SCALE_BY = 600
 
 
 cdef inline double poly_ws(Py_ssize_t n2, int d2, int N) noexcept nogil:

@@ -80,7 +80,8 @@ or list of (length_i, channels) arrays
     Backprops: ``derivs`` is given at every node of those grids (computed pair by pair,
     the grids held).""",
     "normalize": """normalize : bool, default=False
-    Divide by ``sqrt(k(x, x) k(y, y))`` (not with ``return_grid``).""",
+    Divide by ``sqrt(k(x, x) k(y, y))`` (not with ``return_grid``). Kernels beyond the
+    floating range are normalised through scale exponents, so the result stays finite.""",
     "device": """device : {None, "cpu", "cuda"} or str, default=None
     Where to compute: None, where the paths live (torch CUDA tensors and CuPy arrays on
     their GPU: :mod:`sksigkernel.cuda`); "cuda" or "cuda:N" copies numpy paths to that GPU
@@ -145,8 +146,8 @@ class _Problem:
 
     def forward(self, pa, pb, grid=None, side=None, exps=None):
         """Kernels of the pairs (X1[pa], X2[pb]); of (Xs[pa], Xs[pb]) for side s = 1 or 2.
-        With exps (polynomial method), float64 mantissas m and exponents exps (filled in),
-        k = m 2^exps: finite beyond the double range."""
+        With exps, float64 mantissas m and exponents exps (filled in), k = m 2^exps: finite
+        beyond the floating range."""
         X1, X2, n1, n2, d1, d2 = {
             None: (self.X1, self.X2, self.len1, self.len2, self.d1, self.d2),
             1: (self.X1, self.X1, self.len1, self.len1, self.d1, self.d1),
@@ -169,13 +170,18 @@ class _Problem:
                 else:
                     out[idx], exps[idx] = scaled
         elif len(pa):
-            strips = 1 if grid is not None else \
+            # a scale exponent needs whole pairs in lanes (see _solver.forward)
+            strips = 1 if grid is not None or exps is not None else \
                 _planning.strips(len(pa), self.nthreads, X1.shape[1] - 1, X2.shape[1] - 1,
                                  d1, d2, self.dtype.itemsize)
             wide = self._wide(X1, X2, strips)
+            mantissas = out if exps is None else np.empty(len(pa), dtype=self.dtype)
             with _wide.serial_blas(wide):
                 _solver.forward(X1, X2, pa, pb, self.static._code, *self.static._params(),
-                                d1, d2, out, grid, self.nthreads, n1, n2, strips, **wide)
+                                d1, d2, mantissas, grid, self.nthreads, n1, n2, strips,
+                                exponents=exps, **wide)
+            if exps is not None:
+                out[:] = mantissas
         return out
 
     def _wide(self, X1, X2, strips=None, copies=1):
@@ -430,11 +436,14 @@ def _overflowed(values, what="kernels"):
     return values
 
 
+def _finite(*arrays):
+    return all(np.isfinite(a).all() for a in arrays)
+
+
 def _normalise(values, diag1, diag2, names=("path1", "path2"), exps=None):
     """values / sqrt(diag1 diag2); with exps = (E, E1, E2), of the kernels
-    values 2^E, diag1 2^E1, diag2 2^E2 (the polynomial method's mantissas and exponents)."""
-    if not (np.isfinite(values).all() and np.isfinite(diag1).all()
-            and np.isfinite(diag2).all()):
+    values 2^E, diag1 2^E1, diag2 2^E2 (mantissas and scale exponents)."""
+    if not _finite(values, diag1, diag2):
         raise OverflowError("normalize=True: some kernels overflowed before they could be "
                             "normalised; scale the paths down (ChannelScaler, a smaller "
                             "static-kernel scale)")
@@ -451,6 +460,12 @@ def _normalise(values, diag1, diag2, names=("path1", "path2"), exps=None):
     if exps is not None:
         E, E1, E2 = exps
         out = out * np.exp2(E - (E1 + E2) / 2)
+    if out.size and np.abs(out).max() > 1 + 1e-3:       # no kernel can (Cauchy-Schwarz)
+        warnings.warn(f"normalize=True: some normalised kernels exceed 1 (the largest is "
+                      f"{np.abs(out).max():.3g}), which no kernel's can: the PDE scheme is "
+                      f"inaccurate for these paths; raise dyadic_order, scale the paths down, "
+                      f"or use method='polynomial' with dyadic_order='auto'", RuntimeWarning,
+                      stacklevel=3)
     return out
 
 
@@ -493,22 +508,31 @@ def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=
         for pa, pb in _paired_chunks(n, max_batch):
             prob.forward(pa, pb, grid[pa[0]:pa[-1] + 1])
         return prob.p1.wrap(grid.reshape(shape + prob.grid_shape))
-    scaled = normalize and prob.order > 0     # mantissas and exponents: never overflow
-    out = np.empty(n, dtype=np.float64 if scaled else prob.dtype)
-    E, E1, E2 = (np.zeros(n, dtype=np.int64) for _ in range(3)) if scaled else (None,) * 3
-    for pa, pb in _paired_chunks(n, max_batch):
-        e = np.empty(len(pa), dtype=np.int64) if scaled else None
-        out[pa] = prob.forward(pa, pb, exps=e)
-        if scaled:
-            E[pa] = e
-    if normalize:
+
+    def kernels(scaled):
+        """The kernels, and with ``scaled`` their exponents (mantissas: never overflow)."""
+        out = np.empty(n, dtype=np.float64 if scaled else prob.dtype)
+        E = np.zeros(n, dtype=np.int64) if scaled else None
+        for pa, pb in _paired_chunks(n, max_batch):
+            e = np.empty(len(pa), dtype=np.int64) if scaled else None
+            out[pa] = prob.forward(pa, pb, exps=e)
+            if scaled:
+                E[pa] = e
+        return out, E
+
+    if not normalize:
+        return prob.p1.wrap(_overflowed(kernels(False)[0]).reshape(shape))
+    # finite differences scale their grids only when the kernels overflow without
+    # (whole pairs in lanes, slower); the polynomial method always (as fast)
+    for scaled in (True,) if prob.order else (False, True):
+        out, E = kernels(scaled)
+        E1, E2 = (np.zeros(n, dtype=np.int64) if scaled else None for _ in range(2))
         diag1 = _diagonal(prob, 1, max_batch, E1)
         diag2 = _diagonal(prob, 2, max_batch, E2)
-        out = _normalise(out, diag1, diag2, exps=(E, E1, E2) if scaled else None)
-        out = out.astype(prob.dtype, copy=False)
-    else:
-        out = _overflowed(out)
-    return prob.p1.wrap(out.reshape(shape))
+        if scaled or _finite(out, diag1, diag2):
+            break
+    out = _normalise(out, diag1, diag2, exps=(E, E1, E2) if scaled else None)
+    return prob.p1.wrap(out.astype(prob.dtype, copy=False).reshape(shape))
 
 
 def _checked(arguments):
@@ -599,19 +623,27 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
         for pa, pb in _gram_chunks(B1, B2, False, max_batch):
             prob.forward(pa, pb, grid[pa[0] * B2:(pa[-1] + 1) * B2])
         return prob.p1.wrap(grid.reshape(shape + prob.grid_shape))
-    scaled = normalize and prob.order > 0     # mantissas and exponents: never overflow
-    out = np.empty((B1, B2), dtype=np.float64 if scaled else prob.dtype)
-    E = np.zeros((B1, B2), dtype=np.int64) if scaled else None
-    for pa, pb in _gram_chunks(B1, B2, symmetric, max_batch, prob.column_order()):
-        e = np.empty(len(pa), dtype=np.int64) if scaled else None
-        out[pa, pb] = values = prob.forward(pa, pb, exps=e)
-        if symmetric:
-            out[pb, pa] = values
-        if scaled:
-            E[pa, pb] = e
+
+    def kernels(scaled):
+        """The gram, and with ``scaled`` its exponents (mantissas: never overflow)."""
+        out = np.empty((B1, B2), dtype=np.float64 if scaled else prob.dtype)
+        E = np.zeros((B1, B2), dtype=np.int64) if scaled else None
+        for pa, pb in _gram_chunks(B1, B2, symmetric, max_batch, prob.column_order()):
+            e = np.empty(len(pa), dtype=np.int64) if scaled else None
+            out[pa, pb] = values = prob.forward(pa, pb, exps=e)
             if symmetric:
-                E[pb, pa] = e
-    if normalize:
+                out[pb, pa] = values
+            if scaled:
+                E[pa, pb] = e
+                if symmetric:
+                    E[pb, pa] = e
+        return out, E
+
+    if not normalize:
+        return prob.p1.wrap(_overflowed(kernels(False)[0]).reshape(shape))
+    # as sig_kernel: finite differences scale their grids only if the kernels overflow
+    for scaled in (True,) if prob.order else (False, True):
+        out, E = kernels(scaled)
         if symmetric:
             diag1 = diag2 = np.diag(out).copy()
             E1 = E2 = None if E is None else np.diag(E).copy()
@@ -619,12 +651,11 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
             E1, E2 = (np.zeros(B, dtype=np.int64) if scaled else None for B in (B1, B2))
             diag1 = _diagonal(prob, 1, max_batch, E1)
             diag2 = _diagonal(prob, 2, max_batch, E2)
-        exps = (E, E1[:, None], E2[None, :]) if scaled else None
-        out = _normalise(out, diag1[:, None], diag2[None, :], exps=exps)
-        out = out.astype(prob.dtype, copy=False)
-    else:
-        out = _overflowed(out)
-    return prob.p1.wrap(out.reshape(shape))
+        if scaled or _finite(out, diag1, diag2):
+            break
+    exps = (E, E1[:, None], E2[None, :]) if scaled else None
+    out = _normalise(out, diag1[:, None], diag2[None, :], exps=exps)
+    return prob.p1.wrap(out.astype(prob.dtype, copy=False).reshape(shape))
 
 
 @_document

@@ -1,5 +1,6 @@
 """The signature kernel as a scikit-learn object: ``SigKernel(...)(X, Y)`` is a gram matrix."""
 import inspect
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -244,11 +245,15 @@ class SigKernel(KernelParams, BaseEstimator):
         if len(channels) > 1:
             raise ValueError(f"X and Y must have the same number of channels, got "
                              f"{sorted(channels)}")
-        K = cache.gram(A, B, args, self.verbose, self.cache)
+        with warnings.catch_warnings():
+            if self.normalize:      # kernels that overflow are normalised afresh below
+                warnings.filterwarnings("ignore", "[0-9]+ of [0-9]+ kernels overflowed",
+                                        RuntimeWarning)
+            K = cache.gram(A, B, args, self.verbose, self.cache)
         if not np.isfinite(K).all():
-            if self.normalize and self.method == "polynomial":
-                # the cache holds kernels, which overflowed; normalised, the polynomial
-                # method's are finite (a scale exponent): computed afresh, not cached
+            if self.normalize:
+                # the cache holds kernels, which overflowed; normalised, they are finite (a
+                # scale exponent): computed afresh, not cached
                 return sig_kernel_gram(A.collection(), None if B is None else B.collection(),
                                        normalize=True, **args)
             raise ValueError("the signature kernel overflowed (infinite values): the series are "

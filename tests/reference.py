@@ -15,6 +15,23 @@ def pde_reference(G, d1=0, d2=0):
     return K
 
 
+def pde_reference_exact(G, d1=0, d2=0):
+    """pde_reference's kernel in 40-digit decimals, whose range has no practical bound: the
+    reference for kernels beyond float64's."""
+    from decimal import Decimal, localcontext
+    with localcontext() as ctx:
+        ctx.prec = 40
+        n1, n2 = G.shape
+        R, C = n1 << d1, n2 << d2
+        K = [[Decimal(1)] * (C + 1) for _ in range(R + 1)]
+        for r in range(R):
+            for c in range(C):
+                D = Decimal(float(G[r >> d1, c >> d2])) / 2 ** (d1 + d2)
+                A, B = 1 + D / 2 + D * D / 12, 1 - D * D / 12
+                K[r + 1][c + 1] = (K[r + 1][c] + K[r][c + 1]) * A - K[r][c] * B
+        return K[R][C]
+
+
 def static_differences(kappa, x, y):
     """G[i, j] = kappa(x_{i+1}, y_{j+1}) - kappa(x_{i+1}, y_j) - kappa(x_i, y_{j+1}) + kappa(x_i, y_j)."""
     P = kappa(x, y)

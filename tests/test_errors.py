@@ -115,8 +115,10 @@ def test_overflow_is_inf_with_a_warning_never_nan(method):
     with pytest.warns(RuntimeWarning, match="overflowed float32 .* or pass float64 paths"):
         sk.sig_kernel_gram(X[:, :8].astype(np.float32) / 5, None, 0, method=method)
     if method == "finite_difference":
-        with pytest.raises(OverflowError, match="normalize=True: some kernels overflowed"):
-            sk.sig_kernel_gram(X, None, 0, method=method, normalize=True)
-    else:       # its kernels carry a scale exponent: normalised, they stay finite
+        # kernels carry a scale exponent: normalised, they stay finite; but dyadic order 0
+        # is far too coarse for these paths, and the normalised kernels show it
+        with pytest.warns(RuntimeWarning, match="normalised kernels exceed 1 .* inaccurate"):
+            K = sk.sig_kernel_gram(X, None, 0, method=method, normalize=True)
+    else:
         K = sk.sig_kernel_gram(X[:, :6], None, "auto", method=method, normalize=True)
-        assert np.isfinite(K).all() and np.allclose(np.diag(K), 1)
+    assert np.isfinite(K).all() and np.allclose(np.diag(K), 1)

@@ -4,10 +4,11 @@ import pytest
 from scipy.special import i0, j0
 
 import sksigkernel as sk
-from sksigkernel import _planning
+from sksigkernel import _planning, _solver
 from sksigkernel._planning import override
 from helpers import STATIC, brownian
-from reference import pde_reference, static_differences, truncated_sig_kernel
+from reference import pde_reference, pde_reference_exact, static_differences, \
+    truncated_sig_kernel
 
 
 def line(increment, length=2):
@@ -198,6 +199,62 @@ def test_normalize(rng):
     np.testing.assert_allclose(np.diag(sk.sig_kernel_gram(X, None, 1, normalize=True)), 1.0)
     np.testing.assert_allclose(sk.sig_kernel(X[:3], Y[:3], 1, normalize=True),
                                np.diag(K[:, :3]) / np.sqrt(kx * ky[:3]), rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+# the scheme at dyadic order 1 is far from the kernel at these increments (normalised values
+# above 1, and a warning that says so): the values are checked against the scheme itself
+@pytest.mark.filterwarnings("ignore:normalize=True. some normalised kernels exceed 1")
+def test_normalised_kernels_beyond_the_floating_range(rng, dtype):
+    # 1-channel rising paths: every G > 0, so every value of the grid is a sum of positive
+    # terms (no cancellation) and the kernels here, past 1e308 (float32: 3e38), are the
+    # scheme's to rounding; normalised, they are the exact scheme's (40-digit decimals)
+    lengths, order = [22, 12, 17], (1, 1)
+    step = 30.0 if dtype == np.float64 else 3.0
+    P = [np.cumsum(rng.uniform(step / 1.5, 1.5 * step, size=(L, 1)), axis=0).astype(dtype)
+         for L in lengths]
+    with pytest.warns(RuntimeWarning, match="overflowed"):
+        assert np.isinf(sk.sig_kernel_gram(P, None, order)).any()
+    exact = np.array([[pde_reference_exact(np.diff(x, axis=0) @ np.diff(y, axis=0).T, *order)
+                       for y in P] for x in P])
+    want = np.array([[float(exact[i, j] / (exact[i, i] * exact[j, j]).sqrt())
+                      for j in range(3)] for i in range(3)])
+    assert exact.max() > np.finfo(dtype).max
+    tol = 1e-12 if dtype == np.float64 else 1e-4
+    K = sk.sig_kernel_gram(P, None, order, normalize=True)
+    assert K.dtype == dtype
+    np.testing.assert_allclose(K, want, rtol=tol)
+    np.testing.assert_allclose(sk.sig_kernel(P[:2], P[1:], order, normalize=True),
+                               [want[0, 1], want[1, 2]], rtol=tol)
+    np.testing.assert_allclose(sk.SigKernel(dyadic_order=order, normalize=True)(P), want,
+                               rtol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_scaled_grids_are_the_unscaled_ones_times_a_power_of_two(rng, dtype):
+    # kernels up to about 1e244 (float32: 1e34), rising paths (no cancellation): the scaled
+    # computation rescales (past 2^600, float32 2^60), and its mantissa times 2^exponent is
+    # the plain kernel, bit for bit (scaling by powers of two is exact)
+    low = 9.0 if dtype == np.float64 else 1.0
+    X = np.cumsum(rng.uniform(low, 3 * low, size=(9, 14, 2)), axis=1).astype(dtype)
+    lengths = np.array([14, 3, 9, 14, 1, 12, 14, 7, 2], dtype=np.intp)
+    pa, pb = (np.repeat(np.arange(9), 9).astype(np.intp),
+              np.tile(np.arange(9), 9).astype(np.intp))
+    rescaled = 0
+    for order in (0, 1, (2, 1)):
+        d1, d2 = (order, order) if isinstance(order, int) else order
+        plain, mant = np.empty(81, dtype), np.empty(81, dtype)
+        exps = np.empty(81, dtype=np.int64)
+        _solver.forward(X, X, pa, pb, 0, 1.0, 0, 0, d1, d2, plain, None, 2, lengths, lengths)
+        _solver.forward(X, X, pa, pb, 0, 1.0, 0, 0, d1, d2, mant, None, 2, lengths, lengths,
+                        1, exponents=exps)
+        assert np.isfinite(plain).all()
+        rescaled += (exps > 0).sum()
+        np.testing.assert_array_equal(np.ldexp(mant.astype(np.float64), exps), plain)
+    assert rescaled > 20
+    with pytest.raises(ValueError, match="exponents need strips=1"):
+        _solver.forward(X, X, pa, pb, 0, 1.0, 0, 0, 0, 0, mant, None, 2, None, None, 2,
+                        exponents=exps)
 
 
 def test_transforms_match_explicit_paths(rng):
