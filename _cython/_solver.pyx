@@ -26,10 +26,10 @@ block stops at its longest paths, and a pair's kernel is read at its own last ro
 (pde_forward's ends/finals), so it equals the pair computed alone.
 
 Forward (forward, below): rows of G a chunk at a time (static.pxi), then fine rows (pde_row
-in lanes.h), two rows kept. Wide paths (the linear kernel, many channels: given inc1, inc2,
-the paths' increments) get each pair's G from one BLAS product first (wide_block), which
-the rows of G then read (wide_rows); the backward returns dF/dG the same way for two more
-products (wide_chain_rule).
+in lanes.h), two rows kept. Wide paths (many channels: given wide1, wide2, the paths'
+increments for the linear kernel, else their points) get each pair's G from BLAS products
+first (wide_block), which the rows of G then read (wide_rows); the backward returns dF/dG
+the same way for the chain rule by more products (wide_chain_rule).
 
 Backward (backward, below): the exact reverse mode of the scheme. Kbar[p][q] =
 A(p-1, q) Kbar[p][q+1] + A(p, q-1) Kbar[p+1][q] - B(p, q) Kbar[p+1][q+1], from the seed at
@@ -226,7 +226,7 @@ cdef ForwardLayout forward_layout(Py_ssize_t Lx, Py_ssize_t L2, Py_ssize_t d, Py
     """The forward's workspace: the block's points (x as the lanes see them: Lx), A and B
     of a coarse row, the static kernel's own (static_work), gcap numbers of rows of G, x's
     increments, the strips' edges (nedge), the fine rows (nrows numbers), each lane's
-    kernel, the pairs' G of wide paths (nwide)."""
+    kernel, the pairs' G of wide paths with their workspace (nwide)."""
     cdef ForwardLayout o
     o.size = 0
     o.xs = carve(&o.size, <double>Lx * d * W)
@@ -251,7 +251,7 @@ cdef BackwardLayout backward_layout(Py_ssize_t Lx, Py_ssize_t L2, Py_ssize_t d,
     B, the static kernel's own, y's increments' gradients, nb rows of x's increments, a
     channel's sums, a row of slopes, five adjoint rows, nseg forward rows (a segment's),
     ncheck checkpoint rows, the strips' edges of the forward and the adjoint, and the pairs'
-    G and dF/dG of wide paths (nwide numbers each)."""
+    G and dF/dG of wide paths with their workspace (nwide numbers)."""
     cdef BackwardLayout o
     o.size = 0
     o.seed = carve(&o.size, W)
@@ -272,7 +272,7 @@ cdef BackwardLayout backward_layout(Py_ssize_t Lx, Py_ssize_t L2, Py_ssize_t d,
     o.check = carve(&o.size, <double>ncheck * rowlen)
     o.fedge = carve(&o.size, 2. * nedge)    # values and increments (pde_forward)
     o.aedge = carve(&o.size, nedge)
-    o.wide = carve(&o.size, 2 * nwide)
+    o.wide = carve(&o.size, nwide)
     return o
 
 
@@ -337,13 +337,13 @@ include "grid_adjoint.pxi"
 include "polynomial.pxi"
 
 
-cdef int check_increments(int kind, object inc1, object inc2, object X, object Y) except -1:
-    """inc1 and inc2 have the shapes of X's and Y's increments, for the linear kernel."""
-    if kind != LINEAR:
-        raise ValueError("increments are for the linear static kernel")
-    if inc2 is None or tuple(inc1.shape[:3]) != (X.shape[0], X.shape[1] - 1, X.shape[2]) \
-            or tuple(inc2.shape[:3]) != (Y.shape[0], Y.shape[1] - 1, Y.shape[2]):
-        raise ValueError("inc1 and inc2 must have the shapes of X's and Y's increments")
+cdef int check_wide(int kind, object wide1, object wide2, object X, object Y) except -1:
+    """wide1 and wide2 are X's and Y's increments (linear kernel) or points (the others)."""
+    cdef int cut = 1 if kind == LINEAR else 0
+    if wide2 is None or tuple(wide1.shape[:3]) != (X.shape[0], X.shape[1] - cut, X.shape[2]) \
+            or tuple(wide2.shape[:3]) != (Y.shape[0], Y.shape[1] - cut, Y.shape[2]):
+        raise ValueError("wide1 and wide2 must be X's and Y's increments (linear kernel) or "
+                         "points (the others)")
     return 0
 
 
@@ -352,16 +352,16 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             int kind, double p0, double p1, double p2, int d1, int d2,
             floating[::1] out, floating[:, :, ::1] grid=None, int nthreads=1,
             const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None,
-            Py_ssize_t strips=1, const floating[:, :, ::1] inc1=None,
-            const floating[:, :, ::1] inc2=None, long[::1] exponents=None):
+            Py_ssize_t strips=1, const floating[:, :, ::1] wide1=None,
+            const floating[:, :, ::1] wide2=None, long[::1] exponents=None):
     """Kernels of the pairs (X[pa[n]], Y[pb[n]]) into out[n]; the fine grids into grid[n].
 
     exponents (strips = 1, no grid): the kernels are out[n] 2^exponents[n], each pair's
     grid scaled down as it grows (pde_forward), so that they stay finite beyond the
     floating range.
 
-    inc1, inc2 (linear kernel): the increments of X and Y, whose products give G (Static.g:
-    wide paths); X and Y then give only the paths' lengths.
+    wide1, wide2: wide paths, whose G matrix products give (wide_g: the increments of X and
+    Y for the linear kernel, their points, in any case X and Y, for the others).
 
     len1, len2: the true lengths of paths padded by repeating their last point (not with
     ``grid``). A block then stops at its longest paths: the cells past them only repeat
@@ -378,11 +378,11 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t P = W // strips, npairs = pa.shape[0], nblocks = (npairs + P - 1) // P
     cdef Py_ssize_t L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2
-    cdef bint wide = inc1 is not None
+    cdef bint wide = wide1 is not None
     cdef Py_ssize_t dg = 0 if wide else d      # channels of the points gathered
     cdef Static skb = sk
     if wide:
-        check_increments(kind, inc1, inc2, X, Y)
+        check_wide(kind, wide1, wide2, X, Y)
     cdef Py_ssize_t Lx = L1 + strips - 1       # points of x as the lanes see them, at most
     cdef Py_ssize_t rowlen = (C + 1) * W
     cdef bint keep = grid is not None
@@ -420,7 +420,8 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     if exponents is not None and (strips != 1 or keep or exponents.shape[0] < npairs):
         raise ValueError("exponents need strips=1, no grid, and a number per pair")
     cdef ForwardLayout lay = forward_layout(Lx, L2, dg, n2, gcap, nedge, nstore * rowlen,
-                                            <double>P * n1 * n2 if wide else 0)
+                                            <double>P * n1 * n2 + wide_work(L1, L2, d)
+                                            if wide else 0)
     cdef size_t nwork = checked_size(sizeof(floating), lay.size)
     cdef int failed = 0
     with nogil, parallel(num_threads=nthreads):
@@ -448,8 +449,9 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             skb = sk
             if wide:
                 skb = wide_static(sk, ws + lay.wide, NULL, n1, n2, n2)
-                wide_block(skb, &inc1[0, 0, 0], &inc2[0, 0, 0], d, &pa[0], &pb[0], blk * P, n,
-                           strips, lens1, lens2, tags)
+                wide_block(skb, &wide1[0, 0, 0], &wide2[0, 0, 0],
+                           wide1.shape[1] * d, wide2.shape[1] * d, d, &pa[0], &pb[0], blk * P,
+                           n, strips, lens1, lens2, ws + lay.wide + P * n1 * n2, tags)
             w = block_width(L2, lens2, 1, strips, ib)
             n1b = load_block(&X[0, 0, 0], &Y[0, 0, 0], L1, L2, dg, lens1, 1, strips, ia, ib, w,
                              xs, ys)
@@ -497,13 +499,11 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
              floating[:, :, :, ::1] dX, floating[:, :, :, ::1] dY,
              const floating[:, :, ::1] grid=None, Py_ssize_t seg_rows=0, int nthreads=1,
              const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None,
-             Py_ssize_t strips=1, const floating[:, :, ::1] inc1=None,
-             const floating[:, :, ::1] inc2=None, floating[:, :, :, ::1] dinc1=None,
-             floating[:, :, :, ::1] dinc2=None):
+             Py_ssize_t strips=1, const floating[:, :, ::1] wide1=None,
+             const floating[:, :, ::1] wide2=None):
     """Adds derivs[n] * d k(X[pa[n]], Y[pb[n]]) / d points to dX[thread, pa[n]], dY[thread, pb[n]].
 
-    inc1, inc2: as for forward (wide paths); the gradients then go to those of the
-    increments, dinc1 and dinc2 (one slice per thread; None: not wanted), not to dX and dY.
+    wide1, wide2: as for forward (wide paths).
 
     dX and dY carry one slice per thread (summed by the caller), so no two threads write the
     same memory. The forward grid is read from ``grid[n]`` when given, else recomputed from
@@ -518,15 +518,13 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t P = W // strips, npairs = pa.shape[0], nblocks = (npairs + P - 1) // P
     cdef Py_ssize_t L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef Py_ssize_t R = L1 - 1 << d1, C = L2 - 1 << d2, M1 = 1 << d1
-    cdef bint wide = inc1 is not None
-    cdef Py_ssize_t dw = d          # the increments' channels; d: those of points gathered
+    cdef bint wide = wide1 is not None
+    cdef Py_ssize_t dw = d          # the channels of the wide data; d: those of points gathered
     cdef Static skb = sk
+    cdef Py_ssize_t gsize = (L1 - 1) * (L2 - 1)
     if wide:
-        check_increments(kind, inc1, inc2, X, Y)
-        check_increments(kind, dinc1[0] if dinc1 is not None else inc1,
-                         dinc2[0] if dinc2 is not None else inc2, X, Y)
+        check_wide(kind, wide1, wide2, X, Y)
         d = 0
-        dX = dY = None
     # the largest grid of a block of strips: n1 rows (skewed), n2 columns
     cdef Py_ssize_t Lx = L1 + strips - 1
     cdef Py_ssize_t n1 = Lx - 1, n2 = (L2 - 1 + strips - 1) // strips
@@ -575,7 +573,8 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         raise ValueError(f"strips must be a power of two dividing {W} (and 1 with grid), "
                          f"got {strips}")
     cdef BackwardLayout lay = backward_layout(Lx, L2, d, n2, nb, rowlen, S + 1, ncheck, nedge,
-                                              <double>P * (L1 - 1) * (L2 - 1) if wide else 0)
+                                              2. * P * gsize + wide_work(L1, L2, dw)
+                                              if wide else 0)
     cdef size_t nwork = checked_size(sizeof(floating), lay.size)
     cdef int failed = 0
     with nogil, parallel(num_threads=nthreads):
@@ -601,11 +600,12 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             n = block_lanes(&pa[0], &pb[0], blk * P, npairs, strips, ia, ib)
             skb = sk
             if wide:
-                skb = wide_static(sk, ws + lay.wide, ws + lay.wide + P * (L1 - 1) * (L2 - 1),
-                                  L1 - 1, L2 - 1, L2 - 1)
-                wide_block(skb, &inc1[0, 0, 0], &inc2[0, 0, 0], dw, &pa[0], &pb[0], blk * P, n,
-                           strips, lens1, lens2, ptags)
-                memset(skb.gbar, 0, sizeof(floating) * n * (L1 - 1) * (L2 - 1))
+                skb = wide_static(sk, ws + lay.wide, ws + lay.wide + P * gsize, L1 - 1, L2 - 1,
+                                  L2 - 1)
+                wide_block(skb, &wide1[0, 0, 0], &wide2[0, 0, 0], wide1.shape[1] * dw,
+                           wide2.shape[1] * dw, dw, &pa[0], &pb[0], blk * P, n, strips, lens1,
+                           lens2, ws + lay.wide + 2 * P * gsize, ptags)
+                memset(skb.gbar, 0, sizeof(floating) * n * gsize)
             for l in range(W):      # the seed enters at the top right corner of a last strip
                 seed[l] = derivs[blk * P + l // strips] \
                     if l // strips < n and l & (strips - 1) == strips - 1 else 0
@@ -637,18 +637,19 @@ def backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                         segment_recomputed(&plan, ws, &lay, ptags, s, i0, i1, ig)
                     adjoint_and_chain_rule(&plan, ws, &lay, r0, i0, i1, True, inv)
             if wide:
-                wide_chain_rule(skb, &inc1[0, 0, 0], &inc2[0, 0, 0], dw, &pa[0], &pb[0], blk * P,
-                                n, lens1, lens2,
-                                &dinc1[tid, 0, 0, 0] if dinc1 is not None else NULL,
-                                &dinc2[tid, 0, 0, 0] if dinc2 is not None else NULL)
+                wide_chain_rule(skb, &wide1[0, 0, 0], &wide2[0, 0, 0], wide1.shape[1] * dw,
+                                wide2.shape[1] * dw, dw, &pa[0], &pb[0], blk * P, n, lens1,
+                                lens2, ws + lay.wide + 2 * P * gsize,
+                                &dX[tid, 0, 0, 0] if dX is not None else NULL,
+                                &dY[tid, 0, 0, 0] if dY is not None else NULL)
             elif linear:
                 increments_to_points(dybar, ybar, bn2, d * W, inv)
             else:
                 point_backward(sk, inv, xs, ys, 0, bn2 + 1, d, NULL, Gb, xbar, ybar, srow)
-            if want_x:
+            if want_x and not wide:
                 scatter_x(xbar, L1, d, ia, n * strips, bn1 if linear else bn1 + 1, linear,
                           <floating>(sk.p0 * inv), strips, &dX[tid, 0, 0, 0], sums)
-            if want_y:
+            if want_y and not wide:
                 scatter_add(ybar, L2, d, ib, n * strips, bn2 + 1, False, strips, bn2,
                             &dY[tid, 0, 0, 0], sums)
         free(raw)

@@ -122,11 +122,13 @@ cdef double poly_pair(Static sk, const floating* x, const floating* y, Py_ssize_
     return value
 
 
-cdef inline Static poly_wide(Static sk, const double* dx, const double* dy, Py_ssize_t l1,
-                             Py_ssize_t l2, Py_ssize_t d, double* g, double* gbar) noexcept nogil:
-    """Wide paths: sk with the G of a pair of paths of l1 and l2 points (increments dx, dy)
-    computed into g (pair_g; rows of l2 - 1 numbers, as poly_rho reads it), dF/dG at gbar."""
-    pair_g(sk, dx, dy, l1 - 1, l2 - 1, d, g, l2 - 1)
+cdef inline Static poly_wide(Static sk, const double* w1, const double* w2, Py_ssize_t l1,
+                             Py_ssize_t l2, Py_ssize_t d, double* g, double* gbar,
+                             double* tmp) noexcept nogil:
+    """Wide paths: sk with the G of a pair of paths of l1 and l2 points (wide_g's w1, w2)
+    computed into g (rows of l2 - 1 numbers, as poly_rho reads it), dF/dG at gbar; tmp:
+    wide_work numbers."""
+    wide_g(sk, w1, w2, l1, l2, d, tmp, g, l2 - 1)
     return wide_static(sk, g, gbar, l1 - 1, l2 - 1, l2 - 1)
 
 
@@ -135,22 +137,22 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                  int kind, double p0, double p1, double p2, int d1, int d2, int order,
                  floating[::1] out, int nthreads=1, const Py_ssize_t[::1] len1=None,
                  const Py_ssize_t[::1] len2=None, double[::1] mantissas=None,
-                 long[::1] exponents=None, const double[:, :, ::1] inc1=None,
-                 const double[:, :, ::1] inc2=None):
+                 long[::1] exponents=None, const double[:, :, ::1] wide1=None,
+                 const double[:, :, ::1] wide2=None):
     """out[n] = k(X[pa[n]], Y[pb[n]]) by the polynomial scheme of degree ``order`` on cells
     split 2^d1 x 2^d2; len1/len2: the paths' true lengths (None: all of them). With
     mantissas and exponents (both or neither), also k = mantissas[n] 2^exponents[n], finite
-    where out overflows. inc1, inc2: the increments of X and Y in float64, as for forward
-    (wide paths)."""
+    where out overflows. wide1, wide2: as for forward (wide paths), in float64."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Static skb
     cdef Py_ssize_t n, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef Py_ssize_t l1, l2
     cdef double* kappa
-    cdef bint wide = inc1 is not None
+    cdef bint wide = wide1 is not None
     if wide:
-        check_increments(kind, inc1, inc2, X, Y)
-    cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2 + poly_ws(L2 - 1, d2, order))
+        check_wide(kind, wide1, wide2, X, Y)
+    cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2 + poly_ws(L2 - 1, d2, order)
+                                     + (wide_work(L1, L2, d) if wide else 0))
     cdef int failed = 0
     cdef double* ws
     cdef double invfact[INVFACT]
@@ -165,8 +167,8 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             l1 = L1 if len1 is None else len1[pa[n]]
             l2 = L2 if len2 is None else len2[pb[n]]
             kappa = ws + <Py_ssize_t>poly_ws(l2 - 1, d2, order)
-            skb = poly_wide(sk, &inc1[pa[n], 0, 0], &inc2[pb[n], 0, 0], l1, l2, d, kappa,
-                            NULL) if wide else sk
+            skb = poly_wide(sk, &wide1[pa[n], 0, 0], &wide2[pb[n], 0, 0], l1, l2, d, kappa, NULL,
+                            kappa + l1 * l2) if wide else sk
             if exponents is None:
                 out[n] = <floating>poly_pair(skb, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d,
                                              d1, d2, order, kappa, ws, invfact)
@@ -235,23 +237,27 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                   int d1, int d2, int order, floating[:, :, :, ::1] dX,
                   floating[:, :, :, ::1] dY, int nthreads=1,
                   const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None,
-                  const double[:, :, ::1] inc1=None, const double[:, :, ::1] inc2=None,
-                  double[:, :, :, ::1] dinc1=None, double[:, :, :, ::1] dinc2=None):
+                  const double[:, :, ::1] wide1=None, const double[:, :, ::1] wide2=None,
+                  double[:, :, :, ::1] dW1=None, double[:, :, :, ::1] dW2=None):
     """Adds seeds[n] * dk(X[pa[n]], Y[pb[n]]) to dX[thread] and dY[thread] (one slice per
-    thread, both needed), the exact reverse mode of poly_forward, a pair at a time. inc1,
-    inc2, dinc1, dinc2: wide paths, as for backward (dX and dY are then not touched)."""
+    thread, both needed), the exact reverse mode of poly_forward, a pair at a time. wide1,
+    wide2: as for poly_forward, the gradients then going to dW1 and dW2 (float64, one slice
+    per thread, either None: not wanted) instead."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Static skb
     cdef Py_ssize_t n, tid, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef Py_ssize_t l1, l2
-    cdef bint wide = inc1 is not None
+    cdef bint wide = wide1 is not None
     if wide:
-        check_increments(kind, inc1, inc2, X, Y)
-        check_increments(kind, dinc1[0] if dinc1 is not None else inc1,
-                         dinc2[0] if dinc2 is not None else inc2, X, Y)
+        check_wide(kind, wide1, wide2, X, Y)
+        if (dW1 is not None and (dW1.shape[1] != X.shape[0] or dW1.shape[2] != L1)) or \
+                (dW2 is not None and (dW2.shape[1] != Y.shape[0] or dW2.shape[2] != L2)):
+            raise ValueError("dW1 and dW2 must hold a slice of X's and Y's shapes a thread")
     elif dX is None or dY is None:
         raise ValueError("dX and dY are both needed")
-    cdef size_t nwork = checked_size(sizeof(double), poly_work(L1, L2, d1, d2, order))
+    cdef size_t nwork = checked_size(sizeof(double), poly_work(L1, L2, d1, d2, order)
+                                     + (wide_work(L1, L2, d) if wide else 0))
+    cdef double* tmp
     cdef int failed = 0
     cdef double* ws
     cdef double invfact[INVFACT]
@@ -271,14 +277,15 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                                    order, seeds[n], ws, invfact, &dX[tid, pa[n], 0, 0],
                                    &dY[tid, pb[n], 0, 0])
                 continue
-            skb = poly_wide(sk, &inc1[pa[n], 0, 0], &inc2[pb[n], 0, 0], l1, l2, d, ws,
-                            ws + l1 * l2)
+            tmp = ws + <Py_ssize_t>poly_work(l1, l2, d1, d2, order)
+            skb = poly_wide(sk, &wide1[pa[n], 0, 0], &wide2[pb[n], 0, 0], l1, l2, d, ws,
+                            ws + l1 * l2, tmp)
             poly_pair_backward(skb, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, d1, d2, order,
                                seeds[n], ws, invfact, NULL, NULL)
-            pair_chain_rule(skb, &inc1[pa[n], 0, 0], &inc2[pb[n], 0, 0], l1 - 1, l2 - 1, d,
-                            ws + l1 * l2, l2 - 1,
-                            &dinc1[tid, pa[n], 0, 0] if dinc1 is not None else NULL,
-                            &dinc2[tid, pb[n], 0, 0] if dinc2 is not None else NULL)
+            wide_g_backward(skb, &wide1[pa[n], 0, 0], &wide2[pb[n], 0, 0], l1, l2, d,
+                            ws + l1 * l2, l2 - 1, tmp,
+                            &dW1[tid, pa[n], 0, 0] if dW1 is not None else NULL,
+                            &dW2[tid, pb[n], 0, 0] if dW2 is not None else NULL)
         free(ws)
     allocated(failed, nwork * sizeof(double))
 
@@ -287,17 +294,18 @@ def cell_increments(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                     const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb,
                     int kind, double p0, double p1, double p2, double[::1] largest,
                     double[::1] total, int nthreads=1, const Py_ssize_t[::1] len1=None,
-                    const Py_ssize_t[::1] len2=None, const double[:, :, ::1] inc1=None,
-                    const double[:, :, ::1] inc2=None):
+                    const Py_ssize_t[::1] len2=None, const double[:, :, ::1] wide1=None,
+                    const double[:, :, ::1] wide2=None):
     """For each pair (X[pa[n]], Y[pb[n]]): the largest |G| of its coarse cells (largest[n])
-    and their sum (total[n]), from which dyadic_order='auto' picks its refinement. inc1,
-    inc2: as for poly_forward (wide paths)."""
+    and their sum (total[n]), from which dyadic_order='auto' picks its refinement. wide1,
+    wide2: as for poly_forward (wide paths)."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Static skb
-    cdef bint wide = inc1 is not None
+    cdef bint wide = wide1 is not None
     cdef Py_ssize_t n, i, j, a, b, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1]
     cdef Py_ssize_t d = X.shape[2], l1, l2
-    cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2)
+    cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2
+                                     + (wide_work(L1, L2, d) if wide else 0))
     cdef int failed = 0
     cdef double g, big, tot
     cdef double* kappa
@@ -306,7 +314,7 @@ def cell_increments(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     if N == 0:
         return
     if wide:
-        check_increments(kind, inc1, inc2, X, Y)
+        check_wide(kind, wide1, wide2, X, Y)
     with nogil, parallel(num_threads=nthreads):
         kappa = <double*>workspace(nwork * sizeof(double), &failed)
         for n in prange(N, schedule='dynamic'):
@@ -316,8 +324,8 @@ def cell_increments(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             y = &Y[pb[n], 0, 0]
             l1 = L1 if len1 is None else len1[pa[n]]
             l2 = L2 if len2 is None else len2[pb[n]]
-            skb = poly_wide(sk, &inc1[pa[n], 0, 0], &inc2[pb[n], 0, 0], l1, l2, d, kappa,
-                            NULL) if wide else sk
+            skb = poly_wide(sk, &wide1[pa[n], 0, 0], &wide2[pb[n], 0, 0], l1, l2, d, kappa,
+                            NULL, kappa + l1 * l2) if wide else sk
             if sk.kind != LINEAR and not wide:
                 for a in range(l1):
                     for b in range(l2):

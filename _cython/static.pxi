@@ -231,69 +231,183 @@ cdef void point_backward(Static sk, floating scale, const floating* xs, const fl
 
 
 
-cdef void pair_g(Static sk, const floating* dx, const floating* dy, Py_ssize_t m,
-                 Py_ssize_t n, Py_ssize_t d, floating* g, Py_ssize_t ldg) noexcept nogil:
-    """Wide paths: G = scale dx dy^T of a pair whose paths have m and n increments (rows of
-    d numbers) into g (rows of ldg numbers), by one matrix product of the pair's own shape,
-    so that its value is the pair's alone."""
-    if m > 0 and n > 0:
-        gemm(False, True, m, n, d, <floating>sk.p0, dx, d, dy, d, 0, g, ldg)
+cdef inline Py_ssize_t wide_work(Py_ssize_t L1, Py_ssize_t L2, Py_ssize_t d) noexcept nogil:
+    """Numbers of workspace of wide_g and wide_g_backward for paths of up to L1 and L2 points:
+    the static kernel's arguments (L1 x L2), the points, their squared norms, a gradient."""
+    return L1 * L2 + (L1 + L2) * d + L1 + L2 + max(L1, L2) * d
 
 
-cdef void wide_block(Static sk, const floating* inc1, const floating* inc2, Py_ssize_t d,
-                     const Py_ssize_t* pa, const Py_ssize_t* pb, Py_ssize_t start, Py_ssize_t n,
-                     Py_ssize_t strips, const Py_ssize_t* len1, const Py_ssize_t* len2,
-                     Py_ssize_t* tags) noexcept nogil:
-    """Wide paths: G of the block's n pairs (from pair ``start`` of pa, pb; increments inc1,
-    inc2 of the padded paths, true lengths len1, len2 or NULL) into Static.g, pair b's at
-    b gn1 gn2 (zero past its paths' ends), where each lane's pair's G starts in tags[2 + l]
-    (-1 past the n pairs), and strips in tags[2 + W] (wide_rows)."""
+cdef void pair_arguments(Static sk, const floating* x, const floating* y, Py_ssize_t L1,
+                         Py_ssize_t L2, Py_ssize_t d, floating* tmp) noexcept nogil:
+    """Wide paths, static kernels other than the linear one: their arguments s[i][j] for the
+    points x (L1) and y (L2) into tmp (L1 x L2) by one matrix product: |x_i - y_j|^2 for
+    the distance kernels, <x_i, y_j> for the polynomial one. After them in tmp: the points
+    (shifted by x_0 for the distance kernels, so that the product's terms stay of the size
+    of the distances), then their squared norms."""
+    cdef Py_ssize_t i, j, k
+    cdef bint dist = uses_distance(sk.kind)
+    cdef floating* xs = tmp + L1 * L2
+    cdef floating* ys = xs + L1 * d
+    cdef floating* sq = ys + L2 * d
+    cdef floating v
+    for i in range(L1):
+        for k in range(d):
+            xs[i * d + k] = x[i * d + k] - x[k] if dist else x[i * d + k]
+    for j in range(L2):
+        for k in range(d):
+            ys[j * d + k] = y[j * d + k] - x[k] if dist else y[j * d + k]
+    gemm(False, True, L1, L2, d, -2 if dist else 1, xs, d, ys, d, 0, tmp, L2)
+    if not dist:
+        return
+    for i in range(L1 + L2):
+        v = 0
+        for k in range(d):
+            v = v + xs[i * d + k] * xs[i * d + k]       # xs then ys: one array
+        sq[i] = v
+    for i in range(L1):
+        for j in range(L2):
+            v = tmp[i * L2 + j] + sq[i] + sq[L1 + j]
+            if v < <floating>1e-4 * (sq[i] + sq[L1 + j]):
+                # the expansion's rounding, about 1e-16 of the norms, would show (in the
+                # square root of the Matern kernels most): summed directly
+                v = 0
+                for k in range(d):
+                    v = v + (xs[i * d + k] - ys[j * d + k]) * (xs[i * d + k] - ys[j * d + k])
+            tmp[i * L2 + j] = v
+
+
+cdef void wide_g(Static sk, const floating* w1, const floating* w2, Py_ssize_t L1,
+                 Py_ssize_t L2, Py_ssize_t d, floating* tmp, floating* g,
+                 Py_ssize_t ldg) noexcept nogil:
+    """Wide paths: G of a pair of paths of L1 and L2 points into g (L1 - 1 rows of ldg
+    numbers) by matrix products of the pair's own shape, so that its value is the pair's
+    alone. w1, w2: the paths' increments for the linear kernel (G = scale dx dy^T), else
+    their points (kappa of pair_arguments, then its second differences). tmp: wide_work."""
+    cdef Py_ssize_t i, j
+    if L1 < 2 or L2 < 2:
+        return
+    if sk.kind == LINEAR:
+        gemm(False, True, L1 - 1, L2 - 1, d, <floating>sk.p0, w1, d, w2, d, 0, g, ldg)
+        return
+    pair_arguments(sk, w1, w2, L1, L2, d, tmp)
+    point_values(sk, tmp, L1 * L2, True)
+    for i in range(L1 - 1):
+        for j in range(L2 - 1):
+            g[i * ldg + j] = (tmp[(i + 1) * L2 + j + 1] - tmp[(i + 1) * L2 + j]) \
+                - (tmp[i * L2 + j + 1] - tmp[i * L2 + j])
+
+
+cdef void wide_g_backward(Static sk, const floating* w1, const floating* w2, Py_ssize_t L1,
+                          Py_ssize_t L2, Py_ssize_t d, const floating* gbar, Py_ssize_t ldg,
+                          floating* tmp, floating* dx, floating* dy) noexcept nogil:
+    """The reverse of wide_g: adds the gradients of sum(gbar * G) with respect to the two
+    paths' points to dx and dy (either NULL: not wanted)."""
+    cdef Py_ssize_t i, j, k, n1 = L1 - 1, n2 = L2 - 1
+    cdef floating* xs = tmp + L1 * L2
+    cdef floating* ys = xs + L1 * d
+    cdef floating* sq = ys + L2 * d
+    cdef floating* grad = sq + L1 + L2
+    cdef floating w
+    if L1 < 2 or L2 < 2:
+        return
+    if sk.kind == LINEAR:       # to the increments, then to the points
+        if dx != NULL:
+            gemm(False, False, n1, d, n2, <floating>sk.p0, gbar, ldg, w2, d, 0, grad, d)
+            increments_add(grad, n1, d, dx)
+        if dy != NULL:
+            gemm(True, False, n2, d, n1, <floating>sk.p0, gbar, ldg, w1, d, 0, grad, d)
+            increments_add(grad, n2, d, dy)
+        return
+    pair_arguments(sk, w1, w2, L1, L2, d, tmp)
+    point_values(sk, tmp, L1 * L2, False)           # now the slopes d kappa / d s
+    for i in range(L1):             # times dF/dkappa: kappa(x_i, y_j) enters four cells of G
+        for j in range(L2):
+            w = 0
+            if i > 0 and j > 0:
+                w = w + gbar[(i - 1) * ldg + j - 1]
+            if i > 0 and j < n2:
+                w = w - gbar[(i - 1) * ldg + j]
+            if i < n1 and j > 0:
+                w = w - gbar[i * ldg + j - 1]
+            if i < n1 and j < n2:
+                w = w + gbar[i * ldg + j]
+            tmp[i * L2 + j] = tmp[i * L2 + j] * w
+    if not uses_distance(sk.kind):  # s = <x_i, y_j>
+        if dx != NULL:
+            gemm(False, False, L1, d, L2, 1, tmp, L2, ys, d, 1, dx, d)
+        if dy != NULL:
+            gemm(True, False, L2, d, L1, 1, tmp, L2, xs, d, 1, dy, d)
+        return
+    # s = |x_i - y_j|^2: dx_i = 2 sum_j w_ij (x_i - y_j), dy_j = -2 sum_i w_ij (x_i - y_j)
+    for i in range(L1 + L2):
+        sq[i] = 0
+    for i in range(L1):
+        for j in range(L2):
+            sq[i] = sq[i] + tmp[i * L2 + j]
+            sq[L1 + j] = sq[L1 + j] + tmp[i * L2 + j]
+    if dx != NULL:
+        for i in range(L1):
+            for k in range(d):
+                dx[i * d + k] += 2 * sq[i] * xs[i * d + k]
+        gemm(False, False, L1, d, L2, -2, tmp, L2, ys, d, 1, dx, d)
+    if dy != NULL:
+        for j in range(L2):
+            for k in range(d):
+                dy[j * d + k] += 2 * sq[L1 + j] * ys[j * d + k]
+        gemm(True, False, L2, d, L1, -2, tmp, L2, xs, d, 1, dy, d)
+
+
+cdef inline void increments_add(const floating* ginc, Py_ssize_t n, Py_ssize_t d,
+                                floating* pts) noexcept nogil:
+    """Adds the gradients of n increments (rows of d numbers) to those of their points."""
+    cdef Py_ssize_t i, k
+    for i in range(n):
+        for k in range(d):
+            pts[(i + 1) * d + k] += ginc[i * d + k]
+            pts[i * d + k] -= ginc[i * d + k]
+
+
+cdef void wide_block(Static sk, const floating* w1, const floating* w2, Py_ssize_t s1,
+                     Py_ssize_t s2, Py_ssize_t d, const Py_ssize_t* pa, const Py_ssize_t* pb,
+                     Py_ssize_t start, Py_ssize_t n, Py_ssize_t strips, const Py_ssize_t* len1,
+                     const Py_ssize_t* len2, floating* tmp, Py_ssize_t* tags) noexcept nogil:
+    """Wide paths: G of the block's n pairs (from pair ``start`` of pa, pb; wide_g's w1, w2
+    of the paths, s1 and s2 numbers a path; true lengths len1, len2 or NULL) into Static.g,
+    pair b's at b gn1 gn2 (zero past its paths' ends); where each lane's pair's G starts in
+    tags[2 + l] (-1 past the n pairs), and strips in tags[2 + W] (wide_rows)."""
     cdef Py_ssize_t b, l, i, j, m, k, size = sk.gn1 * sk.gn2
     cdef floating* g
     for b in range(n):
         g = <floating*>sk.g + b * size
-        m = len1[pa[start + b]] - 1 if len1 != NULL else sk.gn1
-        k = len2[pb[start + b]] - 1 if len2 != NULL else sk.gn2
-        pair_g(sk, inc1 + pa[start + b] * sk.gn1 * d, inc2 + pb[start + b] * sk.gn2 * d, m, k,
-               d, g, sk.gn2)
+        m = len1[pa[start + b]] if len1 != NULL else sk.gn1 + 1
+        k = len2[pb[start + b]] if len2 != NULL else sk.gn2 + 1
+        wide_g(sk, w1 + pa[start + b] * s1, w2 + pb[start + b] * s2, m, k, d, tmp, g, sk.gn2)
         for i in range(sk.gn1):
-            for j in range(k if i < m else 0, sk.gn2):
+            for j in range(k - 1 if i < m - 1 else 0, sk.gn2):
                 g[i * sk.gn2 + j] = 0
     for l in range(W):
         tags[2 + l] = (l // strips) * size if l // strips < n else -1
     tags[2 + W] = strips
 
 
-cdef void pair_chain_rule(Static sk, const floating* dx, const floating* dy, Py_ssize_t m,
-                          Py_ssize_t n, Py_ssize_t d, const floating* gbar, Py_ssize_t ldg,
-                          floating* ddx, floating* ddy) noexcept nogil:
-    """The reverse of pair_g: adds scale gbar dy to ddx and scale gbar^T dx to ddy (either
-    NULL: not wanted), gbar = dF/dG (rows of ldg numbers)."""
-    if m <= 0 or n <= 0:
-        return
-    if ddx != NULL:
-        gemm(False, False, m, d, n, <floating>sk.p0, gbar, ldg, dy, d, 1, ddx, d)
-    if ddy != NULL:
-        gemm(True, False, n, d, m, <floating>sk.p0, gbar, ldg, dx, d, 1, ddy, d)
-
-
-cdef void wide_chain_rule(Static sk, const floating* inc1, const floating* inc2, Py_ssize_t d,
-                          const Py_ssize_t* pa, const Py_ssize_t* pb, Py_ssize_t start,
-                          Py_ssize_t n, const Py_ssize_t* len1, const Py_ssize_t* len2,
-                          floating* dinc1, floating* dinc2) noexcept nogil:
-    """Wide paths: pair_chain_rule for the block's n pairs, whose dF/dG Static.gbar holds as
-    wide_block lays out G, into the gradients of the increments (dinc1, dinc2: inc1's and
-    inc2's shapes; NULL: not wanted)."""
-    cdef Py_ssize_t b, a, c, m, k, size = sk.gn1 * sk.gn2
+cdef void wide_chain_rule(Static sk, const floating* w1, const floating* w2, Py_ssize_t s1,
+                          Py_ssize_t s2, Py_ssize_t d, const Py_ssize_t* pa,
+                          const Py_ssize_t* pb, Py_ssize_t start, Py_ssize_t n,
+                          const Py_ssize_t* len1, const Py_ssize_t* len2, floating* tmp,
+                          floating* dX, floating* dY) noexcept nogil:
+    """Wide paths: wide_g_backward for the block's n pairs, whose dF/dG Static.gbar holds as
+    wide_block lays out G, into the gradients of the paths' points dX and dY (this thread's,
+    paths of gn1 + 1 and gn2 + 1 points; NULL: not wanted)."""
+    cdef Py_ssize_t b, a, c, size = sk.gn1 * sk.gn2
     for b in range(n):
         a = pa[start + b]
         c = pb[start + b]
-        m = len1[a] - 1 if len1 != NULL else sk.gn1
-        k = len2[c] - 1 if len2 != NULL else sk.gn2
-        pair_chain_rule(sk, inc1 + a * sk.gn1 * d, inc2 + c * sk.gn2 * d, m, k, d,
-                        <const floating*>sk.gbar + b * size, sk.gn2,
-                        dinc1 + a * sk.gn1 * d if dinc1 != NULL else NULL,
-                        dinc2 + c * sk.gn2 * d if dinc2 != NULL else NULL)
+        wide_g_backward(sk, w1 + a * s1, w2 + c * s2,
+                        len1[a] if len1 != NULL else sk.gn1 + 1,
+                        len2[c] if len2 != NULL else sk.gn2 + 1, d,
+                        <const floating*>sk.gbar + b * size, sk.gn2, tmp,
+                        dX + a * (sk.gn1 + 1) * d if dX != NULL else NULL,
+                        dY + c * (sk.gn2 + 1) * d if dY != NULL else NULL)
 
 
 cdef void wide_rows(Static sk, floating* G, Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t n2,

@@ -1,14 +1,14 @@
-"""Wide paths: the linear static kernel's second differences by matrix products.
+"""Wide paths: the static kernel's second differences G by matrix products.
 
-For the linear static kernel, ``G = scale * dX dY^T`` for a pair of paths with increments
-``dX`` and ``dY`` ((L1-1) x d and (L2-1) x d): (L1-1)(L2-1) d multiply-adds, which outweigh
-the PDE itself once d is in the tens. The solver's own loops read the increments lane by
-lane; for wide paths it instead computes each pair's G by one BLAS product
-(``scipy.linalg.cython_blas``) inside its threads, and the backward takes dF/dG back to the
-increments by two more. The solver is given the increments (:func:`increments`) and returns
-their gradients (:func:`to_points` takes them to the points). Which way runs depends on the
-channels and lengths alone, never on ``n_jobs``, and a pair's product has the pair's own
-shape, so results do not depend on the threads or on the other pairs either.
+With d channels, G of a pair of paths of L1 and L2 points costs about L1 L2 d multiply-adds
+(inner products of increments for the linear kernel, squared distances or inner products
+of points for the others), which outweigh the PDE itself once d is in the tens. The
+solver's own loops compute them lane by lane; for wide paths it instead computes each
+pair's G by BLAS products (``scipy.linalg.cython_blas``) inside its threads, and the
+backward's chain rule by more. The solver is given the paths' increments (linear kernel)
+or points (:func:`data`). Which way runs depends on the channels and lengths alone, never
+on ``n_jobs``, and a pair's products have the pair's own shape, so results do not depend on
+the threads or on the other pairs either.
 """
 import contextlib
 import functools
@@ -16,22 +16,23 @@ import functools
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-
 # Channels from which the products pay (benchmarks/bench_wide.py measured the crossover).
 CHANNELS = 16
-# The most numbers of G a thread holds: a block's pairs (LANES // strips of them).
+# The most numbers of G a thread holds: a block's pairs.
 _HELD = 1 << 22
 
 
-def wanted(static, channels, held=0):
+def wanted(channels, held=0):
     """Whether G should come from matrix products, for paths of ``channels`` channels, a
     thread holding ``held`` numbers of G at a time (a block's pairs)."""
-    return static._code == 0 and channels >= CHANNELS and held <= _HELD
+    return channels >= CHANNELS and held <= _HELD
 
 
-def increments(X, dtype):
-    """The increments of a batch of paths, (n, L - 1, d), in ``dtype``."""
-    return np.diff(np.asarray(X, dtype=dtype), axis=1)
+def data(X, static, dtype):
+    """What the solver's products read for a batch: its increments, (n, L - 1, d), for the
+    linear kernel, else its points, in ``dtype``."""
+    X = np.asarray(X, dtype=dtype)
+    return np.diff(X, axis=1) if static._code == 0 else X
 
 
 @functools.cache
@@ -47,9 +48,3 @@ def serial_blas(active=True):
     if not active:
         return contextlib.nullcontext()
     return _controller().limit(limits=1, user_api="blas")
-
-
-def to_points(dinc, out):
-    """Adds to ``out`` the gradients of a batch's points from those of its increments."""
-    out[:, 1:] += dinc
-    out[:, :-1] -= dinc

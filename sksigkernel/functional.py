@@ -129,7 +129,7 @@ class _Problem:
         self.X2, self.len2 = (self.X1, self.len1) if self.p2 is self.p1 else \
             self._transform(self.p2, dtype, float(end_time))
         self.dtype = dtype
-        self._increments = {}      # wide paths: the batches' increments (_wide)
+        self._wide_data = {}      # wide paths: what the solver's products read (_wide)
 
     def _transform(self, paths, dtype, end_time):
         """Transformed batch, and its true lengths (intp) when it holds padded paths."""
@@ -185,19 +185,20 @@ class _Problem:
         return out
 
     def _wide(self, X1, X2, strips=None, copies=1):
-        """The solver's increments arguments (inc1, inc2) when G should come from matrix
-        products (_wide): for finite differences in blocks cut into ``strips`` (a thread
-        holding ``copies`` arrays of its block's G), for the polynomial method (None) a pair
-        at a time, in float64; else none."""
+        """The solver's arguments wide1, wide2 when G should come from matrix products
+        (_wide): for finite differences in blocks cut into ``strips`` (a thread holding
+        ``copies`` arrays of its block's G), for the polynomial method (None) a pair at a
+        time, in float64; else none."""
         held = 0 if strips is None else \
             copies * (_solver.LANES // strips) * (X1.shape[1] - 1) * (X2.shape[1] - 1)
-        if not _wide.wanted(self.static, X1.shape[2], held):
+        if not _wide.wanted(X1.shape[2], held):
             return {}
         dtype = np.dtype(np.float64 if strips is None else self.dtype)
         for X in (X1, X2):
-            if (id(X), dtype) not in self._increments:
-                self._increments[id(X), dtype] = _wide.increments(X, dtype)
-        return {"inc1": self._increments[id(X1), dtype], "inc2": self._increments[id(X2), dtype]}
+            if (id(X), dtype) not in self._wide_data:
+                self._wide_data[id(X), dtype] = _wide.data(X, self.static, dtype)
+        return {"wide1": self._wide_data[id(X1), dtype],
+                "wide2": self._wide_data[id(X2), dtype]}
 
     def _refined(self, X1, X2, n1, n2, pa, pb, d1, d2, wide):
         """The polynomial method's groups of pairs: (indices into pa, (d1, d2), degree); one
@@ -235,7 +236,9 @@ class _Problem:
                 raise ValueError("k_grid is for method='finite_difference'")
             wide = self._wide(self.X1, self.X2)
             both = self.accumulators(dX is None and not wide, dY is None and not wide)
-            grads = self._wide_gradients(wide, dX, dY)
+            # wide paths: float64 gradients of the points, a slice a thread
+            grads = {name: np.zeros((self.nthreads,) + X.shape) for name, X, acc in
+                     (("dW1", self.X1, dX), ("dW2", self.X2, dY)) if wide and acc is not None}
             for idx, d, N in self._refined(self.X1, self.X2, self.len1, self.len2, pa, pb,
                                            self.d1, self.d2, wide):
                 with _wide.serial_blas(wide):
@@ -245,30 +248,19 @@ class _Problem:
                                           both[0] if dX is None else dX,
                                           both[1] if dY is None else dY,
                                           self.nthreads, self.len1, self.len2, **wide, **grads)
+            for acc, name in ((dX, "dW1"), (dY, "dW2")):
+                if name in grads:
+                    acc[0] += grads[name].sum(axis=0)
         else:
             strips = 1 if grid is not None else _planning.strips(
                 len(pa), self.nthreads, self.X1.shape[1] - 1, self.X2.shape[1] - 1, self.d1,
                 self.d2, self.dtype.itemsize, recomputed=lambda s: self._segment_rows(s) > 0)
             seg_rows = 0 if grid is not None else self._segment_rows(strips)
             wide = self._wide(self.X1, self.X2, strips, copies=2)     # G and dF/dG
-            grads = self._wide_gradients(wide, dX, dY)
             with _wide.serial_blas(wide):
                 _solver.backward(self.X1, self.X2, pa, pb, seeds, self.static._code,
                                  *self.static._params(), self.d1, self.d2, dX, dY, grid,
-                                 seg_rows, self.nthreads, self.len1, self.len2, strips, **wide,
-                                 **grads)
-        for acc, name in ((dX, "dinc1"), (dY, "dinc2")):
-            if name in grads:
-                _wide.to_points(grads[name].sum(axis=0), acc[0])
-
-    def _wide_gradients(self, wide, dX, dY):
-        """Wide paths: per-thread gradients of the increments (dinc1, dinc2) for the sides
-        wanted (dX, dY not None)."""
-        if not wide:
-            return {}
-        return {name: np.zeros((self.nthreads,) + wide[inc].shape, dtype=wide[inc].dtype)
-                for name, inc, acc in (("dinc1", "inc1", dX), ("dinc2", "inc2", dY))
-                if acc is not None}
+                                 seg_rows, self.nthreads, self.len1, self.len2, strips, **wide)
 
     def grid_backward(self, pa, pb, grid, seeds, dX, dY):
         """Gradients of sum(seeds * grid) over the pairs' whole fine grids, added to the

@@ -56,7 +56,7 @@ def problems(draw, max_paths=5):
     seed = draw(st.integers(0, 2 ** 32 - 1))
     ragged = draw(st.booleans())
     n1, n2 = draw(st.integers(1, max_paths)), draw(st.integers(1, max_paths))
-    # a few channels, or enough for the linear kernels' matrix products (sksigkernel._wide)
+    # a few channels, or enough for the static kernels' matrix products (sksigkernel._wide)
     channels = draw(st.one_of(st.integers(1, 8), st.integers(1, 8),
                               st.sampled_from([_wide.CHANNELS, 2 * _wide.CHANNELS + 1])))
     # lengths from 1 to a few hundred, very unequal: most short, some long
@@ -91,7 +91,7 @@ def drawn(name, X, opts):
     """Counts a problem drawn, and apart those whose G the matrix products compute."""
     DRAWN[name] += 1
     channels = np.shape(X[0])[-1] * (2 if opts["lead_lag"] else 1) + opts["time_aug"]
-    if channels >= _wide.CHANNELS and opts["static_kernel"] in (None, STATIC[1]):
+    if channels >= _wide.CHANNELS:
         DRAWN[name + " (wide)"] += 1
 
 

@@ -1,7 +1,7 @@
 """Wide paths: G from matrix products (sksigkernel._wide) equals the solver's own loops.
 
-The solver computes the linear kernel's second differences lane by lane for few channels
-and by one BLAS product a pair for many. Here both ways run on the same random problems
+The solver computes the static kernel's second differences lane by lane for few channels
+and by BLAS products a pair for many. Here both ways run on the same random problems
 (the loops forced by raising the crossover) and must agree to rounding: kernels, grids and
 gradients of both methods, both sides, ragged batches, transforms, float32. The gradients
 are also checked against central differences. test_equivalence covers the bitwise
@@ -33,6 +33,14 @@ CASES = [dict(dyadic_order=0), dict(dyadic_order=1), dict(dyadic_order=(2, 1)),
          dict(dyadic_order=3),
          dict(dyadic_order=1, static_kernel=sk.ScaledLinearKernel(0.7), time_aug=True),
          dict(dyadic_order=0, lead_lag=True),
+         dict(dyadic_order=1, static_kernel=sk.RBFKernel(0.8)),
+         dict(dyadic_order=(1, 2), static_kernel=sk.Matern12Kernel(1.3), time_aug=True),
+         dict(dyadic_order=1, static_kernel=sk.Matern32Kernel(0.9)),
+         dict(dyadic_order=0, static_kernel=sk.Matern52Kernel(1.1), lead_lag=True),
+         dict(dyadic_order=1, static_kernel=sk.PolynomialKernel(2, 0.5, 0.8)),
+         dict(dyadic_order=1, static_kernel=sk.RationalQuadraticKernel(1.3, 1.5)),
+         dict(dyadic_order=1, method="polynomial", static_kernel=sk.RBFKernel(0.8)),
+         dict(dyadic_order=1, method="polynomial", static_kernel=sk.Matern32Kernel(0.9)),
          dict(dyadic_order=1, method="polynomial"),
          dict(dyadic_order=(0, 1), method="polynomial", order=5),
          dict(dyadic_order="auto", method="polynomial")]
@@ -111,7 +119,10 @@ def test_backprop_from_a_given_grid_equals_the_loops(loops):
         np.testing.assert_allclose(got, want, atol=1e-12 * np.abs(want).max())
 
 
-@pytest.mark.parametrize("kw", [dict(dyadic_order=1), dict(dyadic_order=1, method="polynomial")],
+@pytest.mark.parametrize("kw", [dict(dyadic_order=1), dict(dyadic_order=1, method="polynomial"),
+                                dict(dyadic_order=1, static_kernel=sk.RBFKernel(0.5)),
+                                dict(dyadic_order=1, method="polynomial",
+                                     static_kernel=sk.PolynomialKernel(2, 0.5, 0.8))],
                          ids=str)
 def test_gradients_equal_central_differences(kw):
     rng = np.random.default_rng(7)
@@ -136,18 +147,14 @@ def test_gradients_equal_central_differences(kw):
 
 
 def test_crossover_depends_on_channels_and_memory_only():
-    lin, rbf = sk.LinearKernel(), sk.RBFKernel(1.0)
-    assert _wide.wanted(lin, _wide.CHANNELS) and not _wide.wanted(lin, _wide.CHANNELS - 1)
-    assert not _wide.wanted(rbf, 10 * _wide.CHANNELS)
-    assert not _wide.wanted(lin, _wide.CHANNELS, held=_wide._HELD + 1)
+    assert _wide.wanted(_wide.CHANNELS) and not _wide.wanted(_wide.CHANNELS - 1)
+    assert not _wide.wanted(_wide.CHANNELS, held=_wide._HELD + 1)
 
 
-def test_solver_refuses_increments_of_the_wrong_shape():
+def test_solver_refuses_wide_data_of_the_wrong_shape():
     X = np.zeros((2, 5, D))
     pa = np.zeros(1, dtype=np.intp)
-    with pytest.raises(ValueError, match="increments"):
-        _solver.forward(X, X, pa, pa, 0, 1.0, 0.0, 0.0, 0, 0, np.empty(1), None, 1, None, None,
-                        1, np.zeros((2, 5, D)), np.zeros((2, 4, D)))
-    with pytest.raises(ValueError, match="linear"):
-        _solver.forward(X, X, pa, pa, 1, 1.0, 0.0, 0.0, 0, 0, np.empty(1), None, 1, None, None,
-                        1, np.zeros((2, 4, D)), np.zeros((2, 4, D)))
+    for kind, wrong in ((0, X), (1, np.zeros((2, 4, D)))):   # linear: increments; rbf: points
+        with pytest.raises(ValueError, match="wide1 and wide2 must be"):
+            _solver.forward(X, X, pa, pa, kind, 1.0, 0.0, 0.0, 0, 0, np.empty(1), None, 1,
+                            None, None, 1, wrong, wrong)
