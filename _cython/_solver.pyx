@@ -356,9 +356,8 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             const floating[:, :, ::1] wide2=None, long[::1] exponents=None):
     """Kernels of the pairs (X[pa[n]], Y[pb[n]]) into out[n]; the fine grids into grid[n].
 
-    exponents (strips = 1, no grid): the kernels are out[n] 2^exponents[n], each pair's
-    grid scaled down as it grows (pde_forward), so that they stay finite beyond the
-    floating range.
+    exponents (no grid): the kernels are out[n] 2^exponents[n], each pair's grid scaled
+    down as it grows (pde_forward), so that they stay finite beyond the floating range.
 
     wide1, wide2: wide paths, whose G matrix products give (wide_g: the increments of X and
     Y for the linear kernel, their points, in any case X and Y, for the others).
@@ -400,6 +399,7 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t* ends
     cdef Py_ssize_t* ex
     cdef Py_ssize_t* fex
+    cdef Py_ssize_t* eedge
     cdef void* raw
     cdef floating* ws
     cdef floating* xs
@@ -417,8 +417,10 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     if strips < 1 or W % strips or strips & (strips - 1) or (keep and strips != 1):
         raise ValueError(f"strips must be a power of two dividing {W} (and 1 with grid), "
                          f"got {strips}")
-    if exponents is not None and (strips != 1 or keep or exponents.shape[0] < npairs):
-        raise ValueError("exponents need strips=1, no grid, and a number per pair")
+    if exponents is not None and (keep or exponents.shape[0] < npairs):
+        raise ValueError("exponents need no grid, and a number per pair")
+    # the strips' edges' exponents (pde_forward's eedge)
+    cdef Py_ssize_t needge = nedge // 2 if exponents is not None else 0
     cdef ForwardLayout lay = forward_layout(Lx, L2, dg, n2, gcap, nedge, nstore * rowlen,
                                             <double>P * n1 * n2 + wide_work(L1, L2, d)
                                             if wide else 0)
@@ -426,7 +428,7 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef int failed = 0
     with nogil, parallel(num_threads=nthreads):
         raw = workspace(nwork * sizeof(floating), &failed)
-        ia = <Py_ssize_t*>workspace(sizeof(Py_ssize_t) * (6 * W + 3), &failed)
+        ia = <Py_ssize_t*>workspace(sizeof(Py_ssize_t) * (6 * W + 3 + needge), &failed)
         ws = <floating*>cache_aligned(raw)
         xs = ws + lay.xs
         ys = ws + lay.ys
@@ -442,6 +444,7 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         ends = tags + W + 3
         ex = ends + W
         fex = ex + W
+        eedge = fex + W
         for blk in prange(nblocks, schedule='dynamic'):
             if raw == NULL or ia == NULL:
                 continue
@@ -476,13 +479,15 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                                 dxs, d1, d2, rows, 0, nstore, AB, strips, edge,
                                 ends if lens1 != NULL else NULL, finals,
                                 ex if exponents is not None else NULL,
-                                fex if exponents is not None else NULL)
+                                fex if exponents is not None else NULL,
+                                eedge if exponents is not None and strips > 1 else NULL)
             top = rows + (Rb % nstore) * rowlen_b
             for b in range(n):
                 out[blk * P + b] = finals[b * strips + strips - 1] if lens1 != NULL \
                     else top[Cb * W + b * strips + strips - 1]
                 if exponents is not None:
-                    exponents[blk * P + b] = fex[b] if lens1 != NULL else ex[b]
+                    exponents[blk * P + b] = fex[b * strips + strips - 1] if lens1 != NULL \
+                        else ex[b * strips + strips - 1]
             if keep:
                 for l in range(n):
                     for r in range(R + 1):

@@ -70,7 +70,7 @@ cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, i
                       floating* rows, Py_ssize_t base, Py_ssize_t nstore, Py_ssize_t r_from,
                       Py_ssize_t r_to, floating* AB, Py_ssize_t strips, floating* edge,
                       const Py_ssize_t* ends, floating* finals, Py_ssize_t* ex=NULL,
-                      Py_ssize_t* fex=NULL) noexcept nogil:
+                      Py_ssize_t* fex=NULL, Py_ssize_t* eedge=NULL) noexcept nogil:
     """Fine rows r_from+1 .. r_to from row r_from; row r lives at slot (r - base) % nstore.
     G holds the coarse rows these fine rows need, from coarse row g0 on.
 
@@ -85,15 +85,19 @@ cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, i
     vector of lanes, then their increments over the row below, which float's rows carry:
     pde_row).
 
-    With ex (not NULL; strips = 1), a lane's rows are scaled down as they grow (rescale,
-    each row), the grid being 2^ex[l] times its values, so that kernels beyond the
-    floating range keep a mantissa; fex[l] takes ex[l] with finals[l].
+    With ex (not NULL), a lane's rows are scaled down as they grow (rescale, each row), the
+    grid being 2^ex[l] times its values, so that kernels beyond the floating range keep a
+    mantissa; fex[l] takes ex[l] with finals[l]. With strips, each edge is recorded with its
+    lane's exponent (eedge, a row of W a fine row), and the strip after it takes it in its
+    own scale.
     """
     cdef Py_ssize_t r, i, l, rowlen = ((n2 << d2) + 1) * W
     cdef floating inv = <floating>1.0 / (1 << (d1 + d2))
     cdef Py_ssize_t M1 = 1 << d1, C = n2 << d2
     cdef floating* cur
     cdef floating* before
+    cdef floating scaled[2 * W]         # an edge in the scales of the lanes that take it
+    cdef int shift
     for r in range(r_from, r_to):
         if r == r_from or (r & (M1 - 1)) == 0:
             i = r >> d1
@@ -102,15 +106,23 @@ cdef void pde_forward(const floating* G, Py_ssize_t g0, Py_ssize_t n2, int d1, i
             rescale(rows + ((r - base) % nstore) * rowlen, C + 1, ex)
         cur = rows + ((r + 1 - base) % nstore) * rowlen
         before = edge + (r + 1 - M1) * 2 * W if strips > 1 and r + 1 > M1 else NULL
+        if ex != NULL and before != NULL:
+            for l in range(1, W):
+                shift = <int>(eedge[(r + 1 - M1) * W + l - 1] - ex[l])
+                scaled[l - 1] = <floating>ldexp(before[l - 1], shift)
+                scaled[W + l - 1] = <floating>ldexp(before[W + l - 1], shift)
+            before = scaled
         left_boundary(cur, before, W, strips)
         if ex != NULL:
-            for l in range(W):
-                cur[l] = <floating>ldexp(1.0, -ex[l])
+            for l in range(W // strips):        # a pair's first strip: the boundary, 1
+                cur[l * strips] = <floating>ldexp(1.0, -ex[l * strips])
         pde_row(rows + ((r - base) % nstore) * rowlen, cur, AB, AB + n2 * W, n2, 1 << d2,
                 before + W if before != NULL else NULL, strips,
                 edge + (r + 1) * 2 * W + W if strips > 1 else NULL)
         if strips > 1:
             memcpy(edge + (r + 1) * 2 * W, cur + C * W, sizeof(floating) * W)
+            if ex != NULL:
+                memcpy(eedge + (r + 1) * W, ex, sizeof(Py_ssize_t) * W)
         if ends != NULL:
             for l in range(W):
                 if ends[l] == r + 1:
@@ -126,11 +138,11 @@ cdef void forward_coarse_rows(Static sk, const floating* xs, const floating* ys,
                               Py_ssize_t nstore, floating* AB, Py_ssize_t strips,
                               floating* edge, const Py_ssize_t* ends,
                               floating* finals, Py_ssize_t* ex=NULL,
-                              Py_ssize_t* fex=NULL) noexcept nogil:
+                              Py_ssize_t* fex=NULL, Py_ssize_t* eedge=NULL) noexcept nogil:
     """The fine rows of coarse rows i0 .. i1-1 (pde_forward: rows, base, nstore, ends,
     finals), their rows of G computed CH at a time, so that each chunk is read while in
     cache. With keep_g, G and dxs keep every row (row i at G + (i - i0) (L2 - 1) W, for the
-    adjoint); else each chunk takes the place of the one before. ex, fex: as for
+    adjoint); else each chunk takes the place of the one before. ex, fex, eedge: as for
     pde_forward."""
     cdef Py_ssize_t c0 = i0, c1, g0, n2 = L2 - 1
     while c0 < i1:
@@ -139,7 +151,7 @@ cdef void forward_coarse_rows(Static sk, const floating* xs, const floating* ys,
         g_rows(sk, xs, ys, c0, c1, L2, d, G + (c0 - g0) * n2 * W, work, tags,
                dxs + (c0 - g0) * d * W)
         pde_forward(G, g0, n2, d1, d2, rows, base, nstore, c0 << d1, c1 << d1, AB, strips, edge,
-                    ends, finals, ex, fex)
+                    ends, finals, ex, fex, eedge)
         c0 = c1
 
 

@@ -170,8 +170,7 @@ class _Problem:
                 else:
                     out[idx], exps[idx] = scaled
         elif len(pa):
-            # a scale exponent needs whole pairs in lanes (see _solver.forward)
-            strips = 1 if grid is not None or exps is not None else \
+            strips = 1 if grid is not None else \
                 _planning.strips(len(pa), self.nthreads, X1.shape[1] - 1, X2.shape[1] - 1,
                                  d1, d2, self.dtype.itemsize)
             wide = self._wide(X1, X2, strips)

@@ -232,29 +232,33 @@ def test_normalised_kernels_beyond_the_floating_range(rng, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_scaled_grids_are_the_unscaled_ones_times_a_power_of_two(rng, dtype):
-    # kernels up to about 1e244 (float32: 1e34), rising paths (no cancellation): the scaled
-    # computation rescales (past 2^600, float32 2^60), and its mantissa times 2^exponent is
-    # the plain kernel, bit for bit (scaling by powers of two is exact)
+    # kernels up to about 1e244 (float32: 1e34), rising paths (no cancellation), ragged
+    # (padded with their last point, as the solver takes them): the scaled computation
+    # rescales (past 2^600, float32 2^60), and its mantissa times 2^exponent is the plain
+    # kernel, bit for bit (scaling by powers of two is exact), whatever the strips
     low = 9.0 if dtype == np.float64 else 1.0
     X = np.cumsum(rng.uniform(low, 3 * low, size=(9, 14, 2)), axis=1).astype(dtype)
     lengths = np.array([14, 3, 9, 14, 1, 12, 14, 7, 2], dtype=np.intp)
+    for path, L in zip(X, lengths):
+        path[L:] = path[L - 1]
     pa, pb = (np.repeat(np.arange(9), 9).astype(np.intp),
               np.tile(np.arange(9), 9).astype(np.intp))
     rescaled = 0
     for order in (0, 1, (2, 1)):
         d1, d2 = (order, order) if isinstance(order, int) else order
-        plain, mant = np.empty(81, dtype), np.empty(81, dtype)
-        exps = np.empty(81, dtype=np.int64)
+        plain = np.empty(81, dtype)
         _solver.forward(X, X, pa, pb, 0, 1.0, 0, 0, d1, d2, plain, None, 2, lengths, lengths)
-        _solver.forward(X, X, pa, pb, 0, 1.0, 0, 0, d1, d2, mant, None, 2, lengths, lengths,
-                        1, exponents=exps)
         assert np.isfinite(plain).all()
+        for strips in (1, 2, 8, 32):
+            mant, exps = np.empty(81, dtype), np.empty(81, dtype=np.int64)
+            _solver.forward(X, X, pa, pb, 0, 1.0, 0, 0, d1, d2, mant, None, 2, lengths,
+                            lengths, strips, exponents=exps)
+            np.testing.assert_array_equal(np.ldexp(mant.astype(np.float64), exps), plain)
         rescaled += (exps > 0).sum()
-        np.testing.assert_array_equal(np.ldexp(mant.astype(np.float64), exps), plain)
     assert rescaled > 20
-    with pytest.raises(ValueError, match="exponents need strips=1"):
-        _solver.forward(X, X, pa, pb, 0, 1.0, 0, 0, 0, 0, mant, None, 2, None, None, 2,
-                        exponents=exps)
+    with pytest.raises(ValueError, match="exponents need no grid"):
+        _solver.forward(X, X, pa, pb, 0, 1.0, 0, 0, 0, 0, mant, np.empty((81, 14, 14), dtype),
+                        2, None, None, 1, exponents=exps)
 
 
 def test_transforms_match_explicit_paths(rng):
