@@ -513,8 +513,8 @@ def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=
 
     if not normalize:
         return prob.p1.wrap(_overflowed(kernels(False)[0]).reshape(shape))
-    # finite differences scale their grids only when the kernels overflow without
-    # (whole pairs in lanes, slower); the polynomial method always (as fast)
+    # finite differences scale their grids only when the kernels overflow without (a scan
+    # of every row, slower); the polynomial method always (as fast)
     for scaled in (True,) if prob.order else (False, True):
         out, E = kernels(scaled)
         E1, E2 = (np.zeros(n, dtype=np.int64) if scaled else None for _ in range(2))
