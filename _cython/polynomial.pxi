@@ -304,11 +304,16 @@ def cell_increments(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef bint wide = wide1 is not None
     cdef Py_ssize_t n, i, j, a, b, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1]
     cdef Py_ssize_t d = X.shape[2], l1, l2
-    cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2
+    cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2 + (L2 + 1.) * d + L2
                                      + (wide_work(L1, L2, d) if wide else 0))
     cdef int failed = 0
     cdef double g, big, tot
+    cdef Py_ssize_t k
+    cdef bint plain = kind == LINEAR and not wide
     cdef double* kappa
+    cdef double* dx
+    cdef double* dy
+    cdef double* row
     cdef const floating* x
     cdef const floating* y
     if N == 0:
@@ -332,9 +337,26 @@ def cell_increments(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                         kappa[a * l2 + b] = point_kappa(sk, x + a * d, y + b * d, d)
             big = 0
             tot = 0
+            if plain:
+                # the linear kernel: y's increments once, channel by channel, and a row of G
+                # at a time as sums over the channels of rows (loops the compiler vectorises)
+                dx = kappa + L1 * L2
+                dy = dx + d
+                row = dy + L2 * d
+                for k in range(d):
+                    for j in range(l2 - 1):
+                        dy[k * L2 + j] = y[(j + 1) * d + k] - y[j * d + k]
             for i in range(l1 - 1):
+                if plain:
+                    for k in range(d):
+                        dx[k] = sk.p0 * (x[(i + 1) * d + k] - x[i * d + k])
+                    for j in range(l2 - 1):
+                        row[j] = 0
+                    for k in range(d):
+                        for j in range(l2 - 1):
+                            row[j] = row[j] + dx[k] * dy[k * L2 + j]
                 for j in range(l2 - 1):
-                    g = fabs(poly_rho(skb, x, y, i, j, l2, d, kappa))
+                    g = fabs(row[j]) if plain else fabs(poly_rho(skb, x, y, i, j, l2, d, kappa))
                     tot = tot + g
                     if g > big:
                         big = g
