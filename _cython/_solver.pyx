@@ -279,10 +279,11 @@ cdef BackwardLayout backward_layout(Py_ssize_t Lx, Py_ssize_t L2, Py_ssize_t d,
 ctypedef struct Static:
     int kind
     double p0, p1, p2
-    # Wide paths (linear kernel, many channels: sksigkernel._wide), else NULL: G of a
-    # block's pairs computed by matrix products (wide_block) into g, rows of ldg numbers, and
-    # read from there (wide_rows); the backward puts dF/dG in gbar (the same layout) for two
-    # more products (wide_chain_rule). gn1, gn2: the padded paths' increments.
+    # G given as a table, else NULL: for wide paths (many channels: sksigkernel._wide), a
+    # block's pairs' G computed by matrix products (wide_block) into g, rows of ldg numbers,
+    # and read from there (wide_rows); the backward puts dF/dG in gbar (the same layout) for
+    # the chain rule's products (wide_chain_rule). gn1, gn2: the padded paths' increments.
+    # The polynomial method reads a pair's G from g too (poly_rho).
     void* g
     void* gbar
     Py_ssize_t ldg, gn1, gn2

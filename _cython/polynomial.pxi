@@ -122,6 +122,27 @@ cdef double poly_pair(Static sk, const floating* x, const floating* y, Py_ssize_
     return value
 
 
+cdef void linear_g_table(Static sk, const floating* x, const floating* y, Py_ssize_t L1,
+                         Py_ssize_t L2, Py_ssize_t d, double* g, double* work) noexcept nogil:
+    """The linear kernel's G of a pair of paths of L1 and L2 points into g ((L1 - 1) x
+    (L2 - 1)): y's increments once, channel by channel, then a row of G at a time as sums
+    over the channels of rows, loops the compiler vectorises. work: L2 d + d numbers."""
+    cdef Py_ssize_t i, j, k, n2 = L2 - 1
+    cdef double* dx = work
+    cdef double* dy = work + d
+    for k in range(d):
+        for j in range(n2):
+            dy[k * n2 + j] = y[(j + 1) * d + k] - y[j * d + k]
+    for i in range(L1 - 1):
+        for k in range(d):
+            dx[k] = sk.p0 * (x[(i + 1) * d + k] - x[i * d + k])
+        for j in range(n2):
+            g[i * n2 + j] = 0
+        for k in range(d):
+            for j in range(n2):
+                g[i * n2 + j] = g[i * n2 + j] + dx[k] * dy[k * n2 + j]
+
+
 cdef inline Static poly_wide(Static sk, const double* w1, const double* w2, Py_ssize_t l1,
                              Py_ssize_t l2, Py_ssize_t d, double* g, double* gbar,
                              double* tmp) noexcept nogil:
@@ -151,8 +172,9 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef bint wide = wide1 is not None
     if wide:
         check_wide(kind, wide1, wide2, X, Y)
+    cdef bint table = kind == LINEAR and not wide     # G as a table (linear_g_table)
     cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2 + poly_ws(L2 - 1, d2, order)
-                                     + (wide_work(L1, L2, d) if wide else 0))
+                                     + (wide_work(L1, L2, d) if wide else (L2 + 1.) * d))
     cdef int failed = 0
     cdef double* ws
     cdef double invfact[INVFACT]
@@ -167,8 +189,15 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             l1 = L1 if len1 is None else len1[pa[n]]
             l2 = L2 if len2 is None else len2[pb[n]]
             kappa = ws + <Py_ssize_t>poly_ws(l2 - 1, d2, order)
-            skb = poly_wide(sk, &wide1[pa[n], 0, 0], &wide2[pb[n], 0, 0], l1, l2, d, kappa, NULL,
-                            kappa + l1 * l2) if wide else sk
+            if wide:
+                skb = poly_wide(sk, &wide1[pa[n], 0, 0], &wide2[pb[n], 0, 0], l1, l2, d,
+                                kappa, NULL, kappa + l1 * l2)
+            elif table:
+                linear_g_table(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, kappa,
+                               kappa + l1 * l2)
+                skb = wide_static(sk, kappa, NULL, l1 - 1, l2 - 1, l2 - 1)
+            else:
+                skb = sk
             if exponents is None:
                 out[n] = <floating>poly_pair(skb, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d,
                                              d1, d2, order, kappa, ws, invfact)
@@ -304,16 +333,12 @@ def cell_increments(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef bint wide = wide1 is not None
     cdef Py_ssize_t n, i, j, a, b, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1]
     cdef Py_ssize_t d = X.shape[2], l1, l2
-    cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2 + (L2 + 1.) * d + L2
-                                     + (wide_work(L1, L2, d) if wide else 0))
+    cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2
+                                     + (wide_work(L1, L2, d) if wide else (L2 + 1.) * d))
     cdef int failed = 0
     cdef double g, big, tot
-    cdef Py_ssize_t k
-    cdef bint plain = kind == LINEAR and not wide
+    cdef bint plain = kind == LINEAR and not wide     # G as a table (linear_g_table)
     cdef double* kappa
-    cdef double* dx
-    cdef double* dy
-    cdef double* row
     cdef const floating* x
     cdef const floating* y
     if N == 0:
@@ -338,25 +363,11 @@ def cell_increments(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             big = 0
             tot = 0
             if plain:
-                # the linear kernel: y's increments once, channel by channel, and a row of G
-                # at a time as sums over the channels of rows (loops the compiler vectorises)
-                dx = kappa + L1 * L2
-                dy = dx + d
-                row = dy + L2 * d
-                for k in range(d):
-                    for j in range(l2 - 1):
-                        dy[k * L2 + j] = y[(j + 1) * d + k] - y[j * d + k]
+                linear_g_table(sk, x, y, l1, l2, d, kappa, kappa + l1 * l2)
+                skb = wide_static(sk, kappa, NULL, l1 - 1, l2 - 1, l2 - 1)
             for i in range(l1 - 1):
-                if plain:
-                    for k in range(d):
-                        dx[k] = sk.p0 * (x[(i + 1) * d + k] - x[i * d + k])
-                    for j in range(l2 - 1):
-                        row[j] = 0
-                    for k in range(d):
-                        for j in range(l2 - 1):
-                            row[j] = row[j] + dx[k] * dy[k * L2 + j]
                 for j in range(l2 - 1):
-                    g = fabs(row[j]) if plain else fabs(poly_rho(skb, x, y, i, j, l2, d, kappa))
+                    g = fabs(poly_rho(skb, x, y, i, j, l2, d, kappa))
                     tot = tot + g
                     if g > big:
                         big = g
