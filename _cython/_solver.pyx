@@ -245,7 +245,7 @@ cdef ForwardLayout forward_layout(Py_ssize_t Lx, Py_ssize_t L2, Py_ssize_t d, Py
 cdef BackwardLayout backward_layout(Py_ssize_t Lx, Py_ssize_t L2, Py_ssize_t d,
                                     Py_ssize_t n2, Py_ssize_t nb, Py_ssize_t rowlen,
                                     Py_ssize_t nseg, Py_ssize_t ncheck,
-                                      Py_ssize_t nedge, double nwide) noexcept nogil:
+                                    Py_ssize_t nedge, double nwide) noexcept nogil:
     """The backward's workspace: the seed row, the block's points and their gradients (xbar
     right before ybar: they are cleared together), nb coarse rows of G and of dF/dG, A and
     B, the static kernel's own, y's increments' gradients, nb rows of x's increments, a
@@ -360,8 +360,8 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     exponents (no grid): the kernels are out[n] 2^exponents[n], each pair's grid scaled
     down as it grows (pde_forward), so that they stay finite beyond the floating range.
 
-    wide1, wide2: wide paths, whose G matrix products give (wide_g: the increments of X and
-    Y for the linear kernel, their points, in any case X and Y, for the others).
+    wide1, wide2 (wide paths): what G's matrix products read (wide_g): X's and Y's increments
+    for the linear kernel, X and Y themselves for the others; no points are then gathered.
 
     len1, len2: the true lengths of paths padded by repeating their last point (not with
     ``grid``). A block then stops at its longest paths: the cells past them only repeat
@@ -379,10 +379,11 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2
     cdef bint wide = wide1 is not None
-    cdef Py_ssize_t dg = 0 if wide else d      # channels of the points gathered
+    cdef Py_ssize_t dw = d          # the channels of the wide data; d: those of points gathered
     cdef Static skb = sk
     if wide:
         check_wide(kind, wide1, wide2, X, Y)
+        d = 0
     cdef Py_ssize_t Lx = L1 + strips - 1       # points of x as the lanes see them, at most
     cdef Py_ssize_t rowlen = (C + 1) * W
     cdef bint keep = grid is not None
@@ -422,8 +423,8 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         raise ValueError("exponents need no grid, and a number per pair")
     # the strips' edges' exponents (pde_forward's eedge)
     cdef Py_ssize_t needge = nedge // 2 if exponents is not None else 0
-    cdef ForwardLayout lay = forward_layout(Lx, L2, dg, n2, gcap, nedge, nstore * rowlen,
-                                            <double>P * n1 * n2 + wide_work(L1, L2, d)
+    cdef ForwardLayout lay = forward_layout(Lx, L2, d, n2, gcap, nedge, nstore * rowlen,
+                                            <double>P * n1 * n2 + wide_work(L1, L2, dw)
                                             if wide else 0)
     cdef size_t nwork = checked_size(sizeof(floating), lay.size)
     cdef int failed = 0
@@ -453,16 +454,16 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             skb = sk
             if wide:
                 skb = wide_static(sk, ws + lay.wide, NULL, n1, n2, n2)
-                wide_block(skb, &wide1[0, 0, 0], &wide2[0, 0, 0],
-                           wide1.shape[1] * d, wide2.shape[1] * d, d, &pa[0], &pb[0], blk * P,
-                           n, strips, lens1, lens2, ws + lay.wide + P * n1 * n2, tags)
+                wide_block(skb, &wide1[0, 0, 0], &wide2[0, 0, 0], wide1.shape[1] * dw,
+                           wide2.shape[1] * dw, dw, &pa[0], &pb[0], blk * P, n, strips, lens1,
+                           lens2, ws + lay.wide + P * n1 * n2, tags)
             w = block_width(L2, lens2, 1, strips, ib)
-            n1b = load_block(&X[0, 0, 0], &Y[0, 0, 0], L1, L2, dg, lens1, 1, strips, ia, ib, w,
+            n1b = load_block(&X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, lens1, 1, strips, ia, ib, w,
                              xs, ys)
             Rb = n1b << d1
             Cb = w << d2
             rowlen_b = (Cb + 1) * W
-            static_prepare(skb, ys, w + 1, dg, work, tags)
+            static_prepare(skb, ys, w + 1, d, work, tags)
             for t in range(rowlen_b):
                 rows[t] = 1
             # a pair's kernel: the top right corner of its last strip, at the top of the
@@ -475,7 +476,7 @@ def forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             if lens1 != NULL:
                 for b in range(n):
                     ends[b * strips + strips - 1] = lens1[ia[b * strips]] + strips - 2 << d1
-            forward_coarse_rows(skb, xs, ys, 0, n1b, w + 1, dg,
+            forward_coarse_rows(skb, xs, ys, 0, n1b, w + 1, d,
                                 max(1, min(n1b, gcap // max(1, w * W))), False, G, work, tags,
                                 dxs, d1, d2, rows, 0, nstore, AB, strips, edge,
                                 ends if lens1 != NULL else NULL, finals,

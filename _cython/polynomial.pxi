@@ -17,9 +17,9 @@
 cdef inline double poly_rho(Static sk, const floating* x, const floating* y, Py_ssize_t i,
                             Py_ssize_t j, Py_ssize_t L2, Py_ssize_t d,
                             const double* kappa) noexcept nogil:
-    """G of the coarse cell (i, j): for wide paths (Static.g) from kappa, then the pair's G
-    (poly_wide), from the increments for the linear kernel (no cancellation between large
-    values), else from kappa's table."""
+    """G of the coarse cell (i, j): from the pair's G as a table when Static.g is set (kappa
+    is then that table: poly_wide, linear_g_table), else from the increments for the linear
+    kernel (no cancellation between large values), or from kappa's table of the kernel."""
     cdef Py_ssize_t k
     cdef double s = 0
     if sk.g != NULL:
