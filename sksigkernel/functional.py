@@ -427,6 +427,13 @@ def _overflowed(values, what="kernels"):
     return values
 
 
+def _scalings(prob):
+    """normalize=True's passes, whether each keeps scale exponents: finite differences keep
+    them only when the kernels overflow without (a scan of every row, slower), the
+    polynomial method always (as fast)."""
+    return (True,) if prob.order else (False, True)
+
+
 def _finite(*arrays):
     return all(np.isfinite(a).all() for a in arrays)
 
@@ -451,9 +458,10 @@ def _normalise(values, diag1, diag2, names=("path1", "path2"), exps=None):
     if exps is not None:
         E, E1, E2 = exps
         out = out * np.exp2(E - (E1 + E2) / 2)
-    if out.size and np.abs(out).max() > 1 + 1e-3:       # no kernel can (Cauchy-Schwarz)
+    largest = np.abs(out).max() if out.size else 0.0
+    if largest > 1 + 1e-3:      # no kernel can (Cauchy-Schwarz)
         warnings.warn(f"normalize=True: some normalised kernels exceed 1 (the largest is "
-                      f"{np.abs(out).max():.3g}), which no kernel's can: the PDE scheme is "
+                      f"{largest:.3g}), which no kernel's can: the PDE scheme is "
                       f"inaccurate for these paths; raise dyadic_order, scale the paths down, "
                       f"or use method='polynomial' with dyadic_order='auto'", RuntimeWarning,
                       stacklevel=3)
@@ -513,9 +521,7 @@ def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=
 
     if not normalize:
         return prob.p1.wrap(_overflowed(kernels(False)[0]).reshape(shape))
-    # finite differences scale their grids only when the kernels overflow without (a scan
-    # of every row, slower); the polynomial method always (as fast)
-    for scaled in (True,) if prob.order else (False, True):
+    for scaled in _scalings(prob):
         out, E = kernels(scaled)
         E1, E2 = (np.zeros(n, dtype=np.int64) if scaled else None for _ in range(2))
         diag1 = _diagonal(prob, 1, max_batch, E1)
@@ -632,8 +638,7 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
 
     if not normalize:
         return prob.p1.wrap(_overflowed(kernels(False)[0]).reshape(shape))
-    # as sig_kernel: finite differences scale their grids only if the kernels overflow
-    for scaled in (True,) if prob.order else (False, True):
+    for scaled in _scalings(prob):
         out, E = kernels(scaled)
         if symmetric:
             diag1 = diag2 = np.diag(out).copy()
