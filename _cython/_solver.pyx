@@ -117,17 +117,16 @@ cdef extern from "lanes.h" nogil:
     void sk_diag_sums_f(float*, Py_ssize_t, Py_ssize_t, Py_ssize_t)
     int sk_distance_kernel_d(int kind, double p0, double* s, Py_ssize_t n, int values)
 
-cdef extern from "poly_cell.h" nogil:
-    double* sk_poly_row(const double* co, Py_ssize_t K, const double* Brow, double* Trow,
-                        double* left, double* Rt, double* Ls, const double* H, int N,
-                        Py_ssize_t C, int d2)
-    void sk_poly_adjoint_row(const double* co, Py_ssize_t K, const double* Brow,
-                             const double* Lrow, double* tb, double* rb, double* Lb,
-                             const double* H, int N, Py_ssize_t C, int d2, double h,
-                             double* Gb)
-    void sk_poly_coeffs(double rho, const double* H, int N, double* co, int adjoint)
-    int sk_poly_stride(int N)
-    int sk_poly_coeffs_size(int N)
+cdef extern from "poly_lanes.h" nogil:
+    enum: SK_PL
+    Py_ssize_t sk_pl_edge(int N)
+    Py_ssize_t sk_pl_coeffs_size(int N)
+    void sk_pl_coeffs(const double* rho, const double* H, int N, double* co)
+    void sk_pl_row(const double* co, Py_ssize_t K, const double* Brow, double* Trow,
+                   double* Lrow, const double* H, int N, Py_ssize_t C, int d2)
+    void sk_pl_adjoint_row(const double* co, Py_ssize_t K, const double* Brow,
+                           const double* Lrow, double* tb, double* rb, const double* H, int N,
+                           Py_ssize_t C, int d2, double h, double* Gb)
 
 cdef extern from *:
     """

@@ -32,7 +32,7 @@ cdef inline double poly_rho(Static sk, const floating* x, const floating* y, Py_
         - kappa[i * L2 + j + 1] + kappa[i * L2 + j]
 
 
-DEF INVFACT = 160      # 1/k! for k < N + sk_poly_stride(N), N <= 64 (poly_cell.h)
+DEF INVFACT = 130      # 1/k! for k <= 2 N, N <= 64 (poly_lanes.h)
 
 
 cdef int inverse_factorials(double* invfact, int order) except -1:
@@ -46,80 +46,6 @@ cdef int inverse_factorials(double* invfact, int order) except -1:
     return 0
 
 
-
-
-cdef inline double poly_ws(Py_ssize_t n2, int d2, int N) noexcept nogil:
-    """poly_pair's workspace (ws) for n2 coarse columns split 2^d2, in numbers: the row's
-    edges and two left edges, and the coarse row's coefficients."""
-    return (<double>(n2 << d2) + 2) * sk_poly_stride(N) + <double>n2 * sk_poly_coeffs_size(N)
-
-
-cdef double poly_pair(Static sk, const floating* x, const floating* y, Py_ssize_t L1,
-                      Py_ssize_t L2, Py_ssize_t d, int d1, int d2, int N, double* kappa,
-                      double* ws, const double* invfact, double* Bs=NULL,
-                      double* Ls=NULL, long* exponent=NULL) noexcept nogil:
-    """k(x, y) by the polynomial scheme, one pair, plainly, its rows by sk_poly_row
-    (poly_cell.h). Workspace: kappa L1 L2 numbers (not for the linear kernel), ws
-    poly_ws(L2 - 1, d2, N); invfact: 1/k! for k < N + sk_poly_stride(N). Bs and Ls,
-    when given, keep every cell's edges for the adjoint, S = sk_poly_stride(N) numbers each:
-    row r's bottom edges at Bs + r C S ((R + 1) C S numbers), its left edges at
-    Ls + r (C + 1) S (R (C + 1) S numbers). With exponent (not NULL), the kernel is the
-    result times 2^exponent (rows scaled as they grow); without, rows are never scaled."""
-    cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, M = N + 1
-    cdef Py_ssize_t S = sk_poly_stride(N)     # an edge's numbers
-    cdef Py_ssize_t a, b, r, c, m
-    cdef double h = 1.0 / (1 << (d1 + d2)), value = 0, big
-    cdef double* tops = ws if Bs == NULL else Bs   # the bottom edges of the row being swept
-    cdef double* left = ws + C * S
-    cdef double* Rt = left + S
-    cdef double* co = Rt + S                  # a coarse row's cells' coefficients
-    cdef Py_ssize_t K = sk_poly_coeffs_size(N)
-    cdef double* swap
-    cdef double* last
-    cdef double* edge
-    if sk.kind != LINEAR and sk.g == NULL:
-        for a in range(L1):
-            for b in range(L2):
-                kappa[a * L2 + b] = point_kappa(sk, x + a * d, y + b * d, d)
-    for c in range(C * S):
-        tops[c] = 1 if c % S == 0 else 0
-    if exponent != NULL:
-        exponent[0] = 0
-    if R == 0 or C == 0:
-        return 1
-    for r in range(R):
-        if (r & ((1 << d1) - 1)) == 0:        # a new coarse row: its cells' coefficients
-            for c in range(n2):
-                sk_poly_coeffs(h * poly_rho(sk, x, y, r >> d1, c, L2, d, kappa), invfact, N,
-                               co + c * K, False)
-        edge = left if Ls == NULL else Ls + r * (C + 1) * S
-        edge[0] = 1
-        for m in range(1, S):
-            edge[m] = 0
-        if Bs == NULL:       # the cells' top edges take their bottoms' places
-            last = sk_poly_row(co, K, tops, tops, left, Rt, NULL, invfact, N, C, d2)
-            if last != left:
-                swap = left
-                left = Rt
-                Rt = swap
-        else:                # each row's edges kept
-            left = sk_poly_row(co, K, Bs + r * C * S, Bs + (r + 1) * C * S, NULL, NULL,
-                               Ls + r * (C + 1) * S, invfact, N, C, d2)
-            tops = Bs + (r + 1) * C * S
-        if exponent != NULL:
-            big = 0
-            for c in range(C):
-                for m in range(M):
-                    big = fabs(tops[c * S + m]) if fabs(tops[c * S + m]) > big else big
-            if big > ldexp(1.0, SCALE_AT):
-                for c in range(C * S):
-                    tops[c] = ldexp(tops[c], -SCALE_BY)
-                for m in range(M):
-                    left[m] = ldexp(left[m], -SCALE_BY)
-                exponent[0] += SCALE_BY
-    for m in range(M):
-        value += left[m] * invfact[m]
-    return value
 
 
 cdef void linear_g_table(Static sk, const floating* x, const floating* y, Py_ssize_t L1,
@@ -153,6 +79,207 @@ cdef inline Static poly_wide(Static sk, const double* w1, const double* w2, Py_s
     return wide_static(sk, g, gbar, l1 - 1, l2 - 1, l2 - 1)
 
 
+cdef void pair_g(Static sk, const floating* x, const floating* y, Py_ssize_t l1, Py_ssize_t l2,
+                 Py_ssize_t d, const double* w1, const double* w2, double* g,
+                 double* work) noexcept nogil:
+    """A pair's G into g ((l1 - 1) x (l2 - 1)): by matrix products for wide paths (w1, w2:
+    wide_g's data, else NULL), from the increments for the linear kernel, else as second
+    differences of kappa's table. work: pair_g_work numbers."""
+    cdef Py_ssize_t a, b, n2 = l2 - 1
+    if w1 != NULL:
+        wide_g(sk, w1, w2, l1, l2, d, work, g, n2)
+    elif sk.kind == LINEAR:
+        linear_g_table(sk, x, y, l1, l2, d, g, work)
+    else:
+        for a in range(l1):
+            for b in range(l2):
+                work[a * l2 + b] = point_kappa(sk, x + a * d, y + b * d, d)
+        for a in range(l1 - 1):
+            for b in range(n2):
+                g[a * n2 + b] = work[(a + 1) * l2 + b + 1] - work[(a + 1) * l2 + b] \
+                    - work[a * l2 + b + 1] + work[a * l2 + b]
+
+
+cdef inline double pair_g_work(Py_ssize_t L1, Py_ssize_t L2, Py_ssize_t d,
+                               bint wide) noexcept nogil:
+    """pair_g's workspace (and wide_g_backward's), in numbers."""
+    return wide_work(L1, L2, d) if wide else max(<double>L1 * L2, (L2 + 1.) * d)
+
+
+ctypedef struct Lanes:
+    # a block of up to SK_PL pairs: each lane's coarse rows and columns (0: no pair), the
+    # block's largest, and the lanes' G, interleaved (cell (i, j) of lane l at
+    # g[(i n2max + j) SK_PL + l], zero where a lane has no cell)
+    Py_ssize_t n1[SK_PL]
+    Py_ssize_t n2[SK_PL]
+    Py_ssize_t n1max, n2max
+    double* g
+
+
+cdef Lanes load_lanes(Static sk, const floating* X, const floating* Y, Py_ssize_t L1,
+                      Py_ssize_t L2, Py_ssize_t d, const Py_ssize_t* pa, const Py_ssize_t* pb,
+                      Py_ssize_t start, Py_ssize_t count, const Py_ssize_t* len1,
+                      const Py_ssize_t* len2, const double* wide1, const double* wide2,
+                      Py_ssize_t wd1, Py_ssize_t wd2, double* g, double* gp,
+                      double* work) noexcept nogil:
+    """The lanes of pairs start .. start + count - 1 (count <= SK_PL), G at g; gp: (L1 - 1)
+    (L2 - 1) numbers, work: pair_g_work. wd1, wd2: the wide data's numbers a path."""
+    cdef Lanes ln
+    cdef Py_ssize_t lane, n, i, j, n1, n2
+    ln.g = g
+    ln.n1max = ln.n2max = 0
+    for lane in range(SK_PL):
+        ln.n1[lane] = ln.n2[lane] = 0
+        if lane < count:
+            n = start + lane
+            ln.n1[lane] = (L1 if len1 == NULL else len1[pa[n]]) - 1
+            ln.n2[lane] = (L2 if len2 == NULL else len2[pb[n]]) - 1
+            if ln.n1[lane] == 0 or ln.n2[lane] == 0:
+                ln.n1[lane] = ln.n2[lane] = 0
+            ln.n1max = max(ln.n1max, ln.n1[lane])
+            ln.n2max = max(ln.n2max, ln.n2[lane])
+    memset(g, 0, ln.n1max * ln.n2max * SK_PL * sizeof(double))
+    for lane in range(count):
+        n1, n2, n = ln.n1[lane], ln.n2[lane], start + lane
+        if n1 == 0:
+            continue
+        pair_g(sk, X + pa[n] * L1 * d, Y + pb[n] * L2 * d, n1 + 1, n2 + 1, d,
+               wide1 + pa[n] * wd1 if wide1 != NULL else NULL,
+               wide2 + pb[n] * wd2 if wide2 != NULL else NULL, gp, work)
+        for i in range(n1):
+            for j in range(n2):
+                g[(i * ln.n2max + j) * SK_PL + lane] = gp[i * n2 + j]
+    return ln
+
+
+cdef inline void lanes_coeffs(Lanes ln, Py_ssize_t i, double h, const double* H, int N,
+                              double* co) noexcept nogil:
+    """The coefficients of coarse row i's cells (sk_pl_coeffs), a cell's every K numbers."""
+    cdef Py_ssize_t j, lane, K = sk_pl_coeffs_size(N)
+    cdef double rho[SK_PL]
+    for j in range(ln.n2max):
+        for lane in range(SK_PL):
+            rho[lane] = h * ln.g[(i * ln.n2max + j) * SK_PL + lane]
+        sk_pl_coeffs(rho, H, N, co + j * K)
+
+
+cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double* co,
+                        double* Bs, double* Ls, bint keep, double* value,
+                        long* exps) noexcept nogil:
+    """The polynomial scheme over a block: value[lane] = the kernel of each lane with cells,
+    times 2^exps[lane] when exps is not NULL (a lane's rows scaled as they grow past
+    2^SCALE_AT, its left boundary with them). co: coefficients of a coarse row. keep: every
+    row's edges kept for the adjoint, its bottom edges at Bs + r C E ((R + 1) C E numbers)
+    and left edges at Ls + r (C + 1) E (R (C + 1) E numbers), E = sk_pl_edge(N); else one
+    row each."""
+    cdef Py_ssize_t R = ln.n1max << d1, C = ln.n2max << d2, E = sk_pl_edge(N)
+    cdef Py_ssize_t K = sk_pl_coeffs_size(N), r, c, m, lane, end
+    cdef double h = 1.0 / (1 << (d1 + d2)), v, big
+    cdef double* T
+    cdef double* Lr
+    for c in range(C * E):
+        Bs[c] = 1 if c % E < SK_PL else 0
+    for lane in range(SK_PL):
+        if exps != NULL:
+            exps[lane] = 0
+    for r in range(R):
+        if (r & ((1 << d1) - 1)) == 0:        # a new coarse row
+            lanes_coeffs(ln, r >> d1, h, H, N, co)
+        Lr = Ls + r * (C + 1) * E if keep else Ls
+        T = Bs + (r + 1) * C * E if keep else Bs
+        for m in range(E):
+            Lr[m] = 0
+        for lane in range(SK_PL):
+            Lr[lane] = 1 if exps == NULL else ldexp(1.0, -exps[lane])
+        sk_pl_row(co, K, Bs + r * C * E if keep else Bs, T, Lr, H, N, C, d2)
+        for lane in range(SK_PL):
+            end = ln.n2[lane] << d2           # the lane's last right edge
+            if r >= ln.n1[lane] << d1:
+                continue
+            if exps != NULL:                  # E = (N + 1) SK_PL: a lane's numbers c SK_PL + lane
+                big = 0
+                for c in range(end * (N + 1)):
+                    big = max(big, fabs(T[c * SK_PL + lane]))
+                if big > ldexp(1.0, SCALE_AT):
+                    for c in range(C * (N + 1)):
+                        T[c * SK_PL + lane] = ldexp(T[c * SK_PL + lane], -SCALE_BY)
+                    for c in range((C + 1) * (N + 1)):
+                        Lr[c * SK_PL + lane] = ldexp(Lr[c * SK_PL + lane], -SCALE_BY)
+                    exps[lane] += SCALE_BY
+            if r == (ln.n1[lane] << d1) - 1:
+                v = 0
+                for m in range(N + 1):
+                    v += Lr[end * E + m * SK_PL + lane] * H[m]
+                value[lane] = v
+
+
+cdef void lanes_adjoint(Lanes ln, int d1, int d2, int N, const double* H, double* co,
+                        const double* Bs, const double* Ls, const double* seeds, double* tb,
+                        double* rb, double* Gb) noexcept nogil:
+    """The reverse of lanes_forward (keep): seeds[lane] dk/dG of each lane's cells into Gb
+    (laid out as Lanes.g). tb: C E numbers, rb: (C + 1) E."""
+    cdef Py_ssize_t R = ln.n1max << d1, C = ln.n2max << d2, E = sk_pl_edge(N)
+    cdef Py_ssize_t K = sk_pl_coeffs_size(N), r, m, lane
+    cdef double h = 1.0 / (1 << (d1 + d2))
+    memset(Gb, 0, ln.n1max * ln.n2max * SK_PL * sizeof(double))
+    memset(tb, 0, C * E * sizeof(double))
+    for r in range(R - 1, -1, -1):
+        if r == R - 1 or ((r + 1) & ((1 << d1) - 1)) == 0:   # a new coarse row, from its top
+            lanes_coeffs(ln, r >> d1, h, H, N, co)
+        memset(rb, 0, (C + 1) * E * sizeof(double))
+        for lane in range(SK_PL):             # the kernel: the lane's last right edge at v = 1
+            if ln.n1[lane] and r == (ln.n1[lane] << d1) - 1:
+                for m in range(N + 1):
+                    rb[(ln.n2[lane] << d2) * E + m * SK_PL + lane] = seeds[lane] * H[m]
+        sk_pl_adjoint_row(co, K, Bs + r * C * E, Ls + r * (C + 1) * E, tb, rb, H, N, C, d2,
+                          h, Gb + (r >> d1) * ln.n2max * SK_PL)
+
+
+cdef inline double lanes_work(Py_ssize_t L1, Py_ssize_t L2, Py_ssize_t d, int d1, int d2,
+                              int N, bint wide, bint keep) noexcept nogil:
+    """A thread's workspace for blocks of paths of up to L1 and L2 points, in numbers (double
+    precision: it cannot wrap): G of the lanes and of a pair, pair_g's, a coarse row's
+    coefficients, the edges (every row's with keep, and the adjoint's tb, rb and Gb)."""
+    cdef double n1 = L1 - 1.0, n2 = L2 - 1.0, R = n1 * (1 << d1), C = n2 * (1 << d2)
+    cdef double E = sk_pl_edge(N), edges
+    edges = ((R + 1) * C + R * (C + 1)) * E + (2 * C + 1) * E + n1 * n2 * SK_PL if keep \
+        else (2 * C + 1) * E
+    return n1 * n2 * (SK_PL + 1) + pair_g_work(L1, L2, d, wide) + n2 * sk_pl_coeffs_size(N) \
+        + edges
+
+
+cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py_ssize_t L1,
+                             Py_ssize_t L2, Py_ssize_t d, const Py_ssize_t* pa,
+                             const Py_ssize_t* pb, Py_ssize_t start, Py_ssize_t count,
+                             const Py_ssize_t* len1, const Py_ssize_t* len2,
+                             const double* wide1, const double* wide2, Py_ssize_t wd1,
+                             Py_ssize_t wd2, int d1, int d2, int N, const double* H,
+                             double* ws, floating* out, double* mantissas,
+                             long* exponents) noexcept nogil:
+    """poly_forward's pairs start .. start + count - 1, a block; ws: lanes_work."""
+    cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, C = n2 << d2, lane, n
+    cdef double* gp = ws + n1 * n2 * SK_PL
+    cdef double* work = gp + n1 * n2
+    cdef double* co = work + <Py_ssize_t>pair_g_work(L1, L2, d, wide1 != NULL)
+    cdef double* Bs = co + n2 * sk_pl_coeffs_size(N)
+    cdef double value[SK_PL]
+    cdef long exps[SK_PL]
+    cdef Lanes ln = load_lanes(sk, X, Y, L1, L2, d, pa, pb, start, count, len1, len2, wide1,
+                               wide2, wd1, wd2, ws, gp, work)
+    for lane in range(SK_PL):
+        value[lane] = 1
+        exps[lane] = 0
+    if ln.n1max:
+        lanes_forward(ln, d1, d2, N, H, co, Bs, Bs + C * sk_pl_edge(N), False, value,
+                      exps if exponents != NULL else NULL)
+    for lane in range(count):
+        n = start + lane
+        out[n] = <floating>ldexp(value[lane], exps[lane])
+        if exponents != NULL:
+            mantissas[n] = value[lane]
+            exponents[n] = exps[lane]
+
+
 def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                  const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb,
                  int kind, double p0, double p1, double p2, int d1, int d2, int order,
@@ -161,103 +288,88 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                  long[::1] exponents=None, const double[:, :, ::1] wide1=None,
                  const double[:, :, ::1] wide2=None):
     """out[n] = k(X[pa[n]], Y[pb[n]]) by the polynomial scheme of degree ``order`` on cells
-    split 2^d1 x 2^d2; len1/len2: the paths' true lengths (None: all of them). With
-    mantissas and exponents (both or neither), also k = mantissas[n] 2^exponents[n], finite
-    where out overflows. wide1, wide2: as for forward (wide paths), in float64."""
+    split 2^d1 x 2^d2, SK_PL pairs a block (the lanes of a vector); len1/len2: the paths'
+    true lengths (None: all of them). With mantissas and exponents (both or neither), also
+    k = mantissas[n] 2^exponents[n], finite where out overflows. wide1, wide2: as for
+    forward (wide paths), in float64. Each pair's value is its own alone: lanes do not
+    mix."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
-    cdef Static skb
-    cdef Py_ssize_t n, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
-    cdef Py_ssize_t l1, l2
-    cdef double* kappa
+    cdef Py_ssize_t blk, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef bint wide = wide1 is not None
+    cdef double invfact[INVFACT]
+    inverse_factorials(invfact, order)
     if wide:
         check_wide(kind, wide1, wide2, X, Y)
-    cdef bint table = kind == LINEAR and not wide     # G as a table (linear_g_table)
-    cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2 + poly_ws(L2 - 1, d2, order)
-                                     + (wide_work(L1, L2, d) if wide else (L2 + 1.) * d))
+    if (mantissas is None) != (exponents is None):
+        raise ValueError("mantissas and exponents go together")
+    cdef size_t nwork = checked_size(sizeof(double), lanes_work(L1, L2, d, d1, d2, order,
+                                                                wide, False))
     cdef int failed = 0
     cdef double* ws
-    cdef double invfact[INVFACT]
     if N == 0:
         return
-    inverse_factorials(invfact, order)
+    cdef const Py_ssize_t* l1p = &len1[0] if len1 is not None else NULL
+    cdef const Py_ssize_t* l2p = &len2[0] if len2 is not None else NULL
+    cdef const double* w1p = &wide1[0, 0, 0] if wide else NULL
+    cdef const double* w2p = &wide2[0, 0, 0] if wide else NULL
+    cdef Py_ssize_t wd1 = wide1.shape[1] * wide1.shape[2] if wide else 0
+    cdef Py_ssize_t wd2 = wide2.shape[1] * wide2.shape[2] if wide else 0
+    cdef double* mp = &mantissas[0] if mantissas is not None else NULL
+    cdef long* ep = &exponents[0] if exponents is not None else NULL
     with nogil, parallel(num_threads=nthreads):
         ws = <double*>workspace(nwork * sizeof(double), &failed)
-        for n in prange(N, schedule='dynamic'):
-            if ws == NULL:
-                continue
-            l1 = L1 if len1 is None else len1[pa[n]]
-            l2 = L2 if len2 is None else len2[pb[n]]
-            kappa = ws + <Py_ssize_t>poly_ws(l2 - 1, d2, order)
-            if wide:
-                skb = poly_wide(sk, &wide1[pa[n], 0, 0], &wide2[pb[n], 0, 0], l1, l2, d,
-                                kappa, NULL, kappa + l1 * l2)
-            elif table:
-                linear_g_table(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, kappa,
-                               kappa + l1 * l2)
-                skb = wide_static(sk, kappa, NULL, l1 - 1, l2 - 1, l2 - 1)
-            else:
-                skb = sk
-            if exponents is None:
-                out[n] = <floating>poly_pair(skb, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d,
-                                             d1, d2, order, kappa, ws, invfact)
-            else:
-                mantissas[n] = poly_pair(skb, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, d1,
-                                         d2, order, kappa, ws, invfact, NULL, NULL,
-                                         &exponents[n])
-                out[n] = <floating>ldexp(mantissas[n], exponents[n])
+        for blk in prange((N + SK_PL - 1) // SK_PL, schedule='dynamic'):
+            if ws != NULL:
+                poly_forward_block(sk, &X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, &pa[0], &pb[0],
+                                   blk * SK_PL, min(SK_PL, N - blk * SK_PL), l1p, l2p, w1p,
+                                   w2p, wd1, wd2, d1, d2, order, invfact, ws, &out[0], mp, ep)
         free(ws)
     allocated(failed, nwork * sizeof(double))
 
 
-cdef void poly_pair_backward(Static sk, const floating* x, const floating* y, Py_ssize_t L1,
-                             Py_ssize_t L2, Py_ssize_t d, int d1, int d2, int N, double seed,
-                             double* ws, const double* invfact, floating* dx,
-                             floating* dy) noexcept nogil:
-    """Adds seed * dk(x, y)/dx and /dy to dx, dy: the forward with every cell's edges kept,
-    then the cells' adjoints from the top right (sk_poly_adjoint_row, poly_cell.h), then
-    kappa's chain rule. Wide paths (Static.g, at ws: poly_wide): seed * dk/dG is left at
-    ws + L1 L2 (rows of L2 - 1 numbers) instead. Workspace: poly_work(L1, L2, d1, d2, N)."""
-    cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, M = N + 1
-    cdef Py_ssize_t S = sk_poly_stride(N), K = sk_poly_coeffs_size(N)
-    cdef Py_ssize_t r, c, m
-    cdef double h = 1.0 / (1 << (d1 + d2))
-    cdef double* kappa = ws
-    cdef double* Gb = ws + L1 * L2
-    cdef double* Bs = Gb + L1 * L2            # the forward's edges (poly_pair)
-    cdef double* Ls = Bs + (R + 1) * C * S
-    cdef double* tb = Ls + R * (C + 1) * S    # dF/d(top edge), a column each
-    cdef double* rb = tb + C * S              # dF/d(right edge) of the cell being swept
-    cdef double* Lb = rb + S
-    cdef double* co = Lb + S                  # a coarse row's cells' coefficients
-    cdef double* fw = co + n2 * K             # the forward's own workspace (poly_ws)
-    if R == 0 or C == 0:
+cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, Py_ssize_t L1,
+                              Py_ssize_t L2, Py_ssize_t d, const Py_ssize_t* pa,
+                              const Py_ssize_t* pb, Py_ssize_t start, Py_ssize_t count,
+                              const Py_ssize_t* len1, const Py_ssize_t* len2,
+                              const double* wide1, const double* wide2, Py_ssize_t wd1,
+                              Py_ssize_t wd2, int d1, int d2, int N, const double* H,
+                              const floating* seeds, double* ws, floating* dX, floating* dY,
+                              double* dW1, double* dW2) noexcept nogil:
+    """poly_backward's pairs start .. start + count - 1, a block; ws: lanes_work (keep)."""
+    cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, E = sk_pl_edge(N)
+    cdef Py_ssize_t lane, n, i, j, a, b
+    cdef double* gp = ws + n1 * n2 * SK_PL
+    cdef double* work = gp + n1 * n2
+    cdef double* co = work + <Py_ssize_t>pair_g_work(L1, L2, d, wide1 != NULL)
+    cdef double* Bs = co + n2 * sk_pl_coeffs_size(N)
+    cdef double* Ls = Bs + (R + 1) * C * E
+    cdef double* tb = Ls + R * (C + 1) * E
+    cdef double* rb = tb + C * E
+    cdef double* Gb = rb + (C + 1) * E
+    cdef double value[SK_PL]
+    cdef double sd[SK_PL]
+    cdef Lanes ln = load_lanes(sk, X, Y, L1, L2, d, pa, pb, start, count, len1, len2, wide1,
+                               wide2, wd1, wd2, ws, gp, work)
+    if not ln.n1max:
         return
-    poly_pair(sk, x, y, L1, L2, d, d1, d2, N, kappa, fw, invfact, Bs, Ls)
-    for m in range(n1 * n2):
-        Gb[m] = 0
-    for m in range(C * S):
-        tb[m] = 0
-    for r in range(R - 1, -1, -1):
-        if r == R - 1 or ((r + 1) & ((1 << d1) - 1)) == 0:     # a new coarse row, from its top
-            for c in range(n2):
-                sk_poly_coeffs(h * poly_rho(sk, x, y, r >> d1, c, L2, d, kappa), invfact, N,
-                               co + c * K, True)
-        for m in range(S):                    # the kernel is the last right edge at v = 1
-            rb[m] = seed * invfact[m] if r == R - 1 and m < M else 0
-        # dF/d(bottom edge) takes the top's place: the cell below reads it as its top
-        sk_poly_adjoint_row(co, K, Bs + r * C * S, Ls + r * (C + 1) * S, tb, rb, Lb, invfact,
-                            N, C, d2, h, Gb + (r >> d1) * n2)
-    if sk.g == NULL:
-        kappa_chain_rule(sk, x, y, L1, L2, d, Gb, dx, dy)
-
-
-cdef inline double poly_work(Py_ssize_t L1, Py_ssize_t L2, int d1, int d2, int N) noexcept nogil:
-    """poly_pair_backward's workspace, in numbers (double precision: it cannot wrap)."""
-    cdef double R = <double>(L1 - 1) * (1 << d1), C = <double>(L2 - 1) * (1 << d2)
-    cdef double S = sk_poly_stride(N)
-    return 2.0 * L1 * L2 + (2 * R * C + R + C) * S + (C + 2) * S \
-        + (L2 - 1.0) * sk_poly_coeffs_size(N) + poly_ws(L2 - 1, d2, N)
+    for lane in range(SK_PL):
+        sd[lane] = seeds[start + lane] if lane < count else 0
+    lanes_forward(ln, d1, d2, N, H, co, Bs, Ls, True, value, NULL)
+    lanes_adjoint(ln, d1, d2, N, H, co, Bs, Ls, sd, tb, rb, Gb)
+    for lane in range(count):
+        n, a, b = start + lane, ln.n1[lane], ln.n2[lane]
+        if a == 0:
+            continue
+        for i in range(a):
+            for j in range(b):
+                gp[i * b + j] = Gb[(i * ln.n2max + j) * SK_PL + lane]
+        if wide1 == NULL:
+            kappa_chain_rule(sk, X + pa[n] * L1 * d, Y + pb[n] * L2 * d, a + 1, b + 1, d, gp,
+                             dX + pa[n] * L1 * d, dY + pb[n] * L2 * d)
+        else:
+            wide_g_backward(sk, wide1 + pa[n] * wd1, wide2 + pb[n] * wd2, a + 1, b + 1, d, gp,
+                            b, work, dW1 + pa[n] * L1 * d if dW1 != NULL else NULL,
+                            dW2 + pb[n] * L2 * d if dW2 != NULL else NULL)
 
 
 def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
@@ -269,14 +381,15 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                   const double[:, :, ::1] wide1=None, const double[:, :, ::1] wide2=None,
                   double[:, :, :, ::1] dW1=None, double[:, :, :, ::1] dW2=None):
     """Adds seeds[n] * dk(X[pa[n]], Y[pb[n]]) to dX[thread] and dY[thread] (one slice per
-    thread, both needed), the exact reverse mode of poly_forward, a pair at a time. wide1,
-    wide2: as for poly_forward, the gradients then going to dW1 and dW2 (float64, one slice
-    per thread, either None: not wanted) instead."""
+    thread, both needed), the exact reverse mode of poly_forward, a block of pairs at a
+    time. wide1, wide2: as for poly_forward, the gradients then going to dW1 and dW2
+    (float64, one slice per thread, either None: not wanted) instead."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
-    cdef Static skb
-    cdef Py_ssize_t n, tid, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
-    cdef Py_ssize_t l1, l2
+    cdef Py_ssize_t blk, tid, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1]
+    cdef Py_ssize_t d = X.shape[2]
     cdef bint wide = wide1 is not None
+    cdef double invfact[INVFACT]
+    inverse_factorials(invfact, order)
     if wide:
         check_wide(kind, wide1, wide2, X, Y)
         if (dW1 is not None and (dW1.shape[1] != X.shape[0] or dW1.shape[2] != L1)) or \
@@ -284,37 +397,39 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             raise ValueError("dW1 and dW2 must hold a slice of X's and Y's shapes a thread")
     elif dX is None or dY is None:
         raise ValueError("dX and dY are both needed")
-    cdef size_t nwork = checked_size(sizeof(double), poly_work(L1, L2, d1, d2, order)
-                                     + (wide_work(L1, L2, d) if wide else 0))
-    cdef double* tmp
+    cdef size_t nwork = checked_size(sizeof(double), lanes_work(L1, L2, d, d1, d2, order,
+                                                                wide, True))
     cdef int failed = 0
     cdef double* ws
-    cdef double invfact[INVFACT]
     if N == 0:
         return
-    inverse_factorials(invfact, order)
+    cdef const Py_ssize_t* l1p = &len1[0] if len1 is not None else NULL
+    cdef const Py_ssize_t* l2p = &len2[0] if len2 is not None else NULL
+    cdef const double* w1p = &wide1[0, 0, 0] if wide else NULL
+    cdef const double* w2p = &wide2[0, 0, 0] if wide else NULL
+    cdef Py_ssize_t wd1 = wide1.shape[1] * wide1.shape[2] if wide else 0
+    cdef Py_ssize_t wd2 = wide2.shape[1] * wide2.shape[2] if wide else 0
+    cdef Py_ssize_t sx = 0 if dX is None else dX.shape[1] * dX.shape[2] * dX.shape[3]
+    cdef Py_ssize_t sy = 0 if dY is None else dY.shape[1] * dY.shape[2] * dY.shape[3]
+    cdef floating* dxp = NULL if dX is None else &dX[0, 0, 0, 0]
+    cdef floating* dyp = NULL if dY is None else &dY[0, 0, 0, 0]
+    cdef double* w1g = NULL if dW1 is None else &dW1[0, 0, 0, 0]
+    cdef double* w2g = NULL if dW2 is None else &dW2[0, 0, 0, 0]
+    cdef Py_ssize_t sw1 = 0 if dW1 is None else dW1.shape[1] * dW1.shape[2] * dW1.shape[3]
+    cdef Py_ssize_t sw2 = 0 if dW2 is None else dW2.shape[1] * dW2.shape[2] * dW2.shape[3]
     with nogil, parallel(num_threads=nthreads):
         ws = <double*>workspace(nwork * sizeof(double), &failed)
-        for n in prange(N, schedule='dynamic'):
+        for blk in prange((N + SK_PL - 1) // SK_PL, schedule='dynamic'):
             if ws == NULL:
                 continue
             tid = threadid()
-            l1 = L1 if len1 is None else len1[pa[n]]
-            l2 = L2 if len2 is None else len2[pb[n]]
-            if not wide:
-                poly_pair_backward(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, d1, d2,
-                                   order, seeds[n], ws, invfact, &dX[tid, pa[n], 0, 0],
-                                   &dY[tid, pb[n], 0, 0])
-                continue
-            tmp = ws + <Py_ssize_t>poly_work(l1, l2, d1, d2, order)
-            skb = poly_wide(sk, &wide1[pa[n], 0, 0], &wide2[pb[n], 0, 0], l1, l2, d, ws,
-                            ws + l1 * l2, tmp)
-            poly_pair_backward(skb, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], l1, l2, d, d1, d2, order,
-                               seeds[n], ws, invfact, NULL, NULL)
-            wide_g_backward(skb, &wide1[pa[n], 0, 0], &wide2[pb[n], 0, 0], l1, l2, d,
-                            ws + l1 * l2, l2 - 1, tmp,
-                            &dW1[tid, pa[n], 0, 0] if dW1 is not None else NULL,
-                            &dW2[tid, pb[n], 0, 0] if dW2 is not None else NULL)
+            poly_backward_block(sk, &X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, &pa[0], &pb[0],
+                                blk * SK_PL, min(SK_PL, N - blk * SK_PL), l1p, l2p, w1p, w2p,
+                                wd1, wd2, d1, d2, order, invfact, &seeds[0], ws,
+                                dxp + tid * sx if dxp != NULL else NULL,
+                                dyp + tid * sy if dyp != NULL else NULL,
+                                w1g + tid * sw1 if w1g != NULL else NULL,
+                                w2g + tid * sw2 if w2g != NULL else NULL)
         free(ws)
     allocated(failed, nwork * sizeof(double))
 

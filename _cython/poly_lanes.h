@@ -1,0 +1,257 @@
+/* The polynomial solver's cells (polynomial.pxi), four pairs at a time: the lanes of a
+ * vector are different pairs, so that every multiply-add of a cell is one vector operation
+ * and no lane waits on another.
+ *
+ * An edge of a cell is N + 1 vectors (its coefficients of degree 0 .. N, the four lanes of
+ * each in a row). A coarse cell's coefficients are 2 (N + 1) vectors: e_n = rho^n / n!, then
+ * rho^n. With H_k = 1/k!, the top and right edges from the bottom B and left L (L_0 = B_0,
+ * not read) are
+ *     T_m = B_0 e_m + rho^m sum_(q>=1) L_q H_(q+m) + sum_(p=1..m) B_p e_(m-p)
+ *     R_m = B_0 e_m + rho^m sum_(q>=1) B_q H_(q+m) + sum_(p=1..m) L_p e_(m-p).
+ * Along a row the right edge of a cell is the left of the next; R_m's sum over L comes last
+ * and in rising p, so that R_m waits only on L_m, the previous cell's R_m: the chain from
+ * cell to cell is one multiply-add a cell, not N.
+ *
+ * The adjoint: with Tb, Rb = dF/dT, dF/dR (zero past N),
+ *     dF/dB_0 = sum_m (Tb_m + Rb_m) e_m,
+ *     dF/dB_q = sum_m Rb_m rho^m H_(q+m) + sum_(m>=q) Tb_m e_(m-q)     (q >= 1)
+ *     dF/dL_q = sum_m Tb_m rho^m H_(q+m) + sum_(m>=q) Rb_m e_(m-q)     (q >= 1)
+ *     dF/drho = sum_m Tb_m T'_m + Rb_m R'_m,
+ * T'_m = m rho^(m-1) sum_q L_q H_(q+m) + sum_(p<m) B_p e_(m-1-p) (as d e_n/drho = e_(n-1)),
+ * R'_m the same with B and L exchanged. dF/dL_q's sum over Rb comes last, in falling m, for
+ * the same reason as R's in the forward. */
+#ifndef SK_POLY_LANES_H
+#define SK_POLY_LANES_H
+
+#include <stddef.h>
+#include <string.h>
+
+#define SK_PL 4          /* pairs a block */
+#define SK_PL_MAX 64     /* the largest degree */
+
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(SK_PLAIN_LOOPS)
+typedef double sk_pl __attribute__((vector_size(32)));
+static inline sk_pl sk_pl_load(const double *p) { sk_pl v; memcpy(&v, p, sizeof v); return v; }
+static inline void sk_pl_store(double *p, sk_pl v) { memcpy(p, &v, sizeof v); }
+static inline sk_pl sk_pl_splat(double x) { return (sk_pl){x, x, x, x}; }
+#define SK_PL_ADD(a, b) ((a) + (b))
+#define SK_PL_MUL(a, b) ((a) * (b))
+#else
+typedef struct { double v[4]; } sk_pl;
+static inline sk_pl sk_pl_load(const double *p) { sk_pl r; memcpy(r.v, p, sizeof r.v); return r; }
+static inline void sk_pl_store(double *p, sk_pl v) { memcpy(p, v.v, sizeof v.v); }
+static inline sk_pl sk_pl_splat(double x) { sk_pl r = {{x, x, x, x}}; return r; }
+static inline sk_pl sk_pl_add(sk_pl a, sk_pl b)
+{ int i; for (i = 0; i < 4; i++) a.v[i] += b.v[i]; return a; }
+static inline sk_pl sk_pl_mul(sk_pl a, sk_pl b)
+{ int i; for (i = 0; i < 4; i++) a.v[i] *= b.v[i]; return a; }
+#define SK_PL_ADD(a, b) sk_pl_add((a), (b))
+#define SK_PL_MUL(a, b) sk_pl_mul((a), (b))
+#endif
+#define SK_PL_FMA(acc, a, b) SK_PL_ADD((acc), SK_PL_MUL((a), (b)))
+
+/* numbers of an edge and of a coarse cell's coefficients */
+static inline ptrdiff_t sk_pl_edge(int N) { return (ptrdiff_t)(N + 1) * SK_PL; }
+static inline ptrdiff_t sk_pl_coeffs_size(int N) { return 2 * sk_pl_edge(N); }
+
+/* A coarse cell's coefficients from its rho (SK_PL numbers) and H (1/k!, k <= N). */
+static inline void sk_pl_coeffs(const double *rho, const double *H, int N, double *co)
+{
+    const sk_pl r = sk_pl_load(rho);
+    sk_pl p = sk_pl_splat(1);
+    int n;
+    for (n = 0; n <= N; n++) {
+        sk_pl_store(co + (N + 1 + n) * SK_PL, p);
+        sk_pl_store(co + n * SK_PL, SK_PL_MUL(p, sk_pl_splat(H[n])));
+        p = SK_PL_MUL(p, r);
+    }
+}
+
+#define SK_PL_LD(p, i) sk_pl_load((p) + (ptrdiff_t)(i) * SK_PL)
+#define SK_PL_ST(p, i, v) sk_pl_store((p) + (ptrdiff_t)(i) * SK_PL, (v))
+
+/* One cell: T and R from B and L; T may be B (every B is read first), R never L. */
+static inline __attribute__((always_inline)) void
+sk_pl_cell(int N, const double *co, const double *B, const double *L, double *T, double *R,
+           const double *H)
+{
+    const double *e = co, *pw = co + (N + 1) * SK_PL;
+    sk_pl b[SK_PL_MAX + 1], l[SK_PL_MAX + 1], rr[SK_PL_MAX + 1];
+    int m, q;
+    for (m = 0; m <= N; m++) {
+        b[m] = SK_PL_LD(B, m);
+        l[m] = SK_PL_LD(L, m);
+    }
+    for (m = 0; m <= N; m++) {
+        sk_pl hb = sk_pl_splat(0), hl = sk_pl_splat(0), t;
+        const sk_pl em = SK_PL_LD(e, m), pm = SK_PL_LD(pw, m);
+        for (q = 1; q <= N; q++) {
+            const sk_pl hk = sk_pl_splat(H[q + m]);
+            hb = SK_PL_FMA(hb, b[q], hk);
+            hl = SK_PL_FMA(hl, l[q], hk);
+        }
+        rr[m] = SK_PL_FMA(SK_PL_MUL(b[0], em), pm, hb);
+        t = SK_PL_FMA(SK_PL_MUL(b[0], em), pm, hl);
+        for (q = 1; q <= m; q++)
+            t = SK_PL_FMA(t, b[q], SK_PL_LD(e, m - q));
+        SK_PL_ST(T, m, t);
+    }
+    for (m = 0; m <= N; m++) {
+        sk_pl r = rr[m];
+        for (q = 1; q <= m; q++)
+            r = SK_PL_FMA(r, l[q], SK_PL_LD(e, m - q));
+        SK_PL_ST(R, m, r);
+    }
+}
+
+/* The adjoint of a cell: from Tb and Rb, Bb (may be Tb) and Lb (never Rb), and dF/drho
+ * returned. B, L: the cell's edges as the forward read them. */
+static inline __attribute__((always_inline)) sk_pl
+sk_pl_cell_adjoint(int N, const double *co, const double *B, const double *L,
+                   const double *Tb, const double *Rb, double *Bb, double *Lb, const double *H)
+{
+    const double *e = co, *pw = co + (N + 1) * SK_PL;
+    sk_pl tb[SK_PL_MAX + 1], rb[SK_PL_MAX + 1], tp[SK_PL_MAX + 1], rp[SK_PL_MAX + 1];
+    sk_pl lb[SK_PL_MAX + 1], rho = sk_pl_splat(0), b0 = SK_PL_LD(B, 0);
+    int m, q;
+    for (m = 0; m <= N; m++) {
+        tb[m] = SK_PL_LD(Tb, m);
+        rb[m] = SK_PL_LD(Rb, m);
+        tp[m] = SK_PL_MUL(tb[m], SK_PL_LD(pw, m));
+        rp[m] = SK_PL_MUL(rb[m], SK_PL_LD(pw, m));
+    }
+    /* dF/drho: the sums over H times m rho^(m-1), and over e shifted by one */
+    for (m = 1; m <= N; m++) {
+        sk_pl hb = sk_pl_splat(0), hl = sk_pl_splat(0), st, sr;
+        const sk_pl dp = SK_PL_MUL(sk_pl_splat((double)m), SK_PL_LD(pw, m - 1));
+        for (q = 1; q <= N; q++) {
+            const sk_pl hk = sk_pl_splat(H[q + m]);
+            hb = SK_PL_FMA(hb, SK_PL_LD(B, q), hk);
+            hl = SK_PL_FMA(hl, SK_PL_LD(L, q), hk);
+        }
+        st = sr = SK_PL_MUL(b0, SK_PL_LD(e, m - 1));
+        for (q = 1; q < m; q++) {
+            const sk_pl eq = SK_PL_LD(e, m - 1 - q);
+            st = SK_PL_FMA(st, SK_PL_LD(B, q), eq);
+            sr = SK_PL_FMA(sr, SK_PL_LD(L, q), eq);
+        }
+        rho = SK_PL_FMA(rho, tb[m], SK_PL_FMA(st, dp, hl));
+        rho = SK_PL_FMA(rho, rb[m], SK_PL_FMA(sr, dp, hb));
+    }
+    /* the edges' adjoints; Lb's sum over Rb last, in falling m */
+    for (q = 1; q <= N; q++) {
+        sk_pl bb = sk_pl_splat(0), l = sk_pl_splat(0);
+        for (m = 0; m <= N; m++) {
+            const sk_pl hk = sk_pl_splat(H[q + m]);
+            bb = SK_PL_FMA(bb, rp[m], hk);
+            l = SK_PL_FMA(l, tp[m], hk);
+        }
+        for (m = N; m >= q; m--)
+            bb = SK_PL_FMA(bb, tb[m], SK_PL_LD(e, m - q));
+        lb[q] = l;
+        SK_PL_ST(Bb, q, bb);
+    }
+    {
+        sk_pl b = sk_pl_splat(0);
+        for (m = N; m >= 0; m--)
+            b = SK_PL_FMA(b, SK_PL_ADD(tb[m], rb[m]), SK_PL_LD(e, m));
+        SK_PL_ST(Bb, 0, b);
+    }
+    SK_PL_ST(Lb, 0, sk_pl_splat(0));
+    for (q = 1; q <= N; q++) {
+        sk_pl l = lb[q];
+        for (m = N; m >= q; m--)
+            l = SK_PL_FMA(l, rb[m], SK_PL_LD(e, m - q));
+        SK_PL_ST(Lb, q, l);
+    }
+    return rho;
+}
+
+/* A row of C cells from the left. Cell c has coefficients co + (c >> d2) K, bottom edge
+ * Brow + c E and top edge Trow + c E (E = sk_pl_edge(N); Trow may be Brow), left edge
+ * Lrow + c E and right edge Lrow + (c + 1) E (the caller sets the first). */
+static inline __attribute__((always_inline)) void
+sk_pl_row_body(int N, const double *co, ptrdiff_t K, const double *Brow, double *Trow,
+               double *Lrow, const double *H, ptrdiff_t C, int d2)
+{
+    const ptrdiff_t E = sk_pl_edge(N);
+    ptrdiff_t c;
+    for (c = 0; c < C; c++)
+        sk_pl_cell(N, co + (c >> d2) * K, Brow + c * E, Lrow + c * E, Trow + c * E,
+                   Lrow + (c + 1) * E, H);
+}
+
+/* The adjoint of a row, from the right: tb holds dF/d(top edge) of each cell, and gets
+ * dF/d(bottom edge) in its place; rb + (c + 1) E holds what dF/d(right edge of cell c)
+ * has gathered (the caller sets the row's seeds there, zero elsewhere), and dF/d(left edge)
+ * of cell c is added to rb + c E. h dF/drho is added to Gb + (c >> d2) SK_PL. */
+static inline __attribute__((always_inline)) void
+sk_pl_adjoint_row_body(int N, const double *co, ptrdiff_t K, const double *Brow,
+                       const double *Lrow, double *tb, double *rb, const double *H,
+                       ptrdiff_t C, int d2, double h, double *Gb)
+{
+    const ptrdiff_t E = sk_pl_edge(N);
+    double lb[(SK_PL_MAX + 1) * SK_PL];
+    ptrdiff_t c;
+    int m;
+    for (c = C - 1; c >= 0; c--) {
+        const sk_pl rho = sk_pl_cell_adjoint(N, co + (c >> d2) * K, Brow + c * E,
+                                              Lrow + c * E, tb + c * E, rb + (c + 1) * E,
+                                              tb + c * E, lb, H);
+        double *g = Gb + (c >> d2) * SK_PL;
+        sk_pl_store(g, SK_PL_FMA(sk_pl_load(g), sk_pl_splat(h), rho));
+        for (m = 0; m <= N; m++)
+            SK_PL_ST(rb + c * E, m, SK_PL_ADD(SK_PL_LD(rb + c * E, m), SK_PL_LD(lb, m)));
+    }
+}
+
+/* Each degree up to 16 a function of its own (N a constant: loops unroll), and one for any
+ * degree up to SK_PL_MAX. */
+#define SK_PL_FNS(NAME, NN)                                                              \
+    static void sk_pl_row_##NAME(const double *co, ptrdiff_t K, const double *Brow,      \
+                                 double *Trow, double *Lrow, const double *H, int N,     \
+                                 ptrdiff_t C, int d2)                                    \
+    {                                                                                    \
+        sk_pl_row_body((NN) ? (NN) : N, co, K, Brow, Trow, Lrow, H, C, d2);              \
+    }                                                                                    \
+    static void sk_pl_adjoint_row_##NAME(const double *co, ptrdiff_t K, const double *Brow, \
+                                         const double *Lrow, double *tb, double *rb,     \
+                                         const double *H, int N, ptrdiff_t C, int d2,    \
+                                         double h, double *Gb)                           \
+    {                                                                                    \
+        sk_pl_adjoint_row_body((NN) ? (NN) : N, co, K, Brow, Lrow, tb, rb, H, C, d2, h, Gb); \
+    }
+
+SK_PL_FNS(1, 1) SK_PL_FNS(2, 2) SK_PL_FNS(3, 3) SK_PL_FNS(4, 4)
+SK_PL_FNS(5, 5) SK_PL_FNS(6, 6) SK_PL_FNS(7, 7) SK_PL_FNS(8, 8)
+SK_PL_FNS(9, 9) SK_PL_FNS(10, 10) SK_PL_FNS(11, 11) SK_PL_FNS(12, 12)
+SK_PL_FNS(13, 13) SK_PL_FNS(14, 14) SK_PL_FNS(15, 15) SK_PL_FNS(16, 16)
+SK_PL_FNS(any, 0)
+
+#define SK_PL_DEGREES(PREFIX)                                                            \
+    {0, PREFIX##1, PREFIX##2, PREFIX##3, PREFIX##4, PREFIX##5, PREFIX##6, PREFIX##7,     \
+     PREFIX##8, PREFIX##9, PREFIX##10, PREFIX##11, PREFIX##12, PREFIX##13, PREFIX##14,   \
+     PREFIX##15, PREFIX##16}
+
+static void sk_pl_row(const double *co, ptrdiff_t K, const double *Brow, double *Trow,
+                      double *Lrow, const double *H, int N, ptrdiff_t C, int d2)
+{
+    typedef void (*row_fn)(const double *, ptrdiff_t, const double *, double *, double *,
+                           const double *, int, ptrdiff_t, int);
+    static const row_fn fixed[17] = SK_PL_DEGREES(sk_pl_row_);
+    (N <= 16 ? fixed[N] : sk_pl_row_any)(co, K, Brow, Trow, Lrow, H, N, C, d2);
+}
+
+static void sk_pl_adjoint_row(const double *co, ptrdiff_t K, const double *Brow,
+                              const double *Lrow, double *tb, double *rb, const double *H,
+                              int N, ptrdiff_t C, int d2, double h, double *Gb)
+{
+    typedef void (*adjoint_fn)(const double *, ptrdiff_t, const double *, const double *,
+                               double *, double *, const double *, int, ptrdiff_t, int,
+                               double, double *);
+    static const adjoint_fn fixed[17] = SK_PL_DEGREES(sk_pl_adjoint_row_);
+    (N <= 16 ? fixed[N] : sk_pl_adjoint_row_any)(co, K, Brow, Lrow, tb, rb, H, N, C, d2, h,
+                                                 Gb);
+}
+
+#endif
