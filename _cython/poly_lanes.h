@@ -67,6 +67,13 @@ static inline void sk_pl_coeffs(const double *rho, const double *H, int N, doubl
     }
 }
 
+/* the loops of a cell unrolled whole: with N a constant, a cell is straight-line code */
+#if defined(__GNUC__) && !defined(__clang__)
+#define SK_PL_UNROLL _Pragma("GCC unroll 65")
+#else
+#define SK_PL_UNROLL
+#endif
+
 #define SK_PL_LD(p, i) sk_pl_load((p) + (ptrdiff_t)(i) * SK_PL)
 #define SK_PL_ST(p, i, v) sk_pl_store((p) + (ptrdiff_t)(i) * SK_PL, (v))
 
@@ -78,13 +85,16 @@ sk_pl_cell(int N, const double *co, const double *B, const double *L, double *T,
     const double *e = co, *pw = co + (N + 1) * SK_PL;
     sk_pl b[SK_PL_MAX + 1], l[SK_PL_MAX + 1], rr[SK_PL_MAX + 1];
     int m, q;
+    SK_PL_UNROLL
     for (m = 0; m <= N; m++) {
         b[m] = SK_PL_LD(B, m);
         l[m] = SK_PL_LD(L, m);
     }
+    SK_PL_UNROLL
     for (m = 0; m <= N; m++) {
         sk_pl hb = sk_pl_splat(0), hl = sk_pl_splat(0), t;
         const sk_pl em = SK_PL_LD(e, m), pm = SK_PL_LD(pw, m);
+        SK_PL_UNROLL
         for (q = 1; q <= N; q++) {
             const sk_pl hk = sk_pl_splat(H[q + m]);
             hb = SK_PL_FMA(hb, b[q], hk);
@@ -92,15 +102,18 @@ sk_pl_cell(int N, const double *co, const double *B, const double *L, double *T,
         }
         rr[m] = SK_PL_FMA(SK_PL_MUL(b[0], em), pm, hb);
         t = SK_PL_FMA(SK_PL_MUL(b[0], em), pm, hl);
-        for (q = 1; q <= m; q++)
+        SK_PL_UNROLL
+        for (q = 1; q < m; q++)
             t = SK_PL_FMA(t, b[q], SK_PL_LD(e, m - q));
-        SK_PL_ST(T, m, t);
+        SK_PL_ST(T, m, m ? SK_PL_ADD(t, b[m]) : t);       /* e_0 = 1 */
     }
+    SK_PL_UNROLL
     for (m = 0; m <= N; m++) {
         sk_pl r = rr[m];
-        for (q = 1; q <= m; q++)
+        SK_PL_UNROLL
+        for (q = 1; q < m; q++)
             r = SK_PL_FMA(r, l[q], SK_PL_LD(e, m - q));
-        SK_PL_ST(R, m, r);
+        SK_PL_ST(R, m, m ? SK_PL_ADD(r, l[m]) : r);
     }
 }
 
@@ -114,6 +127,7 @@ sk_pl_cell_adjoint(int N, const double *co, const double *B, const double *L,
     sk_pl tb[SK_PL_MAX + 1], rb[SK_PL_MAX + 1], tp[SK_PL_MAX + 1], rp[SK_PL_MAX + 1];
     sk_pl lb[SK_PL_MAX + 1], rho = sk_pl_splat(0), b0 = SK_PL_LD(B, 0);
     int m, q;
+    SK_PL_UNROLL
     for (m = 0; m <= N; m++) {
         tb[m] = SK_PL_LD(Tb, m);
         rb[m] = SK_PL_LD(Rb, m);
@@ -121,15 +135,18 @@ sk_pl_cell_adjoint(int N, const double *co, const double *B, const double *L,
         rp[m] = SK_PL_MUL(rb[m], SK_PL_LD(pw, m));
     }
     /* dF/drho: the sums over H times m rho^(m-1), and over e shifted by one */
+    SK_PL_UNROLL
     for (m = 1; m <= N; m++) {
         sk_pl hb = sk_pl_splat(0), hl = sk_pl_splat(0), st, sr;
         const sk_pl dp = SK_PL_MUL(sk_pl_splat((double)m), SK_PL_LD(pw, m - 1));
+        SK_PL_UNROLL
         for (q = 1; q <= N; q++) {
             const sk_pl hk = sk_pl_splat(H[q + m]);
             hb = SK_PL_FMA(hb, SK_PL_LD(B, q), hk);
             hl = SK_PL_FMA(hl, SK_PL_LD(L, q), hk);
         }
         st = sr = SK_PL_MUL(b0, SK_PL_LD(e, m - 1));
+        SK_PL_UNROLL
         for (q = 1; q < m; q++) {
             const sk_pl eq = SK_PL_LD(e, m - 1 - q);
             st = SK_PL_FMA(st, SK_PL_LD(B, q), eq);
@@ -139,13 +156,16 @@ sk_pl_cell_adjoint(int N, const double *co, const double *B, const double *L,
         rho = SK_PL_FMA(rho, rb[m], SK_PL_FMA(sr, dp, hb));
     }
     /* the edges' adjoints; Lb's sum over Rb last, in falling m */
+    SK_PL_UNROLL
     for (q = 1; q <= N; q++) {
         sk_pl bb = sk_pl_splat(0), l = sk_pl_splat(0);
+        SK_PL_UNROLL
         for (m = 0; m <= N; m++) {
             const sk_pl hk = sk_pl_splat(H[q + m]);
             bb = SK_PL_FMA(bb, rp[m], hk);
             l = SK_PL_FMA(l, tp[m], hk);
         }
+        SK_PL_UNROLL
         for (m = N; m >= q; m--)
             bb = SK_PL_FMA(bb, tb[m], SK_PL_LD(e, m - q));
         lb[q] = l;
@@ -153,13 +173,16 @@ sk_pl_cell_adjoint(int N, const double *co, const double *B, const double *L,
     }
     {
         sk_pl b = sk_pl_splat(0);
+        SK_PL_UNROLL
         for (m = N; m >= 0; m--)
             b = SK_PL_FMA(b, SK_PL_ADD(tb[m], rb[m]), SK_PL_LD(e, m));
         SK_PL_ST(Bb, 0, b);
     }
     SK_PL_ST(Lb, 0, sk_pl_splat(0));
+    SK_PL_UNROLL
     for (q = 1; q <= N; q++) {
         sk_pl l = lb[q];
+        SK_PL_UNROLL
         for (m = N; m >= q; m--)
             l = SK_PL_FMA(l, rb[m], SK_PL_LD(e, m - q));
         SK_PL_ST(Lb, q, l);
