@@ -121,13 +121,15 @@ cdef Lanes load_lanes(Static sk, const floating* X, const floating* Y, Py_ssize_
                       Py_ssize_t start, Py_ssize_t count, const Py_ssize_t* len1,
                       const Py_ssize_t* len2, const double* wide1, const double* wide2,
                       Py_ssize_t wd1, Py_ssize_t wd2, double* g, double* gp,
-                      double* work) noexcept nogil:
+                      double* work, bint full) noexcept nogil:
     """The lanes of pairs start .. start + count - 1 (count <= SK_PL), G at g; gp: (L1 - 1)
-    (L2 - 1) numbers, work: pair_g_work. wd1, wd2: the wide data's numbers a path."""
+    (L2 - 1) numbers, work: pair_g_work. wd1, wd2: the wide data's numbers a path. full:
+    the block as large as the batch's paths (whole grids), not only its own."""
     cdef Lanes ln
     cdef Py_ssize_t lane, n, i, j, n1, n2
     ln.g = g
-    ln.n1max = ln.n2max = 0
+    ln.n1max = L1 - 1 if full else 0
+    ln.n2max = L2 - 1 if full else 0
     for lane in range(SK_PL):
         ln.n1[lane] = ln.n2[lane] = 0
         if lane < count:
@@ -164,14 +166,16 @@ cdef inline void lanes_coeffs(Lanes ln, Py_ssize_t i, double h, const double* H,
 
 
 cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double* co,
-                        double* Bs, double* Ls, bint keep, double* value,
-                        long* exps) noexcept nogil:
+                        double* Bs, double* Ls, bint keep, double* value, long* exps,
+                        double* nodes) noexcept nogil:
     """The polynomial scheme over a block: value[lane] = the kernel of each lane with cells,
     times 2^exps[lane] when exps is not NULL (a lane's rows scaled as they grow past
     2^SCALE_AT, its left boundary with them). co: coefficients of a coarse row. keep: every
     row's edges kept for the adjoint, its bottom edges at Bs + r C E ((R + 1) C E numbers)
     and left edges at Ls + r (C + 1) E (R (C + 1) E numbers), E = sk_pl_edge(N); else one
-    row each."""
+    row each. nodes (not NULL): the values at the grid's nodes too, (R + 1) x (C + 1) of
+    them, SK_PL numbers each: 1 on the bottom and left, the right edges at v = 1 elsewhere
+    (the kernel is the last)."""
     cdef Py_ssize_t R = ln.n1max << d1, C = ln.n2max << d2, E = sk_pl_edge(N)
     cdef Py_ssize_t K = sk_pl_coeffs_size(N), r, c, m, lane, end
     cdef double h = 1.0 / (1 << (d1 + d2)), v, big
@@ -192,6 +196,17 @@ cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double
         for lane in range(SK_PL):
             Lr[lane] = 1 if exps == NULL else ldexp(1.0, -exps[lane])
         sk_pl_row(co, K, Bs + r * C * E if keep else Bs, T, Lr, H, N, C, d2)
+        if nodes != NULL:
+            if r == 0:
+                for c in range((C + 1) * SK_PL):
+                    nodes[c] = 1
+            for c in range(C + 1):
+                for lane in range(SK_PL):
+                    v = 0
+                    if c:
+                        for m in range(N + 1):
+                            v += Lr[c * E + m * SK_PL + lane] * H[m]
+                    nodes[((r + 1) * (C + 1) + c) * SK_PL + lane] = v if c else 1
         for lane in range(SK_PL):
             end = ln.n2[lane] << d2           # the lane's last right edge
             if r >= ln.n1[lane] << d1:
@@ -215,11 +230,12 @@ cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double
 
 cdef void lanes_adjoint(Lanes ln, int d1, int d2, int N, const double* H, double* co,
                         const double* Bs, const double* Ls, const double* seeds, double* tb,
-                        double* rb, double* Gb) noexcept nogil:
+                        double* rb, double* Gb, const double* nodes) noexcept nogil:
     """The reverse of lanes_forward (keep): seeds[lane] dk/dG of each lane's cells into Gb
-    (laid out as Lanes.g). tb: C E numbers, rb: (C + 1) E."""
+    (laid out as Lanes.g). tb: C E numbers, rb: (C + 1) E. nodes (not NULL): instead of
+    seeds, dF/d(value) at every node of the grid, laid out as lanes_forward's nodes."""
     cdef Py_ssize_t R = ln.n1max << d1, C = ln.n2max << d2, E = sk_pl_edge(N)
-    cdef Py_ssize_t K = sk_pl_coeffs_size(N), r, m, lane
+    cdef Py_ssize_t K = sk_pl_coeffs_size(N), r, m, lane, c
     cdef double h = 1.0 / (1 << (d1 + d2))
     memset(Gb, 0, ln.n1max * ln.n2max * SK_PL * sizeof(double))
     memset(tb, 0, C * E * sizeof(double))
@@ -227,8 +243,14 @@ cdef void lanes_adjoint(Lanes ln, int d1, int d2, int N, const double* H, double
         if r == R - 1 or ((r + 1) & ((1 << d1) - 1)) == 0:   # a new coarse row, from its top
             lanes_coeffs(ln, r >> d1, h, H, N, co)
         memset(rb, 0, (C + 1) * E * sizeof(double))
+        if nodes != NULL:                     # a node's value: the right edge at v = 1
+            for c in range(1, C + 1):
+                for m in range(N + 1):
+                    for lane in range(SK_PL):
+                        rb[c * E + m * SK_PL + lane] = \
+                            nodes[((r + 1) * (C + 1) + c) * SK_PL + lane] * H[m]
         for lane in range(SK_PL):             # the kernel: the lane's last right edge at v = 1
-            if ln.n1[lane] and r == (ln.n1[lane] << d1) - 1:
+            if nodes == NULL and ln.n1[lane] and r == (ln.n1[lane] << d1) - 1:
                 for m in range(N + 1):
                     rb[(ln.n2[lane] << d2) * E + m * SK_PL + lane] = seeds[lane] * H[m]
         sk_pl_adjoint_row(co, K, Bs + r * C * E, Ls + r * (C + 1) * E, tb, rb, H, N, C, d2,
@@ -236,16 +258,17 @@ cdef void lanes_adjoint(Lanes ln, int d1, int d2, int N, const double* H, double
 
 
 cdef inline double lanes_work(Py_ssize_t L1, Py_ssize_t L2, Py_ssize_t d, int d1, int d2,
-                              int N, bint wide, bint keep) noexcept nogil:
+                              int N, bint wide, bint keep, bint grid) noexcept nogil:
     """A thread's workspace for blocks of paths of up to L1 and L2 points, in numbers (double
     precision: it cannot wrap): G of the lanes and of a pair, pair_g's, a coarse row's
-    coefficients, the edges (every row's with keep, and the adjoint's tb, rb and Gb)."""
+    coefficients, the edges (every row's with keep, and the adjoint's tb, rb and Gb), and
+    with grid the lanes' grids."""
     cdef double n1 = L1 - 1.0, n2 = L2 - 1.0, R = n1 * (1 << d1), C = n2 * (1 << d2)
     cdef double E = sk_pl_edge(N), edges
     edges = ((R + 1) * C + R * (C + 1)) * E + (2 * C + 1) * E + n1 * n2 * SK_PL if keep \
         else (2 * C + 1) * E
     return n1 * n2 * (SK_PL + 1) + pair_g_work(L1, L2, d, wide) + n2 * sk_pl_coeffs_size(N) \
-        + edges
+        + edges + ((R + 1) * (C + 1) * SK_PL if grid else 0)
 
 
 cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py_ssize_t L1,
@@ -255,9 +278,10 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
                              const double* wide1, const double* wide2, Py_ssize_t wd1,
                              Py_ssize_t wd2, int d1, int d2, int N, const double* H,
                              double* ws, floating* out, double* mantissas,
-                             long* exponents) noexcept nogil:
+                             long* exponents, floating* grid) noexcept nogil:
     """poly_forward's pairs start .. start + count - 1, a block; ws: lanes_work."""
-    cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, C = n2 << d2, lane, n
+    cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, C = n2 << d2, lane, n, c
+    cdef Py_ssize_t nodes = ((n1 << d1) + 1) * (C + 1)
     cdef double* gp = ws + n1 * n2 * SK_PL
     cdef double* work = gp + n1 * n2
     cdef double* co = work + <Py_ssize_t>pair_g_work(L1, L2, d, wide1 != NULL)
@@ -265,15 +289,19 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
     cdef double value[SK_PL]
     cdef long exps[SK_PL]
     cdef Lanes ln = load_lanes(sk, X, Y, L1, L2, d, pa, pb, start, count, len1, len2, wide1,
-                               wide2, wd1, wd2, ws, gp, work)
+                               wide2, wd1, wd2, ws, gp, work, grid != NULL)
+    cdef double* node = Bs + (2 * C + 1) * sk_pl_edge(N)
     for lane in range(SK_PL):
         value[lane] = 1
         exps[lane] = 0
     if ln.n1max:
         lanes_forward(ln, d1, d2, N, H, co, Bs, Bs + C * sk_pl_edge(N), False, value,
-                      exps if exponents != NULL else NULL)
+                      exps if exponents != NULL else NULL, node if grid != NULL else NULL)
     for lane in range(count):
         n = start + lane
+        if grid != NULL:
+            for c in range(nodes):
+                grid[n * nodes + c] = <floating>(node[c * SK_PL + lane] if ln.n1max else 1)
         out[n] = <floating>ldexp(value[lane], exps[lane])
         if exponents != NULL:
             mantissas[n] = value[lane]
@@ -286,13 +314,14 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                  floating[::1] out, int nthreads=1, const Py_ssize_t[::1] len1=None,
                  const Py_ssize_t[::1] len2=None, double[::1] mantissas=None,
                  long[::1] exponents=None, const double[:, :, ::1] wide1=None,
-                 const double[:, :, ::1] wide2=None):
+                 const double[:, :, ::1] wide2=None, floating[:, :, ::1] grid=None):
     """out[n] = k(X[pa[n]], Y[pb[n]]) by the polynomial scheme of degree ``order`` on cells
     split 2^d1 x 2^d2, SK_PL pairs a block (the lanes of a vector); len1/len2: the paths'
     true lengths (None: all of them). With mantissas and exponents (both or neither), also
     k = mantissas[n] 2^exponents[n], finite where out overflows. wide1, wide2: as for
-    forward (wide paths), in float64. Each pair's value is its own alone: lanes do not
-    mix."""
+    forward (wide paths), in float64. grid (not None): each pair's values at the nodes of
+    its fine grid too, ((L1 - 1) 2^d1 + 1) x ((L2 - 1) 2^d2 + 1) (the right edges' values
+    at v = 1). Each pair's value is its own alone: lanes do not mix."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Py_ssize_t blk, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef bint wide = wide1 is not None
@@ -303,11 +332,15 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     if (mantissas is None) != (exponents is None):
         raise ValueError("mantissas and exponents go together")
     cdef size_t nwork = checked_size(sizeof(double), lanes_work(L1, L2, d, d1, d2, order,
-                                                                wide, False))
+                                                                wide, False, grid is not None))
     cdef int failed = 0
     cdef double* ws
+    if grid is not None and (grid.shape[0] != N or grid.shape[1] != ((L1 - 1) << d1) + 1 or
+                             grid.shape[2] != ((L2 - 1) << d2) + 1):
+        raise ValueError("grid must have shape (pairs, rows, cols) of the fine grid")
     if N == 0:
         return
+    cdef floating* gridp = &grid[0, 0, 0] if grid is not None else NULL
     cdef const Py_ssize_t* l1p = &len1[0] if len1 is not None else NULL
     cdef const Py_ssize_t* l2p = &len2[0] if len2 is not None else NULL
     cdef const double* w1p = &wide1[0, 0, 0] if wide else NULL
@@ -322,7 +355,8 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             if ws != NULL:
                 poly_forward_block(sk, &X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, &pa[0], &pb[0],
                                    blk * SK_PL, min(SK_PL, N - blk * SK_PL), l1p, l2p, w1p,
-                                   w2p, wd1, wd2, d1, d2, order, invfact, ws, &out[0], mp, ep)
+                                   w2p, wd1, wd2, d1, d2, order, invfact, ws, &out[0], mp, ep,
+                                   gridp)
         free(ws)
     allocated(failed, nwork * sizeof(double))
 
@@ -334,10 +368,10 @@ cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, P
                               const double* wide1, const double* wide2, Py_ssize_t wd1,
                               Py_ssize_t wd2, int d1, int d2, int N, const double* H,
                               const floating* seeds, double* ws, floating* dX, floating* dY,
-                              double* dW1, double* dW2) noexcept nogil:
+                              double* dW1, double* dW2, const floating* grid) noexcept nogil:
     """poly_backward's pairs start .. start + count - 1, a block; ws: lanes_work (keep)."""
     cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, E = sk_pl_edge(N)
-    cdef Py_ssize_t lane, n, i, j, a, b
+    cdef Py_ssize_t lane, n, i, j, a, b, nodes = (R + 1) * (C + 1)
     cdef double* gp = ws + n1 * n2 * SK_PL
     cdef double* work = gp + n1 * n2
     cdef double* co = work + <Py_ssize_t>pair_g_work(L1, L2, d, wide1 != NULL)
@@ -349,13 +383,17 @@ cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, P
     cdef double value[SK_PL]
     cdef double sd[SK_PL]
     cdef Lanes ln = load_lanes(sk, X, Y, L1, L2, d, pa, pb, start, count, len1, len2, wide1,
-                               wide2, wd1, wd2, ws, gp, work)
+                               wide2, wd1, wd2, ws, gp, work, grid != NULL)
+    cdef double* node = Gb + n1 * n2 * SK_PL
     if not ln.n1max:
         return
     for lane in range(SK_PL):
         sd[lane] = seeds[start + lane] if lane < count else 0
-    lanes_forward(ln, d1, d2, N, H, co, Bs, Ls, True, value, NULL)
-    lanes_adjoint(ln, d1, d2, N, H, co, Bs, Ls, sd, tb, rb, Gb)
+        if grid != NULL:
+            for i in range(nodes):
+                node[i * SK_PL + lane] = grid[(start + lane) * nodes + i] if lane < count else 0
+    lanes_forward(ln, d1, d2, N, H, co, Bs, Ls, True, value, NULL, NULL)
+    lanes_adjoint(ln, d1, d2, N, H, co, Bs, Ls, sd, tb, rb, Gb, node if grid != NULL else NULL)
     for lane in range(count):
         n, a, b = start + lane, ln.n1[lane], ln.n2[lane]
         if a == 0:
@@ -379,11 +417,13 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                   floating[:, :, :, ::1] dY, int nthreads=1,
                   const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None,
                   const double[:, :, ::1] wide1=None, const double[:, :, ::1] wide2=None,
-                  double[:, :, :, ::1] dW1=None, double[:, :, :, ::1] dW2=None):
+                  double[:, :, :, ::1] dW1=None, double[:, :, :, ::1] dW2=None,
+                  const floating[:, :, ::1] grid_seeds=None):
     """Adds seeds[n] * dk(X[pa[n]], Y[pb[n]]) to dX[thread] and dY[thread] (one slice per
     thread, both needed), the exact reverse mode of poly_forward, a block of pairs at a
     time. wide1, wide2: as for poly_forward, the gradients then going to dW1 and dW2
-    (float64, one slice per thread, either None: not wanted) instead."""
+    (float64, one slice per thread, either None: not wanted) instead. grid_seeds (not None):
+    seeds at every node of each pair's grid (poly_forward's grid) instead of seeds."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Py_ssize_t blk, tid, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1]
     cdef Py_ssize_t d = X.shape[2]
@@ -398,11 +438,17 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     elif dX is None or dY is None:
         raise ValueError("dX and dY are both needed")
     cdef size_t nwork = checked_size(sizeof(double), lanes_work(L1, L2, d, d1, d2, order,
-                                                                wide, True))
+                                                                wide, True,
+                                                                grid_seeds is not None))
     cdef int failed = 0
     cdef double* ws
+    if grid_seeds is not None and (
+            grid_seeds.shape[0] != N or grid_seeds.shape[1] != ((L1 - 1) << d1) + 1 or
+            grid_seeds.shape[2] != ((L2 - 1) << d2) + 1):
+        raise ValueError("grid_seeds must have shape (pairs, rows, cols) of the fine grid")
     if N == 0:
         return
+    cdef const floating* gsp = &grid_seeds[0, 0, 0] if grid_seeds is not None else NULL
     cdef const Py_ssize_t* l1p = &len1[0] if len1 is not None else NULL
     cdef const Py_ssize_t* l2p = &len2[0] if len2 is not None else NULL
     cdef const double* w1p = &wide1[0, 0, 0] if wide else NULL
@@ -429,7 +475,7 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                                 dxp + tid * sx if dxp != NULL else NULL,
                                 dyp + tid * sy if dyp != NULL else NULL,
                                 w1g + tid * sw1 if w1g != NULL else NULL,
-                                w2g + tid * sw2 if w2g != NULL else NULL)
+                                w2g + tid * sw2 if w2g != NULL else NULL, gsp)
         free(ws)
     allocated(failed, nwork * sizeof(double))
 

@@ -67,7 +67,8 @@ or list of (length_i, channels) arrays
     Return the gradient with respect to ``path2``; at least one side must be asked for.""",
     "k_grid": """k_grid : array or tensor or None, default=None
     The forward's grids (``return_grid=True`` with the same paths and options); recomputed,
-    a block of pairs at a time, when None.""",
+    a block of pairs at a time, when None. The polynomial method checks its shape and
+    recomputes its cells' edges (which the grid does not hold).""",
     "n_jobs": """n_jobs : int or None, default=-1
     Threads: -1 all that OpenMP may use (``OMP_NUM_THREADS`` and threadpoolctl limits
     apply), -2 all but one, ...; 1 or None serial. Results are the same, bit for bit,
@@ -76,9 +77,10 @@ or list of (length_i, channels) arrays
     At most ``max_batch**2`` pairs per solver call (-1: no limit beyond an internal one).""",
     "return_grid": """return_grid : bool, default=False
     Forwards: return the fine PDE grid of each pair, shape ``(..., rows, cols)``, instead of
-    the kernels (the kernel is its last entry); the backprops take it as ``k_grid``.
-    Backprops: ``derivs`` is given at every node of those grids (computed pair by pair,
-    the grids held).""",
+    the kernels (the kernel is its last entry); the backprops take it as ``k_grid``. With
+    ``method="polynomial"``, a node's value is the right edge of the cell below-left of it,
+    at its top (at a coarse node, the kernel of the paths' prefixes). Backprops: ``derivs``
+    is given at every node of those grids (computed pair by pair, the grids held).""",
     "normalize": """normalize : bool, default=False
     Divide by ``sqrt(k(x, x) k(y, y))`` (not with ``return_grid``). Kernels beyond the
     floating range are normalised through scale exponents, so the result stays finite.""",
@@ -154,8 +156,6 @@ class _Problem:
             2: (self.X2, self.X2, self.len2, self.len2, self.d2, self.d2)}[side]
         out = np.empty(len(pa), dtype=self.dtype if exps is None else np.float64)
         if len(pa) and self.order:
-            if grid is not None:
-                raise ValueError("return_grid=True is for method='finite_difference'")
             wide = self._wide(X1, X2)
             for idx, d, N in self._refined(X1, X2, n1, n2, pa, pb, d1, d2, wide):
                 sub = np.empty(len(idx), dtype=self.dtype)
@@ -164,7 +164,7 @@ class _Problem:
                 with _wide.serial_blas(wide):
                     _solver.poly_forward(X1, X2, pa[idx], pb[idx], self.static._code,
                                          *self.static._params(), *d, N, sub, self.nthreads, n1,
-                                         n2, *scaled, **wide)
+                                         n2, *scaled, **wide, grid=grid)
                 if exps is None:
                     out[idx] = sub
                 else:
@@ -230,9 +230,7 @@ class _Problem:
         if not len(pa):
             return
         seeds = np.ascontiguousarray(seeds, self.dtype)
-        if self.order:
-            if grid is not None:
-                raise ValueError("k_grid is for method='finite_difference'")
+        if self.order:      # recomputes its edges: a k_grid holds only the nodes' values
             wide = self._wide(self.X1, self.X2)
             both = self.accumulators(dX is None and not wide, dY is None and not wide)
             # wide paths: float64 gradients of the points, a slice a thread
@@ -264,7 +262,12 @@ class _Problem:
     def grid_backward(self, pa, pb, grid, seeds, dX, dY):
         """Gradients of sum(seeds * grid) over the pairs' whole fine grids, added to the
         accumulators dX and dY (both needed)."""
-        if len(pa):
+        if len(pa) and self.order:
+            _solver.poly_backward(self.X1, self.X2, pa, pb, np.zeros(len(pa), self.dtype),
+                                  self.static._code, *self.static._params(), self.d1, self.d2,
+                                  self.order, dX, dY, self.nthreads, self.len1, self.len2,
+                                  grid_seeds=np.ascontiguousarray(seeds, self.dtype))
+        elif len(pa):
             _solver.grid_backward(self.X1, self.X2, pa, pb, grid,
                                   np.ascontiguousarray(seeds, self.dtype), self.static._code,
                                   *self.static._params(), self.d1, self.d2, dX, dY,
@@ -274,12 +277,12 @@ class _Problem:
         """The backprop of return_grid=True: derivs over every node of the grids of
         ``shape`` (the forward's batch shape), pairs from ``chunks``, a chunk's grids at
         ``offset(pa)`` (a slice) of the flat grid array."""
-        if self.order:
-            raise ValueError("return_grid=True is for method='finite_difference'")
         full = shape + self.grid_shape
         seeds = _check_derivs(derivs, full, self.dtype).reshape((-1,) + self.grid_shape)
         grid = _check_grid(k_grid, full, self.dtype)
-        if grid is None:
+        if grid is None and self.order:       # the polynomial method recomputes its edges
+            grid = np.empty((len(seeds), 0, 0), self.dtype)
+        elif grid is None:
             grid = _allocate(seeds.shape, self.dtype, "the backprop of return_grid=True")
             for pa, pb in chunks():
                 self.forward(pa, pb, grid[offset(pa)])

@@ -173,7 +173,6 @@ def test_torch_gradcheck(rng):
     (dict(method="polynomial", order=0), "order must be an integer between 1 and 64"),
     (dict(method="polynomial", order=65), "order must be an integer between 1 and 64"),
     (dict(method="polynomial", order=2.0), "order must be an integer"),
-    (dict(method="polynomial", return_grid=True), "return_grid=True is for method="),
 ])
 def test_bad_options(rng, kwargs, match):
     X = walks(rng, 2, 4, 2)
@@ -181,11 +180,18 @@ def test_bad_options(rng, kwargs, match):
         sk.sig_kernel_gram(X, X, 0, **kwargs)
 
 
-def test_backprop_refuses_grids(rng):
-    X = walks(rng, 2, 4, 2)
-    with pytest.raises(ValueError, match="k_grid is for method='finite_difference'"):
-        sk.sig_kernel_gram_backprop(np.ones((2, 2)), X, X, 0, k_grid=np.ones((2, 2, 4, 4)),
-                                    method="polynomial")
-    with pytest.raises(ValueError, match="return_grid=True is for method="):
-        sk.sig_kernel_gram_backprop(np.ones((2, 2, 4, 4)), X, X, 0, return_grid=True,
-                                    method="polynomial")
+def test_grids_hold_the_kernels_of_the_paths_prefixes(rng):
+    """A node's value is the right edge of the cell below-left of it at its top: at a coarse
+    node (i, j), the kernel of the prefixes x[:i + 1], y[:j + 1] computed alone, bit for bit
+    (the kernel is the last node); 1 on the bottom and left."""
+    X, Y = walks(rng, 3, 5, 2), walks(rng, 2, 4, 2)
+    for d1, d2 in ((0, 0), (1, 2)):
+        G = sk.sig_kernel_gram(X, Y, (d1, d2), return_grid=True, method="polynomial", order=7)
+        assert G.shape == sk.sig_kernel_gram(X, Y, (d1, d2), return_grid=True).shape
+        np.testing.assert_array_equal(G[..., 0, :], 1)
+        np.testing.assert_array_equal(G[..., :, 0], 1)
+        for a, x in enumerate(X):
+            for b, y in enumerate(Y):
+                want = [[float(sk.sig_kernel(x[:i + 1], y[:j + 1], (d1, d2), method="polynomial",
+                                             order=7)) for j in range(1, 4)] for i in range(1, 5)]
+                np.testing.assert_array_equal(G[a, b, 1 << d1::1 << d1, 1 << d2::1 << d2], want)
