@@ -54,17 +54,27 @@ static inline sk_pl sk_pl_mul(sk_pl a, sk_pl b)
 static inline ptrdiff_t sk_pl_edge(int N) { return (ptrdiff_t)(N + 1) * SK_PL; }
 static inline ptrdiff_t sk_pl_coeffs_size(int N) { return 2 * sk_pl_edge(N); }
 
-/* A coarse cell's coefficients from its rho (SK_PL numbers) and H (1/k!, k <= N). */
-static inline void sk_pl_coeffs(const double *rho, const double *H, int N, double *co)
+/* The coefficients of a row of n coarse cells, cell j's from its rho = h g_j (g_j: SK_PL
+ * numbers at g + j SK_PL) at co + j K, with H (1/k!, k <= N). Degree by degree, each a
+ * loop over the cells, so that the products rho^n of different cells overlap. */
+static inline void sk_pl_coeffs(const double *g, double h, const double *H, int N,
+                                ptrdiff_t n, ptrdiff_t K, double *co)
 {
-    const sk_pl r = sk_pl_load(rho);
-    sk_pl p = sk_pl_splat(1);
-    int n;
-    for (n = 0; n <= N; n++) {
-        sk_pl_store(co + (N + 1 + n) * SK_PL, p);
-        sk_pl_store(co + n * SK_PL, SK_PL_MUL(p, sk_pl_splat(H[n])));
-        p = SK_PL_MUL(p, r);
+    const sk_pl hv = sk_pl_splat(h);
+    ptrdiff_t j;
+    int k;
+    for (j = 0; j < n; j++) {
+        sk_pl_store(co + j * K, sk_pl_splat(1));                      /* e_0 */
+        sk_pl_store(co + j * K + (N + 1) * SK_PL, sk_pl_splat(1));    /* rho^0 */
     }
+    for (k = 1; k <= N; k++)
+        for (j = 0; j < n; j++) {
+            double *pw = co + j * K + (N + 1) * SK_PL;
+            const sk_pl p = SK_PL_MUL(sk_pl_load(pw + (k - 1) * SK_PL),
+                                      SK_PL_MUL(hv, sk_pl_load(g + j * SK_PL)));
+            sk_pl_store(pw + k * SK_PL, p);
+            sk_pl_store(co + j * K + k * SK_PL, SK_PL_MUL(p, sk_pl_splat(H[k])));
+        }
 }
 
 /* the loops of a cell unrolled whole: with N a constant, a cell is straight-line code */
@@ -83,36 +93,39 @@ sk_pl_cell(int N, const double *co, const double *B, const double *L, double *T,
            const double *H)
 {
     const double *e = co, *pw = co + (N + 1) * SK_PL;
-    sk_pl b[SK_PL_MAX + 1], l[SK_PL_MAX + 1], rr[SK_PL_MAX + 1];
+    sk_pl b[SK_PL_MAX + 1], l[SK_PL_MAX + 1], hb[SK_PL_MAX + 1], hl[SK_PL_MAX + 1];
     int m, q;
     SK_PL_UNROLL
     for (m = 0; m <= N; m++) {
         b[m] = SK_PL_LD(B, m);
         l[m] = SK_PL_LD(L, m);
     }
+    /* the sums over H first, all of them (written apart from the sums over e, the chains
+     * of multiply-adds of several degrees overlap: measured 1.35x faster at N = 8) */
     SK_PL_UNROLL
     for (m = 0; m <= N; m++) {
-        sk_pl hb = sk_pl_splat(0), hl = sk_pl_splat(0), t;
-        const sk_pl em = SK_PL_LD(e, m), pm = SK_PL_LD(pw, m);
+        sk_pl x = sk_pl_splat(0), y = sk_pl_splat(0);
         SK_PL_UNROLL
         for (q = 1; q <= N; q++) {
             const sk_pl hk = sk_pl_splat(H[q + m]);
-            hb = SK_PL_FMA(hb, b[q], hk);
-            hl = SK_PL_FMA(hl, l[q], hk);
+            x = SK_PL_FMA(x, b[q], hk);
+            y = SK_PL_FMA(y, l[q], hk);
         }
-        rr[m] = SK_PL_FMA(SK_PL_MUL(b[0], em), pm, hb);
-        t = SK_PL_FMA(SK_PL_MUL(b[0], em), pm, hl);
-        SK_PL_UNROLL
-        for (q = 1; q < m; q++)
-            t = SK_PL_FMA(t, b[q], SK_PL_LD(e, m - q));
-        SK_PL_ST(T, m, m ? SK_PL_ADD(t, b[m]) : t);       /* e_0 = 1 */
+        hb[m] = x;
+        hl[m] = y;
     }
     SK_PL_UNROLL
     for (m = 0; m <= N; m++) {
-        sk_pl r = rr[m];
+        const sk_pl em = SK_PL_LD(e, m), pm = SK_PL_LD(pw, m);
+        sk_pl r = SK_PL_FMA(SK_PL_MUL(b[0], em), pm, hb[m]);
+        sk_pl t = SK_PL_FMA(SK_PL_MUL(b[0], em), pm, hl[m]);
         SK_PL_UNROLL
-        for (q = 1; q < m; q++)
-            r = SK_PL_FMA(r, l[q], SK_PL_LD(e, m - q));
+        for (q = 1; q < m; q++) {
+            const sk_pl eq = SK_PL_LD(e, m - q);
+            t = SK_PL_FMA(t, b[q], eq);
+            r = SK_PL_FMA(r, l[q], eq);
+        }
+        SK_PL_ST(T, m, m ? SK_PL_ADD(t, b[m]) : t);       /* e_0 = 1 */
         SK_PL_ST(R, m, m ? SK_PL_ADD(r, l[m]) : r);
     }
 }

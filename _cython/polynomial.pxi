@@ -157,12 +157,7 @@ cdef Lanes load_lanes(Static sk, const floating* X, const floating* Y, Py_ssize_
 cdef inline void lanes_coeffs(Lanes ln, Py_ssize_t i, double h, const double* H, int N,
                               double* co) noexcept nogil:
     """The coefficients of coarse row i's cells (sk_pl_coeffs), a cell's every K numbers."""
-    cdef Py_ssize_t j, lane, K = sk_pl_coeffs_size(N)
-    cdef double rho[SK_PL]
-    for j in range(ln.n2max):
-        for lane in range(SK_PL):
-            rho[lane] = h * ln.g[(i * ln.n2max + j) * SK_PL + lane]
-        sk_pl_coeffs(rho, H, N, co + j * K)
+    sk_pl_coeffs(ln.g + i * ln.n2max * SK_PL, h, H, N, ln.n2max, sk_pl_coeffs_size(N), co)
 
 
 cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double* co,
