@@ -160,37 +160,40 @@ cdef inline void lanes_coeffs(Lanes ln, Py_ssize_t i, double h, const double* H,
     sk_pl_coeffs(ln.g + i * ln.n2max * SK_PL, h, H, N, ln.n2max, sk_pl_coeffs_size(N), co)
 
 
+cdef inline void lanes_bottom(double* Bs, Py_ssize_t C, int N) noexcept nogil:
+    """The bottom edges of C cells, those of the grid: k = 1 there."""
+    cdef Py_ssize_t c, E = sk_pl_edge(N)
+    for c in range(C * E):
+        Bs[c] = 1 if c % E < SK_PL else 0
+
+
 cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double* co,
                         double* Bs, double* Ls, bint keep, double* value, long* exps,
-                        double* nodes) noexcept nogil:
-    """The polynomial scheme over a block: value[lane] = the kernel of each lane with cells,
-    times 2^exps[lane] when exps is not NULL (a lane's rows scaled as they grow past
-    2^SCALE_AT, its left boundary with them). co: coefficients of a coarse row. keep: every
-    row's edges kept for the adjoint, its bottom edges at Bs + r C E ((R + 1) C E numbers)
-    and left edges at Ls + r (C + 1) E (R (C + 1) E numbers), E = sk_pl_edge(N); else one
-    row each. nodes (not NULL): the values at the grid's nodes too, (R + 1) x (C + 1) of
-    them, SK_PL numbers each: 1 on the bottom and left, the right edges at v = 1 elsewhere
-    (the kernel is the last)."""
-    cdef Py_ssize_t R = ln.n1max << d1, C = ln.n2max << d2, E = sk_pl_edge(N)
+                        double* nodes, Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
+    """The polynomial scheme over a block, rows r0 .. r1 - 1 of its fine grid from the bottom
+    edges of row r0 at Bs (the grid's: lanes_bottom): value[lane] = the kernel of each lane
+    whose last row is among them, times 2^exps[lane] when exps is not NULL (zero at first: a
+    lane's rows scaled as they grow past 2^SCALE_AT, its left boundary with them). co:
+    coefficients of a coarse row. keep: every row's edges kept for the adjoint, row r's
+    bottom edges at Bs + (r - r0) C E and left edges at Ls + (r - r0) (C + 1) E, E =
+    sk_pl_edge(N); else one row each. nodes (not NULL; all rows): the values at the grid's
+    nodes too, (R + 1) x (C + 1) of them, SK_PL numbers each: 1 on the bottom and left, the
+    right edges at v = 1 elsewhere (the kernel is the last)."""
+    cdef Py_ssize_t C = ln.n2max << d2, E = sk_pl_edge(N)
     cdef Py_ssize_t K = sk_pl_coeffs_size(N), r, c, m, lane, end
     cdef double h = 1.0 / (1 << (d1 + d2)), v, big
     cdef double* T
     cdef double* Lr
-    for c in range(C * E):
-        Bs[c] = 1 if c % E < SK_PL else 0
-    for lane in range(SK_PL):
-        if exps != NULL:
-            exps[lane] = 0
-    for r in range(R):
-        if (r & ((1 << d1) - 1)) == 0:        # a new coarse row
+    for r in range(r0, r1):
+        if r == r0 or (r & ((1 << d1) - 1)) == 0:      # a new coarse row
             lanes_coeffs(ln, r >> d1, h, H, N, co)
-        Lr = Ls + r * (C + 1) * E if keep else Ls
-        T = Bs + (r + 1) * C * E if keep else Bs
+        Lr = Ls + (r - r0) * (C + 1) * E if keep else Ls
+        T = Bs + (r - r0 + 1) * C * E if keep else Bs
         for m in range(E):
             Lr[m] = 0
         for lane in range(SK_PL):
             Lr[lane] = 1 if exps == NULL else ldexp(1.0, -exps[lane])
-        sk_pl_row(co, K, Bs + r * C * E if keep else Bs, T, Lr, H, N, C, d2)
+        sk_pl_row(co, K, Bs + (r - r0) * C * E if keep else Bs, T, Lr, H, N, C, d2)
         if nodes != NULL:
             if r == 0:
                 for c in range((C + 1) * SK_PL):
@@ -225,17 +228,21 @@ cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double
 
 cdef void lanes_adjoint(Lanes ln, int d1, int d2, int N, const double* H, double* co,
                         const double* Bs, const double* Ls, const double* seeds, double* tb,
-                        double* rb, double* Gb, const double* nodes) noexcept nogil:
-    """The reverse of lanes_forward (keep): seeds[lane] dk/dG of each lane's cells into Gb
-    (laid out as Lanes.g). tb: C E numbers, rb: (C + 1) E. nodes (not NULL): instead of
-    seeds, dF/d(value) at every node of the grid, laid out as lanes_forward's nodes."""
+                        double* rb, double* Gb, const double* nodes, Py_ssize_t r0,
+                        Py_ssize_t r1) noexcept nogil:
+    """The reverse of lanes_forward (keep) over rows r1 - 1 .. r0, the rows above done
+    (Gb and tb zeroed when r1 is the last row): seeds[lane] dk/dG of each lane's cells added
+    to Gb (laid out as Lanes.g). tb: C E numbers, dF/d(top edges) of row r1 - 1; rb:
+    (C + 1) E. nodes (not NULL): instead of seeds, dF/d(value) at every node of the grid,
+    laid out as lanes_forward's nodes."""
     cdef Py_ssize_t R = ln.n1max << d1, C = ln.n2max << d2, E = sk_pl_edge(N)
     cdef Py_ssize_t K = sk_pl_coeffs_size(N), r, m, lane, c
     cdef double h = 1.0 / (1 << (d1 + d2))
-    memset(Gb, 0, ln.n1max * ln.n2max * SK_PL * sizeof(double))
-    memset(tb, 0, C * E * sizeof(double))
-    for r in range(R - 1, -1, -1):
-        if r == R - 1 or ((r + 1) & ((1 << d1) - 1)) == 0:   # a new coarse row, from its top
+    if r1 == R:
+        memset(Gb, 0, ln.n1max * ln.n2max * SK_PL * sizeof(double))
+        memset(tb, 0, C * E * sizeof(double))
+    for r in range(r1 - 1, r0 - 1, -1):
+        if r == r1 - 1 or ((r + 1) & ((1 << d1) - 1)) == 0:  # a new coarse row, from its top
             lanes_coeffs(ln, r >> d1, h, H, N, co)
         memset(rb, 0, (C + 1) * E * sizeof(double))
         if nodes != NULL:                     # a node's value: the right edge at v = 1
@@ -248,20 +255,35 @@ cdef void lanes_adjoint(Lanes ln, int d1, int d2, int N, const double* H, double
             if nodes == NULL and ln.n1[lane] and r == (ln.n1[lane] << d1) - 1:
                 for m in range(N + 1):
                     rb[(ln.n2[lane] << d2) * E + m * SK_PL + lane] = seeds[lane] * H[m]
-        sk_pl_adjoint_row(co, K, Bs + r * C * E, Ls + r * (C + 1) * E, tb, rb, H, N, C, d2,
-                          h, Gb + (r >> d1) * ln.n2max * SK_PL)
+        sk_pl_adjoint_row(co, K, Bs + (r - r0) * C * E, Ls + (r - r0) * (C + 1) * E, tb, rb,
+                          H, N, C, d2, h, Gb + (r >> d1) * ln.n2max * SK_PL)
+
+
+DEF BAND_AT = 1 << 23        # the backward keeps every row's edges up to this many numbers
+
+
+cdef inline Py_ssize_t band_rows(Py_ssize_t L1, Py_ssize_t L2, int d1, int d2, int N,
+                                 double at) noexcept nogil:
+    """The backward's rows a band: all of them while their edges fit in ``at`` numbers;
+    else about sqrt(R / 2) (the least memory: the bands' first bottom edges, kept by a first
+    forward, and one band's edges, recomputed before its adjoint)."""
+    cdef double R = (L1 - 1.0) * (1 << d1), C = (L2 - 1.0) * (1 << d2)
+    if (2 * R + 1) * (C + 1) * sk_pl_edge(N) <= at:
+        return max(<Py_ssize_t>R, 1)
+    return max(<Py_ssize_t>sqrt(R / 2), 1)
 
 
 cdef inline double lanes_work(Py_ssize_t L1, Py_ssize_t L2, Py_ssize_t d, int d1, int d2,
-                              int N, bint wide, bint keep, bint grid) noexcept nogil:
+                              int N, bint wide, bint keep, bint grid,
+                              double at=BAND_AT) noexcept nogil:
     """A thread's workspace for blocks of paths of up to L1 and L2 points, in numbers (double
     precision: it cannot wrap): G of the lanes and of a pair, pair_g's, a coarse row's
-    coefficients, the edges (every row's with keep, and the adjoint's tb, rb and Gb), and
-    with grid the lanes' grids."""
+    coefficients, the edges (with keep: a band's rows' (band_rows, at), the bands' first bottom
+    edges, and the adjoint's tb, rb and Gb), and with grid the lanes' grids."""
     cdef double n1 = L1 - 1.0, n2 = L2 - 1.0, R = n1 * (1 << d1), C = n2 * (1 << d2)
-    cdef double E = sk_pl_edge(N), edges
-    edges = ((R + 1) * C + R * (C + 1)) * E + (2 * C + 1) * E + n1 * n2 * SK_PL if keep \
-        else (2 * C + 1) * E
+    cdef double E = sk_pl_edge(N), edges, k = band_rows(L1, L2, d1, d2, N, at)
+    edges = ((k + 1) * C + k * (C + 1)) * E + ceil(R / k) * C * E + (2 * C + 1) * E \
+        + n1 * n2 * SK_PL if keep else (2 * C + 1) * E
     return n1 * n2 * (SK_PL + 1) + pair_g_work(L1, L2, d, wide) + n2 * sk_pl_coeffs_size(N) \
         + edges + ((R + 1) * (C + 1) * SK_PL if grid else 0)
 
@@ -290,8 +312,10 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
         value[lane] = 1
         exps[lane] = 0
     if ln.n1max:
+        lanes_bottom(Bs, ln.n2max << d2, N)
         lanes_forward(ln, d1, d2, N, H, co, Bs, Bs + C * sk_pl_edge(N), False, value,
-                      exps if exponents != NULL else NULL, node if grid != NULL else NULL)
+                      exps if exponents != NULL else NULL, node if grid != NULL else NULL, 0,
+                      ln.n1max << d1)
     for lane in range(count):
         n = start + lane
         if grid != NULL:
@@ -363,16 +387,19 @@ cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, P
                               const double* wide1, const double* wide2, Py_ssize_t wd1,
                               Py_ssize_t wd2, int d1, int d2, int N, const double* H,
                               const floating* seeds, double* ws, floating* dX, floating* dY,
-                              double* dW1, double* dW2, const floating* grid) noexcept nogil:
-    """poly_backward's pairs start .. start + count - 1, a block; ws: lanes_work (keep)."""
+                              double* dW1, double* dW2, const floating* grid,
+                              Py_ssize_t k) noexcept nogil:
+    """poly_backward's pairs start .. start + count - 1, a block, k rows a band (band_rows);
+    ws: lanes_work (keep)."""
     cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, E = sk_pl_edge(N)
-    cdef Py_ssize_t lane, n, i, j, a, b, nodes = (R + 1) * (C + 1)
+    cdef Py_ssize_t lane, n, i, j, a, b, nodes = (R + 1) * (C + 1), r0, band
     cdef double* gp = ws + n1 * n2 * SK_PL
     cdef double* work = gp + n1 * n2
     cdef double* co = work + <Py_ssize_t>pair_g_work(L1, L2, d, wide1 != NULL)
-    cdef double* Bs = co + n2 * sk_pl_coeffs_size(N)
-    cdef double* Ls = Bs + (R + 1) * C * E
-    cdef double* tb = Ls + R * (C + 1) * E
+    cdef double* Bs = co + n2 * sk_pl_coeffs_size(N)          # a band's edges
+    cdef double* Ls = Bs + (k + 1) * C * E
+    cdef double* first = Ls + k * (C + 1) * E                 # the bands' first bottom edges
+    cdef double* tb = first + ((R + k - 1) // k) * C * E
     cdef double* rb = tb + C * E
     cdef double* Gb = rb + (C + 1) * E
     cdef double value[SK_PL]
@@ -387,8 +414,20 @@ cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, P
         if grid != NULL:
             for i in range(nodes):
                 node[i * SK_PL + lane] = grid[(start + lane) * nodes + i] if lane < count else 0
-    lanes_forward(ln, d1, d2, N, H, co, Bs, Ls, True, value, NULL, NULL)
-    lanes_adjoint(ln, d1, d2, N, H, co, Bs, Ls, sd, tb, rb, Gb, node if grid != NULL else NULL)
+    R, C = ln.n1max << d1, ln.n2max << d2
+    lanes_bottom(Bs, C, N)
+    if k < R:            # the bands' first bottom edges, for each band's edges again below
+        for band in range((R + k - 1) // k):
+            memcpy(first + band * C * E, Bs, C * E * sizeof(double))
+            lanes_forward(ln, d1, d2, N, H, co, Bs, Ls, False, value, NULL, NULL, band * k,
+                          min(R, band * k + k))
+    for band in range((R + k - 1) // k - 1, -1, -1):
+        r0 = band * k
+        if k < R:
+            memcpy(Bs, first + band * C * E, C * E * sizeof(double))
+        lanes_forward(ln, d1, d2, N, H, co, Bs, Ls, True, value, NULL, NULL, r0, min(R, r0 + k))
+        lanes_adjoint(ln, d1, d2, N, H, co, Bs, Ls, sd, tb, rb, Gb,
+                      node if grid != NULL else NULL, r0, min(R, r0 + k))
     for lane in range(count):
         n, a, b = start + lane, ln.n1[lane], ln.n2[lane]
         if a == 0:
@@ -413,12 +452,13 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                   const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None,
                   const double[:, :, ::1] wide1=None, const double[:, :, ::1] wide2=None,
                   double[:, :, :, ::1] dW1=None, double[:, :, :, ::1] dW2=None,
-                  const floating[:, :, ::1] grid_seeds=None):
+                  const floating[:, :, ::1] grid_seeds=None, double band_at=BAND_AT):
     """Adds seeds[n] * dk(X[pa[n]], Y[pb[n]]) to dX[thread] and dY[thread] (one slice per
     thread, both needed), the exact reverse mode of poly_forward, a block of pairs at a
     time. wide1, wide2: as for poly_forward, the gradients then going to dW1 and dW2
     (float64, one slice per thread, either None: not wanted) instead. grid_seeds (not None):
-    seeds at every node of each pair's grid (poly_forward's grid) instead of seeds."""
+    seeds at every node of each pair's grid (poly_forward's grid) instead of seeds. band_at:
+    the numbers of edges kept at once, beyond which the rows go in bands (band_rows)."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Py_ssize_t blk, tid, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1]
     cdef Py_ssize_t d = X.shape[2]
@@ -434,7 +474,9 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         raise ValueError("dX and dY are both needed")
     cdef size_t nwork = checked_size(sizeof(double), lanes_work(L1, L2, d, d1, d2, order,
                                                                 wide, True,
-                                                                grid_seeds is not None))
+                                                                grid_seeds is not None,
+                                                                band_at))
+    cdef Py_ssize_t k = band_rows(L1, L2, d1, d2, order, band_at)
     cdef int failed = 0
     cdef double* ws
     if grid_seeds is not None and (
@@ -470,7 +512,7 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                                 dxp + tid * sx if dxp != NULL else NULL,
                                 dyp + tid * sy if dyp != NULL else NULL,
                                 w1g + tid * sw1 if w1g != NULL else NULL,
-                                w2g + tid * sw2 if w2g != NULL else NULL, gsp)
+                                w2g + tid * sw2 if w2g != NULL else NULL, gsp, k)
         free(ws)
     allocated(failed, nwork * sizeof(double))
 

@@ -8,6 +8,7 @@ import pytest
 from scipy.special import i0
 
 import sksigkernel as sk
+from sksigkernel import _solver
 from helpers import STATIC, brownian, finite_difference
 from reference import truncated_signature
 
@@ -178,6 +179,30 @@ def test_bad_options(rng, kwargs, match):
     X = walks(rng, 2, 4, 2)
     with pytest.raises(ValueError, match=match):
         sk.sig_kernel_gram(X, X, 0, **kwargs)
+
+
+@pytest.mark.parametrize("d1, d2", [(0, 0), (1, 2), (2, 0)])
+def test_backward_in_bands_is_the_backward_keeping_every_row(rng, d1, d2):
+    """Long grids go in bands of rows (their edges recomputed from each band's first bottom
+    edges): bit for bit the gradients of every row's edges kept, ragged pairs, node seeds."""
+    X = np.cumsum(rng.normal(size=(3, 9, 2)) / 3, axis=1)
+    Y = np.cumsum(rng.normal(size=(2, 7, 2)) / 3, axis=1)
+    len1, len2 = np.array([9, 4, 6], dtype=np.intp), np.array([7, 2], dtype=np.intp)
+    pa, pb = (np.repeat(np.arange(3), 2).astype(np.intp),
+              np.tile(np.arange(2), 3).astype(np.intp))
+    seeds = rng.normal(size=6)
+    nodes = rng.normal(size=(6, (8 << d1) + 1, (6 << d2) + 1))
+    for grid in (None, nodes):
+        grads = []
+        for at in (2.0 ** 40, 0.0):      # every row kept; bands of sqrt(R / 2) rows
+            dX, dY = np.zeros((2,) + X.shape), np.zeros((2,) + Y.shape)
+            _solver.poly_backward(X, Y, pa, pb, seeds, 0, 1.0, 0, 0, d1, d2, 7, dX, dY, 2,
+                                  len1, len2, grid_seeds=grid, band_at=at)
+            grads.append((dX.sum(axis=0), dY.sum(axis=0)))
+        for got in grads[1:]:
+            for u, v in zip(got, grads[0]):
+                np.testing.assert_array_equal(u, v)
+        assert np.abs(grads[0][0]).max() > 0
 
 
 def test_grids_hold_the_kernels_of_the_paths_prefixes(rng):
