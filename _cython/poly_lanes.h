@@ -138,7 +138,8 @@ sk_pl_cell_adjoint(int N, const double *co, const double *B, const double *L,
 {
     const double *e = co, *pw = co + (N + 1) * SK_PL;
     sk_pl tb[SK_PL_MAX + 1], rb[SK_PL_MAX + 1], tp[SK_PL_MAX + 1], rp[SK_PL_MAX + 1];
-    sk_pl lb[SK_PL_MAX + 1], rho = sk_pl_splat(0), b0 = SK_PL_LD(B, 0);
+    sk_pl b[SK_PL_MAX + 1], l[SK_PL_MAX + 1], hb[SK_PL_MAX + 1], hl[SK_PL_MAX + 1];
+    sk_pl xb[SK_PL_MAX + 1], xl[SK_PL_MAX + 1], rho = sk_pl_splat(0);
     int m, q;
     SK_PL_UNROLL
     for (m = 0; m <= N; m++) {
@@ -146,59 +147,73 @@ sk_pl_cell_adjoint(int N, const double *co, const double *B, const double *L,
         rb[m] = SK_PL_LD(Rb, m);
         tp[m] = SK_PL_MUL(tb[m], SK_PL_LD(pw, m));
         rp[m] = SK_PL_MUL(rb[m], SK_PL_LD(pw, m));
+        b[m] = SK_PL_LD(B, m);
+        l[m] = SK_PL_LD(L, m);
+    }
+    /* every sum over H first (as in the forward: their chains overlap) */
+    SK_PL_UNROLL
+    for (m = 1; m <= N; m++) {
+        sk_pl x = sk_pl_splat(0), y = sk_pl_splat(0);
+        SK_PL_UNROLL
+        for (q = 1; q <= N; q++) {
+            const sk_pl hk = sk_pl_splat(H[q + m]);
+            x = SK_PL_FMA(x, b[q], hk);
+            y = SK_PL_FMA(y, l[q], hk);
+        }
+        hb[m] = x;
+        hl[m] = y;
+    }
+    SK_PL_UNROLL
+    for (q = 1; q <= N; q++) {
+        sk_pl x = sk_pl_splat(0), y = sk_pl_splat(0);
+        SK_PL_UNROLL
+        for (m = 0; m <= N; m++) {
+            const sk_pl hk = sk_pl_splat(H[q + m]);
+            x = SK_PL_FMA(x, rp[m], hk);
+            y = SK_PL_FMA(y, tp[m], hk);
+        }
+        xb[q] = x;
+        xl[q] = y;
     }
     /* dF/drho: the sums over H times m rho^(m-1), and over e shifted by one */
     SK_PL_UNROLL
     for (m = 1; m <= N; m++) {
-        sk_pl hb = sk_pl_splat(0), hl = sk_pl_splat(0), st, sr;
         const sk_pl dp = SK_PL_MUL(sk_pl_splat((double)m), SK_PL_LD(pw, m - 1));
-        SK_PL_UNROLL
-        for (q = 1; q <= N; q++) {
-            const sk_pl hk = sk_pl_splat(H[q + m]);
-            hb = SK_PL_FMA(hb, SK_PL_LD(B, q), hk);
-            hl = SK_PL_FMA(hl, SK_PL_LD(L, q), hk);
-        }
-        st = sr = SK_PL_MUL(b0, SK_PL_LD(e, m - 1));
+        sk_pl st, sr;
+        st = sr = SK_PL_MUL(b[0], SK_PL_LD(e, m - 1));
         SK_PL_UNROLL
         for (q = 1; q < m; q++) {
             const sk_pl eq = SK_PL_LD(e, m - 1 - q);
-            st = SK_PL_FMA(st, SK_PL_LD(B, q), eq);
-            sr = SK_PL_FMA(sr, SK_PL_LD(L, q), eq);
+            st = SK_PL_FMA(st, b[q], eq);
+            sr = SK_PL_FMA(sr, l[q], eq);
         }
-        rho = SK_PL_FMA(rho, tb[m], SK_PL_FMA(st, dp, hl));
-        rho = SK_PL_FMA(rho, rb[m], SK_PL_FMA(sr, dp, hb));
+        rho = SK_PL_FMA(rho, tb[m], SK_PL_FMA(st, dp, hl[m]));
+        rho = SK_PL_FMA(rho, rb[m], SK_PL_FMA(sr, dp, hb[m]));
     }
     /* the edges' adjoints; Lb's sum over Rb last, in falling m */
     SK_PL_UNROLL
     for (q = 1; q <= N; q++) {
-        sk_pl bb = sk_pl_splat(0), l = sk_pl_splat(0);
-        SK_PL_UNROLL
-        for (m = 0; m <= N; m++) {
-            const sk_pl hk = sk_pl_splat(H[q + m]);
-            bb = SK_PL_FMA(bb, rp[m], hk);
-            l = SK_PL_FMA(l, tp[m], hk);
-        }
+        sk_pl bb = xb[q];
         SK_PL_UNROLL
         for (m = N; m >= q; m--)
             bb = SK_PL_FMA(bb, tb[m], SK_PL_LD(e, m - q));
-        lb[q] = l;
         SK_PL_ST(Bb, q, bb);
     }
     {
-        sk_pl b = sk_pl_splat(0);
+        sk_pl bb = sk_pl_splat(0);
         SK_PL_UNROLL
         for (m = N; m >= 0; m--)
-            b = SK_PL_FMA(b, SK_PL_ADD(tb[m], rb[m]), SK_PL_LD(e, m));
-        SK_PL_ST(Bb, 0, b);
+            bb = SK_PL_FMA(bb, SK_PL_ADD(tb[m], rb[m]), SK_PL_LD(e, m));
+        SK_PL_ST(Bb, 0, bb);
     }
     SK_PL_ST(Lb, 0, sk_pl_splat(0));
     SK_PL_UNROLL
     for (q = 1; q <= N; q++) {
-        sk_pl l = lb[q];
+        sk_pl x = xl[q];
         SK_PL_UNROLL
         for (m = N; m >= q; m--)
-            l = SK_PL_FMA(l, rb[m], SK_PL_LD(e, m - q));
-        SK_PL_ST(Lb, q, l);
+            x = SK_PL_FMA(x, rb[m], SK_PL_LD(e, m - q));
+        SK_PL_ST(Lb, q, x);
     }
     return rho;
 }
