@@ -120,14 +120,11 @@ cdef extern from "lanes.h" nogil:
 cdef extern from "poly_lanes.h" nogil:
     enum: SK_PL
     Py_ssize_t sk_pl_edge(int N)
-    Py_ssize_t sk_pl_coeffs_size(int N)
-    void sk_pl_coeffs(const double* g, double h, const double* H, int N, Py_ssize_t n,
-                      Py_ssize_t K, double* co)
-    void sk_pl_row(const double* co, Py_ssize_t K, const double* Brow, double* Trow,
-                   double* Lrow, const double* H, int N, Py_ssize_t C, int d2)
-    void sk_pl_adjoint_row(const double* co, Py_ssize_t K, const double* Brow,
-                           const double* Lrow, double* tb, double* rb, const double* H, int N,
-                           Py_ssize_t C, int d2, double h, double* Gb)
+    void sk_pl_row(const double* g, double h, const double* Brow, double* Trow, double* Lrow,
+                   const double* H, int N, Py_ssize_t C, int d2)
+    void sk_pl_adjoint_row(const double* g, const double* Brow, const double* Lrow, double* tb,
+                           double* rb, const double* H, int N, Py_ssize_t C, int d2, double h,
+                           double* Gb)
 
 cdef extern from *:
     """

@@ -3,9 +3,9 @@
  * and no lane waits on another.
  *
  * An edge of a cell is N + 1 vectors (its coefficients of degree 0 .. N, the four lanes of
- * each in a row). A coarse cell's coefficients are 2 (N + 1) vectors: e_n = rho^n / n!, then
- * rho^n. With H_k = 1/k!, the top and right edges from the bottom B and left L (L_0 = B_0,
- * not read) are
+ * each in a row). With H_k = 1/k! and e_n = rho^n / n! (computed in the cell from rho: a
+ * pass of their own over a row's cells cost a quarter of the cells' time), the top and
+ * right edges from the bottom B and left L (L_0 = B_0, not read) are
  *     T_m = B_0 e_m + rho^m sum_(q>=1) L_q H_(q+m) + sum_(p=1..m) B_p e_(m-p)
  *     R_m = B_0 e_m + rho^m sum_(q>=1) B_q H_(q+m) + sum_(p=1..m) L_p e_(m-p).
  * Along a row the right edge of a cell is the left of the next; R_m's sum over L comes last
@@ -50,32 +50,8 @@ static inline sk_pl sk_pl_mul(sk_pl a, sk_pl b)
 #endif
 #define SK_PL_FMA(acc, a, b) SK_PL_ADD((acc), SK_PL_MUL((a), (b)))
 
-/* numbers of an edge and of a coarse cell's coefficients */
+/* numbers of an edge */
 static inline ptrdiff_t sk_pl_edge(int N) { return (ptrdiff_t)(N + 1) * SK_PL; }
-static inline ptrdiff_t sk_pl_coeffs_size(int N) { return 2 * sk_pl_edge(N); }
-
-/* The coefficients of a row of n coarse cells, cell j's from its rho = h g_j (g_j: SK_PL
- * numbers at g + j SK_PL) at co + j K, with H (1/k!, k <= N). Degree by degree, each a
- * loop over the cells, so that the products rho^n of different cells overlap. */
-static inline void sk_pl_coeffs(const double *g, double h, const double *H, int N,
-                                ptrdiff_t n, ptrdiff_t K, double *co)
-{
-    const sk_pl hv = sk_pl_splat(h);
-    ptrdiff_t j;
-    int k;
-    for (j = 0; j < n; j++) {
-        sk_pl_store(co + j * K, sk_pl_splat(1));                      /* e_0 */
-        sk_pl_store(co + j * K + (N + 1) * SK_PL, sk_pl_splat(1));    /* rho^0 */
-    }
-    for (k = 1; k <= N; k++)
-        for (j = 0; j < n; j++) {
-            double *pw = co + j * K + (N + 1) * SK_PL;
-            const sk_pl p = SK_PL_MUL(sk_pl_load(pw + (k - 1) * SK_PL),
-                                      SK_PL_MUL(hv, sk_pl_load(g + j * SK_PL)));
-            sk_pl_store(pw + k * SK_PL, p);
-            sk_pl_store(co + j * K + k * SK_PL, SK_PL_MUL(p, sk_pl_splat(H[k])));
-        }
-}
 
 /* the loops of a cell unrolled whole: with N a constant, a cell is straight-line code */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -87,14 +63,28 @@ static inline void sk_pl_coeffs(const double *g, double h, const double *H, int 
 #define SK_PL_LD(p, i) sk_pl_load((p) + (ptrdiff_t)(i) * SK_PL)
 #define SK_PL_ST(p, i, v) sk_pl_store((p) + (ptrdiff_t)(i) * SK_PL, (v))
 
+/* e_n = rho^n / n! and rho^n for n <= N. */
+static inline __attribute__((always_inline)) void
+sk_pl_powers(int N, sk_pl rho, const double *H, sk_pl *e, sk_pl *pw)
+{
+    int n;
+    e[0] = pw[0] = sk_pl_splat(1);
+    SK_PL_UNROLL
+    for (n = 1; n <= N; n++) {
+        pw[n] = SK_PL_MUL(pw[n - 1], rho);
+        e[n] = SK_PL_MUL(pw[n], sk_pl_splat(H[n]));
+    }
+}
+
 /* One cell: T and R from B and L; T may be B (every B is read first), R never L. */
 static inline __attribute__((always_inline)) void
-sk_pl_cell(int N, const double *co, const double *B, const double *L, double *T, double *R,
+sk_pl_cell(int N, sk_pl rho, const double *B, const double *L, double *T, double *R,
            const double *H)
 {
-    const double *e = co, *pw = co + (N + 1) * SK_PL;
+    sk_pl e[SK_PL_MAX + 1], pw[SK_PL_MAX + 1];
     sk_pl b[SK_PL_MAX + 1], l[SK_PL_MAX + 1], hb[SK_PL_MAX + 1], hl[SK_PL_MAX + 1];
     int m, q;
+    sk_pl_powers(N, rho, H, e, pw);
     SK_PL_UNROLL
     for (m = 0; m <= N; m++) {
         b[m] = SK_PL_LD(B, m);
@@ -116,12 +106,12 @@ sk_pl_cell(int N, const double *co, const double *B, const double *L, double *T,
     }
     SK_PL_UNROLL
     for (m = 0; m <= N; m++) {
-        const sk_pl em = SK_PL_LD(e, m), pm = SK_PL_LD(pw, m);
+        const sk_pl em = e[m], pm = pw[m];
         sk_pl r = SK_PL_FMA(SK_PL_MUL(b[0], em), pm, hb[m]);
         sk_pl t = SK_PL_FMA(SK_PL_MUL(b[0], em), pm, hl[m]);
         SK_PL_UNROLL
         for (q = 1; q < m; q++) {
-            const sk_pl eq = SK_PL_LD(e, m - q);
+            const sk_pl eq = e[m - q];
             t = SK_PL_FMA(t, b[q], eq);
             r = SK_PL_FMA(r, l[q], eq);
         }
@@ -133,20 +123,21 @@ sk_pl_cell(int N, const double *co, const double *B, const double *L, double *T,
 /* The adjoint of a cell: from Tb and Rb, Bb (may be Tb) and Lb (never Rb), and dF/drho
  * returned. B, L: the cell's edges as the forward read them. */
 static inline __attribute__((always_inline)) sk_pl
-sk_pl_cell_adjoint(int N, const double *co, const double *B, const double *L,
+sk_pl_cell_adjoint(int N, sk_pl rho_, const double *B, const double *L,
                    const double *Tb, const double *Rb, double *Bb, double *Lb, const double *H)
 {
-    const double *e = co, *pw = co + (N + 1) * SK_PL;
+    sk_pl e[SK_PL_MAX + 1], pw[SK_PL_MAX + 1];
     sk_pl tb[SK_PL_MAX + 1], rb[SK_PL_MAX + 1], tp[SK_PL_MAX + 1], rp[SK_PL_MAX + 1];
     sk_pl b[SK_PL_MAX + 1], l[SK_PL_MAX + 1], hb[SK_PL_MAX + 1], hl[SK_PL_MAX + 1];
     sk_pl xb[SK_PL_MAX + 1], xl[SK_PL_MAX + 1], rho = sk_pl_splat(0);
     int m, q;
+    sk_pl_powers(N, rho_, H, e, pw);
     SK_PL_UNROLL
     for (m = 0; m <= N; m++) {
         tb[m] = SK_PL_LD(Tb, m);
         rb[m] = SK_PL_LD(Rb, m);
-        tp[m] = SK_PL_MUL(tb[m], SK_PL_LD(pw, m));
-        rp[m] = SK_PL_MUL(rb[m], SK_PL_LD(pw, m));
+        tp[m] = SK_PL_MUL(tb[m], pw[m]);
+        rp[m] = SK_PL_MUL(rb[m], pw[m]);
         b[m] = SK_PL_LD(B, m);
         l[m] = SK_PL_LD(L, m);
     }
@@ -178,12 +169,12 @@ sk_pl_cell_adjoint(int N, const double *co, const double *B, const double *L,
     /* dF/drho: the sums over H times m rho^(m-1), and over e shifted by one */
     SK_PL_UNROLL
     for (m = 1; m <= N; m++) {
-        const sk_pl dp = SK_PL_MUL(sk_pl_splat((double)m), SK_PL_LD(pw, m - 1));
+        const sk_pl dp = SK_PL_MUL(sk_pl_splat((double)m), pw[m - 1]);
         sk_pl st, sr;
-        st = sr = SK_PL_MUL(b[0], SK_PL_LD(e, m - 1));
+        st = sr = SK_PL_MUL(b[0], e[m - 1]);
         SK_PL_UNROLL
         for (q = 1; q < m; q++) {
-            const sk_pl eq = SK_PL_LD(e, m - 1 - q);
+            const sk_pl eq = e[m - 1 - q];
             st = SK_PL_FMA(st, b[q], eq);
             sr = SK_PL_FMA(sr, l[q], eq);
         }
@@ -196,14 +187,14 @@ sk_pl_cell_adjoint(int N, const double *co, const double *B, const double *L,
         sk_pl bb = xb[q];
         SK_PL_UNROLL
         for (m = N; m >= q; m--)
-            bb = SK_PL_FMA(bb, tb[m], SK_PL_LD(e, m - q));
+            bb = SK_PL_FMA(bb, tb[m], e[m - q]);
         SK_PL_ST(Bb, q, bb);
     }
     {
         sk_pl bb = sk_pl_splat(0);
         SK_PL_UNROLL
         for (m = N; m >= 0; m--)
-            bb = SK_PL_FMA(bb, SK_PL_ADD(tb[m], rb[m]), SK_PL_LD(e, m));
+            bb = SK_PL_FMA(bb, SK_PL_ADD(tb[m], rb[m]), e[m]);
         SK_PL_ST(Bb, 0, bb);
     }
     SK_PL_ST(Lb, 0, sk_pl_splat(0));
@@ -212,23 +203,23 @@ sk_pl_cell_adjoint(int N, const double *co, const double *B, const double *L,
         sk_pl x = xl[q];
         SK_PL_UNROLL
         for (m = N; m >= q; m--)
-            x = SK_PL_FMA(x, rb[m], SK_PL_LD(e, m - q));
+            x = SK_PL_FMA(x, rb[m], e[m - q]);
         SK_PL_ST(Lb, q, x);
     }
     return rho;
 }
 
-/* A row of C cells from the left. Cell c has coefficients co + (c >> d2) K, bottom edge
+/* A row of C cells from the left. Cell c has rho = h g[(c >> d2) SK_PL ..], bottom edge
  * Brow + c E and top edge Trow + c E (E = sk_pl_edge(N); Trow may be Brow), left edge
  * Lrow + c E and right edge Lrow + (c + 1) E (the caller sets the first). */
 static inline __attribute__((always_inline)) void
-sk_pl_row_body(int N, const double *co, ptrdiff_t K, const double *Brow, double *Trow,
+sk_pl_row_body(int N, const double *g, double h, const double *Brow, double *Trow,
                double *Lrow, const double *H, ptrdiff_t C, int d2)
 {
     const ptrdiff_t E = sk_pl_edge(N);
     ptrdiff_t c;
     for (c = 0; c < C; c++)
-        sk_pl_cell(N, co + (c >> d2) * K, Brow + c * E, Lrow + c * E, Trow + c * E,
+        sk_pl_cell(N, SK_PL_MUL(sk_pl_splat(h), sk_pl_load(g + (c >> d2) * SK_PL)), Brow + c * E, Lrow + c * E, Trow + c * E,
                    Lrow + (c + 1) * E, H);
 }
 
@@ -237,7 +228,7 @@ sk_pl_row_body(int N, const double *co, ptrdiff_t K, const double *Brow, double 
  * has gathered (the caller sets the row's seeds there, zero elsewhere), and dF/d(left edge)
  * of cell c is added to rb + c E. h dF/drho is added to Gb + (c >> d2) SK_PL. */
 static inline __attribute__((always_inline)) void
-sk_pl_adjoint_row_body(int N, const double *co, ptrdiff_t K, const double *Brow,
+sk_pl_adjoint_row_body(int N, const double *g, const double *Brow,
                        const double *Lrow, double *tb, double *rb, const double *H,
                        ptrdiff_t C, int d2, double h, double *Gb)
 {
@@ -246,7 +237,9 @@ sk_pl_adjoint_row_body(int N, const double *co, ptrdiff_t K, const double *Brow,
     ptrdiff_t c;
     int m;
     for (c = C - 1; c >= 0; c--) {
-        const sk_pl rho = sk_pl_cell_adjoint(N, co + (c >> d2) * K, Brow + c * E,
+        const sk_pl rho = sk_pl_cell_adjoint(N, SK_PL_MUL(sk_pl_splat(h),
+                                                          sk_pl_load(g + (c >> d2) * SK_PL)),
+                                              Brow + c * E,
                                               Lrow + c * E, tb + c * E, rb + (c + 1) * E,
                                               tb + c * E, lb, H);
         double *g = Gb + (c >> d2) * SK_PL;
@@ -259,18 +252,18 @@ sk_pl_adjoint_row_body(int N, const double *co, ptrdiff_t K, const double *Brow,
 /* Each degree up to 16 a function of its own (N a constant: loops unroll), and one for any
  * degree up to SK_PL_MAX. */
 #define SK_PL_FNS(NAME, NN)                                                              \
-    static void sk_pl_row_##NAME(const double *co, ptrdiff_t K, const double *Brow,      \
+    static void sk_pl_row_##NAME(const double *g, double h, const double *Brow,          \
                                  double *Trow, double *Lrow, const double *H, int N,     \
                                  ptrdiff_t C, int d2)                                    \
     {                                                                                    \
-        sk_pl_row_body((NN) ? (NN) : N, co, K, Brow, Trow, Lrow, H, C, d2);              \
+        sk_pl_row_body((NN) ? (NN) : N, g, h, Brow, Trow, Lrow, H, C, d2);               \
     }                                                                                    \
-    static void sk_pl_adjoint_row_##NAME(const double *co, ptrdiff_t K, const double *Brow, \
+    static void sk_pl_adjoint_row_##NAME(const double *g, const double *Brow,            \
                                          const double *Lrow, double *tb, double *rb,     \
                                          const double *H, int N, ptrdiff_t C, int d2,    \
                                          double h, double *Gb)                           \
     {                                                                                    \
-        sk_pl_adjoint_row_body((NN) ? (NN) : N, co, K, Brow, Lrow, tb, rb, H, C, d2, h, Gb); \
+        sk_pl_adjoint_row_body((NN) ? (NN) : N, g, Brow, Lrow, tb, rb, H, C, d2, h, Gb); \
     }
 
 SK_PL_FNS(1, 1) SK_PL_FNS(2, 2) SK_PL_FNS(3, 3) SK_PL_FNS(4, 4)
@@ -284,25 +277,24 @@ SK_PL_FNS(any, 0)
      PREFIX##8, PREFIX##9, PREFIX##10, PREFIX##11, PREFIX##12, PREFIX##13, PREFIX##14,   \
      PREFIX##15, PREFIX##16}
 
-static void sk_pl_row(const double *co, ptrdiff_t K, const double *Brow, double *Trow,
+static void sk_pl_row(const double *g, double h, const double *Brow, double *Trow,
                       double *Lrow, const double *H, int N, ptrdiff_t C, int d2)
 {
-    typedef void (*row_fn)(const double *, ptrdiff_t, const double *, double *, double *,
+    typedef void (*row_fn)(const double *, double, const double *, double *, double *,
                            const double *, int, ptrdiff_t, int);
     static const row_fn fixed[17] = SK_PL_DEGREES(sk_pl_row_);
-    (N <= 16 ? fixed[N] : sk_pl_row_any)(co, K, Brow, Trow, Lrow, H, N, C, d2);
+    (N <= 16 ? fixed[N] : sk_pl_row_any)(g, h, Brow, Trow, Lrow, H, N, C, d2);
 }
 
-static void sk_pl_adjoint_row(const double *co, ptrdiff_t K, const double *Brow,
+static void sk_pl_adjoint_row(const double *g, const double *Brow,
                               const double *Lrow, double *tb, double *rb, const double *H,
                               int N, ptrdiff_t C, int d2, double h, double *Gb)
 {
-    typedef void (*adjoint_fn)(const double *, ptrdiff_t, const double *, const double *,
+    typedef void (*adjoint_fn)(const double *, const double *, const double *,
                                double *, double *, const double *, int, ptrdiff_t, int,
                                double, double *);
     static const adjoint_fn fixed[17] = SK_PL_DEGREES(sk_pl_adjoint_row_);
-    (N <= 16 ? fixed[N] : sk_pl_adjoint_row_any)(co, K, Brow, Lrow, tb, rb, H, N, C, d2, h,
-                                                 Gb);
+    (N <= 16 ? fixed[N] : sk_pl_adjoint_row_any)(g, Brow, Lrow, tb, rb, H, N, C, d2, h, Gb);
 }
 
 #endif

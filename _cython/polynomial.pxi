@@ -154,12 +154,6 @@ cdef Lanes load_lanes(Static sk, const floating* X, const floating* Y, Py_ssize_
     return ln
 
 
-cdef inline void lanes_coeffs(Lanes ln, Py_ssize_t i, double h, const double* H, int N,
-                              double* co) noexcept nogil:
-    """The coefficients of coarse row i's cells (sk_pl_coeffs), a cell's every K numbers."""
-    sk_pl_coeffs(ln.g + i * ln.n2max * SK_PL, h, H, N, ln.n2max, sk_pl_coeffs_size(N), co)
-
-
 cdef inline void lanes_bottom(double* Bs, Py_ssize_t C, int N) noexcept nogil:
     """The bottom edges of C cells, those of the grid: k = 1 there."""
     cdef Py_ssize_t c, E = sk_pl_edge(N)
@@ -167,33 +161,31 @@ cdef inline void lanes_bottom(double* Bs, Py_ssize_t C, int N) noexcept nogil:
         Bs[c] = 1 if c % E < SK_PL else 0
 
 
-cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double* co,
-                        double* Bs, double* Ls, bint keep, double* value, long* exps,
+cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double* Bs, double* Ls, bint keep, double* value, long* exps,
                         double* nodes, Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
     """The polynomial scheme over a block, rows r0 .. r1 - 1 of its fine grid from the bottom
     edges of row r0 at Bs (the grid's: lanes_bottom): value[lane] = the kernel of each lane
     whose last row is among them, times 2^exps[lane] when exps is not NULL (zero at first: a
-    lane's rows scaled as they grow past 2^SCALE_AT, its left boundary with them). co:
-    coefficients of a coarse row. keep: every row's edges kept for the adjoint, row r's
+    lane's rows scaled as they grow past 2^SCALE_AT, its left boundary with them). keep:
+    every row's edges kept for the adjoint, row r's
     bottom edges at Bs + (r - r0) C E and left edges at Ls + (r - r0) (C + 1) E, E =
     sk_pl_edge(N); else one row each. nodes (not NULL; all rows): the values at the grid's
     nodes too, (R + 1) x (C + 1) of them, SK_PL numbers each: 1 on the bottom and left, the
     right edges at v = 1 elsewhere (the kernel is the last)."""
     cdef Py_ssize_t C = ln.n2max << d2, E = sk_pl_edge(N)
-    cdef Py_ssize_t K = sk_pl_coeffs_size(N), r, c, m, lane, end
+    cdef Py_ssize_t r, c, m, lane, end
     cdef double h = 1.0 / (1 << (d1 + d2)), v, big
     cdef double* T
     cdef double* Lr
     for r in range(r0, r1):
-        if r == r0 or (r & ((1 << d1) - 1)) == 0:      # a new coarse row
-            lanes_coeffs(ln, r >> d1, h, H, N, co)
         Lr = Ls + (r - r0) * (C + 1) * E if keep else Ls
         T = Bs + (r - r0 + 1) * C * E if keep else Bs
         for m in range(E):
             Lr[m] = 0
         for lane in range(SK_PL):
             Lr[lane] = 1 if exps == NULL else ldexp(1.0, -exps[lane])
-        sk_pl_row(co, K, Bs + (r - r0) * C * E if keep else Bs, T, Lr, H, N, C, d2)
+        sk_pl_row(ln.g + (r >> d1) * ln.n2max * SK_PL, h, Bs + (r - r0) * C * E if keep else Bs,
+                  T, Lr, H, N, C, d2)
         if nodes != NULL:
             if r == 0:
                 for c in range((C + 1) * SK_PL):
@@ -226,8 +218,7 @@ cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double
                 value[lane] = v
 
 
-cdef void lanes_adjoint(Lanes ln, int d1, int d2, int N, const double* H, double* co,
-                        const double* Bs, const double* Ls, const double* seeds, double* tb,
+cdef void lanes_adjoint(Lanes ln, int d1, int d2, int N, const double* H, const double* Bs, const double* Ls, const double* seeds, double* tb,
                         double* rb, double* Gb, const double* nodes, Py_ssize_t r0,
                         Py_ssize_t r1) noexcept nogil:
     """The reverse of lanes_forward (keep) over rows r1 - 1 .. r0, the rows above done
@@ -236,14 +227,12 @@ cdef void lanes_adjoint(Lanes ln, int d1, int d2, int N, const double* H, double
     (C + 1) E. nodes (not NULL): instead of seeds, dF/d(value) at every node of the grid,
     laid out as lanes_forward's nodes."""
     cdef Py_ssize_t R = ln.n1max << d1, C = ln.n2max << d2, E = sk_pl_edge(N)
-    cdef Py_ssize_t K = sk_pl_coeffs_size(N), r, m, lane, c
+    cdef Py_ssize_t r, m, lane, c
     cdef double h = 1.0 / (1 << (d1 + d2))
     if r1 == R:
         memset(Gb, 0, ln.n1max * ln.n2max * SK_PL * sizeof(double))
         memset(tb, 0, C * E * sizeof(double))
     for r in range(r1 - 1, r0 - 1, -1):
-        if r == r1 - 1 or ((r + 1) & ((1 << d1) - 1)) == 0:  # a new coarse row, from its top
-            lanes_coeffs(ln, r >> d1, h, H, N, co)
         memset(rb, 0, (C + 1) * E * sizeof(double))
         if nodes != NULL:                     # a node's value: the right edge at v = 1
             for c in range(1, C + 1):
@@ -255,8 +244,9 @@ cdef void lanes_adjoint(Lanes ln, int d1, int d2, int N, const double* H, double
             if nodes == NULL and ln.n1[lane] and r == (ln.n1[lane] << d1) - 1:
                 for m in range(N + 1):
                     rb[(ln.n2[lane] << d2) * E + m * SK_PL + lane] = seeds[lane] * H[m]
-        sk_pl_adjoint_row(co, K, Bs + (r - r0) * C * E, Ls + (r - r0) * (C + 1) * E, tb, rb,
-                          H, N, C, d2, h, Gb + (r >> d1) * ln.n2max * SK_PL)
+        sk_pl_adjoint_row(ln.g + (r >> d1) * ln.n2max * SK_PL, Bs + (r - r0) * C * E,
+                          Ls + (r - r0) * (C + 1) * E, tb, rb, H, N, C, d2, h,
+                          Gb + (r >> d1) * ln.n2max * SK_PL)
 
 
 DEF BAND_AT = 1 << 23        # the backward keeps every row's edges up to this many numbers
@@ -277,15 +267,13 @@ cdef inline double lanes_work(Py_ssize_t L1, Py_ssize_t L2, Py_ssize_t d, int d1
                               int N, bint wide, bint keep, bint grid,
                               double at=BAND_AT) noexcept nogil:
     """A thread's workspace for blocks of paths of up to L1 and L2 points, in numbers (double
-    precision: it cannot wrap): G of the lanes and of a pair, pair_g's, a coarse row's
-    coefficients, the edges (with keep: a band's rows' (band_rows, at), the bands' first bottom
+    precision: it cannot wrap): G of the lanes and of a pair, pair_g's, the edges (with keep: a band's rows' (band_rows, at), the bands' first bottom
     edges, and the adjoint's tb, rb and Gb), and with grid the lanes' grids."""
     cdef double n1 = L1 - 1.0, n2 = L2 - 1.0, R = n1 * (1 << d1), C = n2 * (1 << d2)
     cdef double E = sk_pl_edge(N), edges, k = band_rows(L1, L2, d1, d2, N, at)
     edges = ((k + 1) * C + k * (C + 1)) * E + ceil(R / k) * C * E + (2 * C + 1) * E \
         + n1 * n2 * SK_PL if keep else (2 * C + 1) * E
-    return n1 * n2 * (SK_PL + 1) + pair_g_work(L1, L2, d, wide) + n2 * sk_pl_coeffs_size(N) \
-        + edges + ((R + 1) * (C + 1) * SK_PL if grid else 0)
+    return n1 * n2 * (SK_PL + 1) + pair_g_work(L1, L2, d, wide) + edges + ((R + 1) * (C + 1) * SK_PL if grid else 0)
 
 
 cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py_ssize_t L1,
@@ -301,8 +289,7 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
     cdef Py_ssize_t nodes = ((n1 << d1) + 1) * (C + 1)
     cdef double* gp = ws + n1 * n2 * SK_PL
     cdef double* work = gp + n1 * n2
-    cdef double* co = work + <Py_ssize_t>pair_g_work(L1, L2, d, wide1 != NULL)
-    cdef double* Bs = co + n2 * sk_pl_coeffs_size(N)
+    cdef double* Bs = work + <Py_ssize_t>pair_g_work(L1, L2, d, wide1 != NULL)
     cdef double value[SK_PL]
     cdef long exps[SK_PL]
     cdef Lanes ln = load_lanes(sk, X, Y, L1, L2, d, pa, pb, start, count, len1, len2, wide1,
@@ -313,7 +300,7 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
         exps[lane] = 0
     if ln.n1max:
         lanes_bottom(Bs, ln.n2max << d2, N)
-        lanes_forward(ln, d1, d2, N, H, co, Bs, Bs + C * sk_pl_edge(N), False, value,
+        lanes_forward(ln, d1, d2, N, H, Bs, Bs + C * sk_pl_edge(N), False, value,
                       exps if exponents != NULL else NULL, node if grid != NULL else NULL, 0,
                       ln.n1max << d1)
     for lane in range(count):
@@ -395,8 +382,7 @@ cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, P
     cdef Py_ssize_t lane, n, i, j, a, b, nodes = (R + 1) * (C + 1), r0, band
     cdef double* gp = ws + n1 * n2 * SK_PL
     cdef double* work = gp + n1 * n2
-    cdef double* co = work + <Py_ssize_t>pair_g_work(L1, L2, d, wide1 != NULL)
-    cdef double* Bs = co + n2 * sk_pl_coeffs_size(N)          # a band's edges
+    cdef double* Bs = work + <Py_ssize_t>pair_g_work(L1, L2, d, wide1 != NULL)          # a band's edges
     cdef double* Ls = Bs + (k + 1) * C * E
     cdef double* first = Ls + k * (C + 1) * E                 # the bands' first bottom edges
     cdef double* tb = first + ((R + k - 1) // k) * C * E
@@ -419,14 +405,14 @@ cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, P
     if k < R:            # the bands' first bottom edges, for each band's edges again below
         for band in range((R + k - 1) // k):
             memcpy(first + band * C * E, Bs, C * E * sizeof(double))
-            lanes_forward(ln, d1, d2, N, H, co, Bs, Ls, False, value, NULL, NULL, band * k,
+            lanes_forward(ln, d1, d2, N, H, Bs, Ls, False, value, NULL, NULL, band * k,
                           min(R, band * k + k))
     for band in range((R + k - 1) // k - 1, -1, -1):
         r0 = band * k
         if k < R:
             memcpy(Bs, first + band * C * E, C * E * sizeof(double))
-        lanes_forward(ln, d1, d2, N, H, co, Bs, Ls, True, value, NULL, NULL, r0, min(R, r0 + k))
-        lanes_adjoint(ln, d1, d2, N, H, co, Bs, Ls, sd, tb, rb, Gb,
+        lanes_forward(ln, d1, d2, N, H, Bs, Ls, True, value, NULL, NULL, r0, min(R, r0 + k))
+        lanes_adjoint(ln, d1, d2, N, H, Bs, Ls, sd, tb, rb, Gb,
                       node if grid != NULL else NULL, r0, min(R, r0 + k))
     for lane in range(count):
         n, a, b = start + lane, ln.n1[lane], ln.n2[lane]
