@@ -76,6 +76,28 @@ sk_pl_powers(int N, sk_pl rho, const double *H, sk_pl *e, sk_pl *pw)
     }
 }
 
+/* x_i = sum_(j = j0..N) u_j H_(i+j) and y_i the same of w, for i = i0 .. N: the sums over
+ * H, all of a cell's before its sums over e (the chains of multiply-adds of several i then
+ * overlap: measured 1.35x faster at N = 8 than each next to its sum over e). */
+static inline __attribute__((always_inline)) void
+sk_pl_hankel(int N, int i0, int j0, const sk_pl *u, const sk_pl *w, const double *H,
+             sk_pl *x, sk_pl *y)
+{
+    int i, j;
+    SK_PL_UNROLL
+    for (i = i0; i <= N; i++) {
+        sk_pl a = sk_pl_splat(0), b = sk_pl_splat(0);
+        SK_PL_UNROLL
+        for (j = j0; j <= N; j++) {
+            const sk_pl hk = sk_pl_splat(H[i + j]);
+            a = SK_PL_FMA(a, u[j], hk);
+            b = SK_PL_FMA(b, w[j], hk);
+        }
+        x[i] = a;
+        y[i] = b;
+    }
+}
+
 /* One cell: T and R from B and L; T may be B (every B is read first), R never L. */
 static inline __attribute__((always_inline)) void
 sk_pl_cell(int N, sk_pl rho, const double *B, const double *L, double *T, double *R,
@@ -90,20 +112,7 @@ sk_pl_cell(int N, sk_pl rho, const double *B, const double *L, double *T, double
         b[m] = SK_PL_LD(B, m);
         l[m] = SK_PL_LD(L, m);
     }
-    /* the sums over H first, all of them (written apart from the sums over e, the chains
-     * of multiply-adds of several degrees overlap: measured 1.35x faster at N = 8) */
-    SK_PL_UNROLL
-    for (m = 0; m <= N; m++) {
-        sk_pl x = sk_pl_splat(0), y = sk_pl_splat(0);
-        SK_PL_UNROLL
-        for (q = 1; q <= N; q++) {
-            const sk_pl hk = sk_pl_splat(H[q + m]);
-            x = SK_PL_FMA(x, b[q], hk);
-            y = SK_PL_FMA(y, l[q], hk);
-        }
-        hb[m] = x;
-        hl[m] = y;
-    }
+    sk_pl_hankel(N, 0, 1, b, l, H, hb, hl);
     SK_PL_UNROLL
     for (m = 0; m <= N; m++) {
         const sk_pl em = e[m], pm = pw[m];
@@ -141,31 +150,8 @@ sk_pl_cell_adjoint(int N, sk_pl rho_, const double *B, const double *L,
         b[m] = SK_PL_LD(B, m);
         l[m] = SK_PL_LD(L, m);
     }
-    /* every sum over H first (as in the forward: their chains overlap) */
-    SK_PL_UNROLL
-    for (m = 1; m <= N; m++) {
-        sk_pl x = sk_pl_splat(0), y = sk_pl_splat(0);
-        SK_PL_UNROLL
-        for (q = 1; q <= N; q++) {
-            const sk_pl hk = sk_pl_splat(H[q + m]);
-            x = SK_PL_FMA(x, b[q], hk);
-            y = SK_PL_FMA(y, l[q], hk);
-        }
-        hb[m] = x;
-        hl[m] = y;
-    }
-    SK_PL_UNROLL
-    for (q = 1; q <= N; q++) {
-        sk_pl x = sk_pl_splat(0), y = sk_pl_splat(0);
-        SK_PL_UNROLL
-        for (m = 0; m <= N; m++) {
-            const sk_pl hk = sk_pl_splat(H[q + m]);
-            x = SK_PL_FMA(x, rp[m], hk);
-            y = SK_PL_FMA(y, tp[m], hk);
-        }
-        xb[q] = x;
-        xl[q] = y;
-    }
+    sk_pl_hankel(N, 1, 1, b, l, H, hb, hl);
+    sk_pl_hankel(N, 1, 0, rp, tp, H, xb, xl);
     /* dF/drho: the sums over H times m rho^(m-1), and over e shifted by one */
     SK_PL_UNROLL
     for (m = 1; m <= N; m++) {

@@ -10,8 +10,9 @@
 #     t_m = sum_{n=0..m} rho^n b_{m-n} (m-n)! / (m! n!) + (rho^m / m!) sum_{q>=1} l_q q! / (q+m)!
 # and the right edge r(v) = k(1, v) the same with b and l exchanged. Coefficients are kept
 # scaled, B_p = b_p p! (so T_m = sum_n (rho^n / n!) B_{m-n} + rho^m sum_q L_q / (q+m)!), and
-# edges are truncated at degree N. Cells are swept row by row from the bottom left; the
-# kernel is the last cell's right edge at v = 1.
+# edges are truncated at degree N. Cells are swept row by row from the bottom left, four
+# pairs at a time (one a lane of a vector: poly_lanes.h); the kernel is the last cell's
+# right edge at v = 1.
 
 
 cdef inline double poly_rho(Static sk, const floating* x, const floating* y, Py_ssize_t i,
@@ -44,8 +45,6 @@ cdef int inverse_factorials(double* invfact, int order) except -1:
     for k in range(1, INVFACT):
         invfact[k] = invfact[k - 1] / k
     return 0
-
-
 
 
 cdef void linear_g_table(Static sk, const floating* x, const floating* y, Py_ssize_t L1,

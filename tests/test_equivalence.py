@@ -5,9 +5,6 @@ computed through every public path, with every number of threads and batch sizes
 times, and compared with the pairwise kernel ``sig_kernel(x, y, n_jobs=1)`` and its
 backprop:
 
-Both methods are drawn (finite differences; the polynomial method, some of its problems with
-dyadic_order="auto").
-
 - forwards (gram, paired kernel, torch_api, SigKernel without the cache) must equal the
   pairwise kernels bit for bit: a pair's value depends on nothing but its two paths, not on
   the block, the strips, the thread or the batch that computed it. The symmetric gram and
@@ -75,12 +72,6 @@ def problems(draw, max_paths=5):
     order = draw(st.sampled_from([0, 1, 2, (0, 1), (1, 0), (2, 1), (1, 2)]))
     if max(len1 + len2) > 60 and (opts["lead_lag"] or order not in (0, 1, (0, 1), (1, 0))):
         order = draw(st.sampled_from([0, (1, 0), (0, 1)]))   # keep the references quick
-    if draw(st.integers(0, 2)) == 0:     # the polynomial method: degrees with their own code
-        opts.update(method="polynomial",  # (up to 16) and the one for any degree
-                    order=draw(st.one_of(st.integers(1, 10), st.integers(17, 19))))
-        if max(len1 + len2) <= 60 and draw(st.booleans()):
-            order = "auto"
-            opts["order"] = draw(st.sampled_from([None, 4, 9]))
     dtype = draw(st.sampled_from([np.float64, np.float32]))
     max_batch = draw(st.sampled_from([-1, -1, 1, 2, 3, 7]))
     rng = np.random.default_rng(seed)
@@ -99,18 +90,9 @@ def problems(draw, max_paths=5):
 def drawn(name, X, opts):
     """Counts a problem drawn, and apart those whose G the matrix products compute."""
     DRAWN[name] += 1
-    if opts.get("method") == "polynomial":
-        DRAWN[name + " (polynomial)"] += 1
     channels = np.shape(X[0])[-1] * (2 if opts["lead_lag"] else 1) + opts["time_aug"]
     if channels >= _wide.CHANNELS:
         DRAWN[name + " (wide)"] += 1
-
-
-def exchangeable(opts):
-    """Whether the scheme gives k(x, y) = k(y, x) to rounding. The polynomial method does not
-    at low degrees: it reads the kernel from the last cell's right edge, whose truncation is
-    not the top edge's (its symmetric grams fill a triangle from the other, bitwise)."""
-    return opts.get("method") != "polynomial"
 
 
 def pairwise(X, Y, order, opts):
@@ -199,9 +181,7 @@ def test_forwards_equal_pairwise_kernels(problem):
     if isinstance(order, int):      # the symmetric gram: one triangle, the other its transpose
         ref_xx = pairwise(X, X, order, opts)
         tol = 1e-12 if ref_xx.dtype == np.float64 else 1e-4
-        if exchangeable(opts):
-            np.testing.assert_allclose(ref_xx, ref_xx.T, rtol=tol,
-                                       atol=tol * np.abs(ref_xx).max())
+        np.testing.assert_allclose(ref_xx, ref_xx.T, rtol=tol, atol=tol * np.abs(ref_xx).max())
         for n_jobs in (1, -1):
             S = sk.sig_kernel_gram(X, None, order, n_jobs=n_jobs, max_batch=max_batch, **opts)
             equal_either("sig_kernel_gram (symmetric)", S, ref_xx)
@@ -280,7 +260,7 @@ def test_torch_api_equals_pairwise(problem):
         Xt, Yt = tensors(X[:n]), tensors(Y[:n])
         k = torch_api.sig_kernel(Xt, Yt, order, n_jobs=n_jobs, max_batch=max_batch, **opts)
         equal("torch_api.sig_kernel", k.detach().numpy(), np.diag(ref[:n, :n]))
-    if isinstance(order, int) and exchangeable(opts):  # K(X, X) through both arguments
+    if isinstance(order, int):       # K(X, X) differentiated through both of its arguments
         Xt = tensors(X)
         S = torch_api.sig_kernel_gram(Xt, None, order, n_jobs=-1, **opts)
         W = rng.normal(size=(len(X), len(X)))
@@ -307,14 +287,12 @@ def test_estimator_kernel_equals_pairwise(problem, form):
     X, Y, order, opts, _ = problem
     drawn("SigKernel", X, opts)
     ref = pairwise(X, Y, order, opts)
-    ref_xx = pairwise(X, X, order, opts) if isinstance(order, int) and exchangeable(opts) \
-        else None
+    ref_xx = pairwise(X, X, order, opts) if isinstance(order, int) else None
     if form == "nan-padded" and isinstance(X, list):
         X, Y = nan_padded(X), nan_padded(Y)
     static = opts["static_kernel"] or sk.LinearKernel()
     params = dict(dyadic_order=order, static_kernel=static, time_aug=opts["time_aug"],
-                  lead_lag=opts["lead_lag"], end_time=opts["end_time"],
-                  **{k: opts[k] for k in ("method", "order") if k in opts})
+                  lead_lag=opts["lead_lag"], end_time=opts["end_time"])
     tol = 1e-12 if ref.dtype == np.float64 else 1e-4
     for n_jobs in (1, -1, 3):
         equal("SigKernel (no cache)", SigKernel(cache=False, n_jobs=n_jobs, **params)(X, Y), ref)
