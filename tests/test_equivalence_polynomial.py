@@ -16,7 +16,8 @@ from hypothesis import given, settings, strategies as st
 import sksigkernel as sk
 from sksigkernel import SigKernel
 from test_equivalence import (N_JOBS, SETTINGS, as_list, close, drawn, equal, equal_either,
-                              pairwise, pairwise_gradients, problems, runs)
+                              pairwise, pairwise_gradients, problems, runs, tensors,
+                              torch_grads)
 
 torch = pytest.importorskip("torch")
 from sksigkernel import torch_api  # noqa: E402
@@ -93,15 +94,6 @@ def test_polynomial_backprops_equal_sums_of_pairwise_gradients(problem):
                 first = grads
             elif X[0].dtype == np.float64:   # whatever the threads and runs, the same to rounding
                 close("gram backprop, between numbers of threads", grads, first, 1e-12)
-
-
-def tensors(P):
-    return [torch.from_numpy(p).requires_grad_() for p in P] if isinstance(P, list) \
-        else torch.from_numpy(P).requires_grad_()
-
-
-def torch_grads(P):
-    return [p.grad.numpy() for p in P] if isinstance(P, list) else list(P.grad.numpy())
 
 
 @settings(max_examples=15, **SETTINGS)
