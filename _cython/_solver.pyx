@@ -52,9 +52,9 @@ Files: static.pxi (static kernels), forward.pxi and adjoint.pxi (the sweeps), ba
 plain), lanes.h (the SIMD rows).
 """
 from cython.parallel cimport prange, parallel, threadid
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memset, memcpy
-from libc.math cimport exp, sqrt, pow, floor, ceil, fabs, ldexp
+from libc.math cimport exp, sqrt, pow, floor, ceil, fabs, ldexp, log, log10, lgamma, INFINITY
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 ctypedef fused floating:
@@ -191,10 +191,11 @@ cdef void* workspace(size_t nbytes, int* failed) noexcept nogil:
 
 
 cdef int allocated(int failed, size_t nbytes) except -1:
-    """After a parallel region: MemoryError if a thread's workspace (nbytes) failed."""
+    """After a parallel region: MemoryError if a thread's workspace (nbytes; 0: of a size
+    that varied) failed."""
     if failed:
-        raise MemoryError(f"could not allocate the solver's workspace: "
-                          f"{nbytes / 2.0 ** 20:.1f} MiB per thread")
+        raise MemoryError(f"could not allocate the solver's workspace" + (
+            f": {nbytes / 2.0 ** 20:.1f} MiB per thread" if nbytes else ""))
     return 0
 
 # A thread's workspace is one allocation cut into arrays; a layout holds their offsets (in

@@ -84,15 +84,27 @@ cdef void pair_g(Static sk, const floating* x, const floating* y, Py_ssize_t l1,
     """A pair's G into g ((l1 - 1) x (l2 - 1)): by matrix products for wide paths (w1, w2:
     wide_g's data, else NULL), from the increments for the linear kernel, else as second
     differences of kappa's table. work: pair_g_work numbers."""
-    cdef Py_ssize_t a, b, n2 = l2 - 1
+    cdef Py_ssize_t a, b, k, n2 = l2 - 1
+    cdef double xk
+    cdef double* row
     if w1 != NULL:
         wide_g(sk, w1, w2, l1, l2, d, work, g, n2)
     elif sk.kind == LINEAR:
         linear_g_table(sk, x, y, l1, l2, d, g, work)
-    else:
+    else:                 # kappa a row at a time: its arguments, then point_values's loops
         for a in range(l1):
+            row = work + a * l2
             for b in range(l2):
-                work[a * l2 + b] = point_kappa(sk, x + a * d, y + b * d, d)
+                row[b] = 0
+            for k in range(d):
+                xk = x[a * d + k]
+                if uses_distance(sk.kind):
+                    for b in range(l2):
+                        row[b] = row[b] + (xk - y[b * d + k]) * (xk - y[b * d + k])
+                else:
+                    for b in range(l2):
+                        row[b] = row[b] + xk * y[b * d + k]
+            point_values(sk, row, l2, True)
         for a in range(l1 - 1):
             for b in range(n2):
                 g[a * n2 + b] = work[(a + 1) * l2 + b + 1] - work[(a + 1) * l2 + b] \
@@ -120,10 +132,11 @@ cdef Lanes load_lanes(Static sk, const floating* X, const floating* Y, Py_ssize_
                       Py_ssize_t start, Py_ssize_t count, const Py_ssize_t* len1,
                       const Py_ssize_t* len2, const double* wide1, const double* wide2,
                       Py_ssize_t wd1, Py_ssize_t wd2, double* g, double* gp,
-                      double* work, bint full) noexcept nogil:
+                      double* work, bint full, const double* given) noexcept nogil:
     """The lanes of pairs start .. start + count - 1 (count <= SK_PL), G at g; gp: (L1 - 1)
     (L2 - 1) numbers, work: pair_g_work. wd1, wd2: the wide data's numbers a path. full:
-    the block as large as the batch's paths (whole grids), not only its own."""
+    the block as large as the batch's paths (whole grids), not only its own. given (not
+    NULL): each pair's G already computed (poly_plans), (L1 - 1) (L2 - 1) numbers a pair."""
     cdef Lanes ln
     cdef Py_ssize_t lane, n, i, j, n1, n2
     ln.g = g
@@ -144,9 +157,12 @@ cdef Lanes load_lanes(Static sk, const floating* X, const floating* Y, Py_ssize_
         n1, n2, n = ln.n1[lane], ln.n2[lane], start + lane
         if n1 == 0:
             continue
-        pair_g(sk, X + pa[n] * L1 * d, Y + pb[n] * L2 * d, n1 + 1, n2 + 1, d,
-               wide1 + pa[n] * wd1 if wide1 != NULL else NULL,
-               wide2 + pb[n] * wd2 if wide2 != NULL else NULL, gp, work)
+        if given != NULL:
+            gp = <double*>given + n * (L1 - 1) * (L2 - 1)
+        else:
+            pair_g(sk, X + pa[n] * L1 * d, Y + pb[n] * L2 * d, n1 + 1, n2 + 1, d,
+                   wide1 + pa[n] * wd1 if wide1 != NULL else NULL,
+                   wide2 + pb[n] * wd2 if wide2 != NULL else NULL, gp, work)
         for i in range(n1):
             for j in range(n2):
                 g[(i * ln.n2max + j) * SK_PL + lane] = gp[i * n2 + j]
@@ -262,17 +278,152 @@ cdef inline Py_ssize_t band_rows(Py_ssize_t L1, Py_ssize_t L2, int d1, int d2, i
     return max(<Py_ssize_t>sqrt(R / 2), 1)
 
 
-cdef inline double lanes_work(Py_ssize_t L1, Py_ssize_t L2, Py_ssize_t d, int d1, int d2,
-                              int N, bint wide, bint keep, bint grid,
-                              double at=BAND_AT) noexcept nogil:
-    """A thread's workspace for blocks of paths of up to L1 and L2 points, in numbers (double
-    precision: it cannot wrap): G of the lanes and of a pair, pair_g's, the edges (with keep: a band's rows' (band_rows, at), the bands' first bottom
-    edges, and the adjoint's tb, rb and Gb), and with grid the lanes' grids."""
-    cdef double n1 = L1 - 1.0, n2 = L2 - 1.0, R = n1 * (1 << d1), C = n2 * (1 << d2)
-    cdef double E = sk_pl_edge(N), edges, k = band_rows(L1, L2, d1, d2, N, at)
-    edges = ((k + 1) * C + k * (C + 1)) * E + ceil(R / k) * C * E + (2 * C + 1) * E \
-        + n1 * n2 * SK_PL if keep else (2 * C + 1) * E
-    return n1 * n2 * (SK_PL + 1) + pair_g_work(L1, L2, d, wide) + edges + ((R + 1) * (C + 1) * SK_PL if grid else 0)
+cdef inline double lanes_work(Py_ssize_t L1, Py_ssize_t L2, Py_ssize_t d, bint wide,
+                              bint keep) noexcept nogil:
+    """A thread's fixed workspace for blocks of paths of up to L1 and L2 points, in numbers
+    (double precision: it cannot wrap): G of the lanes and of a pair, pair_g's, and with
+    keep the lanes' dF/dG. A block's edges, which depend on its refinement, are apart
+    (Edges)."""
+    cdef double n1 = L1 - 1.0, n2 = L2 - 1.0
+    return n1 * n2 * (SK_PL + 1) + pair_g_work(L1, L2, d, wide) + (n1 * n2 * SK_PL if keep else 0)
+
+
+cdef inline double forward_edges(Py_ssize_t R, Py_ssize_t C, int N, bint grid) noexcept nogil:
+    """poly_forward_block's edges for a block of R x C fine cells, in numbers: a row's
+    bottom and left edges, and with grid the lanes' grids."""
+    return (2. * C + 1) * sk_pl_edge(N) + ((R + 1.) * (C + 1) * SK_PL if grid else 0)
+
+
+cdef inline double backward_edges(Py_ssize_t R, Py_ssize_t C, int N, Py_ssize_t k,
+                                  bint grid) noexcept nogil:
+    """poly_backward_block's edges for a block of R x C fine cells, k rows a band
+    (band_rows), in numbers: a band's rows' edges, the bands' first bottom edges, the
+    adjoint's tb and rb, and with grid the lanes' seeds at the nodes."""
+    cdef double E = sk_pl_edge(N)
+    return ((k + 1.) * C + k * (C + 1.)) * E + ceil(R / <double>k) * C * E \
+        + (2. * C + 1) * E + ((R + 1.) * (C + 1) * SK_PL if grid else 0)
+
+
+ctypedef struct Edges:
+    # a thread's edges: grown as a block's refinement needs
+    double* p
+    double n
+
+
+cdef Edges* new_edges(int* failed) noexcept nogil:
+    """A thread's Edges, none held yet (NULL, and failed set, when it cannot be allocated)."""
+    cdef Edges* e = <Edges*>calloc(1, sizeof(Edges))
+    if e == NULL:
+        failed[0] = 1
+    return e
+
+
+cdef void free_edges(Edges* e) noexcept nogil:
+    if e != NULL:
+        free(e.p)
+    free(e)
+
+
+cdef double* edges(Edges* e, double numbers, int* failed) noexcept nogil:
+    """At least ``numbers`` numbers at e.p (NULL, and failed set, when they cannot be
+    allocated)."""
+    if numbers > e.n:
+        free(e.p)
+        e.p = NULL
+        e.n = 0
+        if numbers * sizeof(double) < 2.0 ** 48:
+            e.p = <double*>malloc(<size_t>numbers * sizeof(double))
+        if e.p == NULL:
+            failed[0] = 1
+            return NULL
+        e.n = numbers
+    return e.p
+
+
+# dyadic_order="auto" gives a pair the cheapest refinement (cost 4^d (N + 1)^2) that either
+# of two bounds on its error at degree N on cells split 2^d x 2^d puts within the tolerance
+# (relative to sqrt(k(x, x) k(y, y))). Both lie 10x above the largest errors measured
+# (Brownian pairs, with and without drift, of 2 to 200 points, 1 to 5 channels, every
+# scale, linear and RBF kernels, against the method converged):
+# - from the sums: 10^c(N) (L1 + L2) 2^d a_d^(N + 1) exp(-sqrt(a_d)) / ((N + 1)!)^2, with
+#   L1, L2 the paths' points, a the largest |sum| of G along a row or a column of coarse
+#   cells from the grid's edge (a sub-cell's edges see the static kernel's first
+#   differences, to which such sums telescope), a_d = a / 2^d <= 16, c = 0.2 for N <= 4,
+#   -0.2 beyond (the edges' Taylor coefficients fall as a^m / (m!)^2); measured on 1,300
+#   pairs with a_d up to 30. Sharp on paths whose increments cancel.
+# - from the cells: total 10^g(N) r^N, with r = largest / 4^d <= 1 the largest |G| of a
+#   sub-cell, total the sum of |G|, g = 0.7 for N <= 4, -0.1 - 1.5 (N - 5) beyond; measured
+#   on pairs of 2 to 60 points. Sharp where the kernel grows fast (a long straight segment).
+DEF PLAN_MAX_D = 16
+DEF PLAN_MAX_N = 16
+DEF PLAN_MAX_A = 16.0
+
+ctypedef struct Plan:
+    int d1, d2, N
+
+ctypedef struct Sums:
+    double a, largest, total
+
+
+cdef Sums g_sums(const double* g, Py_ssize_t n1, Py_ssize_t n2) noexcept nogil:
+    """The sums of a pair's G (n1 x n2) that the bounds read (see Plan)."""
+    cdef Py_ssize_t i, j
+    cdef double s, v
+    cdef Sums r
+    r.a = r.largest = r.total = 0
+    for i in range(n1):
+        s = 0
+        for j in range(n2):
+            v = g[i * n2 + j]
+            s = s + v
+            r.a = max(r.a, fabs(s))
+            r.largest = max(r.largest, fabs(v))
+            r.total = r.total + fabs(v)
+    for j in range(n2):
+        s = 0
+        for i in range(n1):
+            s = s + g[i * n2 + j]
+            r.a = max(r.a, fabs(s))
+    return r
+
+
+cdef inline double log10_bound_sums(double a, Py_ssize_t points, int d, int N) noexcept nogil:
+    cdef double ad = ldexp(a, -d)
+    return (0.2 if N <= 4 else -0.2) + log10(points * ldexp(1.0, d)) + (N + 1) * log10(ad) \
+        - sqrt(ad) / log(10.0) - 2 * lgamma(N + 2.0) / log(10.0)
+
+
+cdef inline double log10_bound_cells(double largest, double total, int d, int N) noexcept nogil:
+    return log10(total) + (0.7 if N <= 4 else -0.1 - 1.5 * (N - 5)) \
+        + N * log10(ldexp(largest, -2 * d))
+
+
+cdef Plan plan(Sums sums, Py_ssize_t n1, Py_ssize_t n2, double tolerance,
+               int order) noexcept nogil:
+    """The cheapest refinement either bound puts within ``tolerance``, N from 2 to
+    PLAN_MAX_N (``order`` when not 0), d up to PLAN_MAX_D; else the least d with r <= 1 at
+    the largest degree."""
+    cdef Plan best
+    cdef int d, N
+    cdef double cost, least = INFINITY, tol = log10(tolerance)
+    cdef bint by_sums, by_cells
+    best.N = order if order else PLAN_MAX_N
+    best.d1 = -1
+    for d in range(PLAN_MAX_D + 1):
+        by_sums = ldexp(sums.a, -d) <= PLAN_MAX_A
+        by_cells = ldexp(sums.largest, -2 * d) <= 1
+        if best.d1 < 0 and by_cells:
+            best.d1 = d
+        for N in range(order if order else 2, (order if order else PLAN_MAX_N) + 1):
+            cost = ldexp(1.0, 2 * d) * (N + 1) * (N + 1)
+            if cost < least and (
+                    (by_sums and log10_bound_sums(sums.a, n1 + n2 + 2, d, N) <= tol) or
+                    (by_cells and log10_bound_cells(sums.largest, sums.total, d, N) <= tol)):
+                least, best.d1, best.N = cost, d, N
+    if best.d1 < 0:
+        best.d1 = PLAN_MAX_D
+    best.d2 = best.d1
+    return best
 
 
 cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py_ssize_t L1,
@@ -280,37 +431,51 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
                              const Py_ssize_t* pb, Py_ssize_t start, Py_ssize_t count,
                              const Py_ssize_t* len1, const Py_ssize_t* len2,
                              const double* wide1, const double* wide2, Py_ssize_t wd1,
-                             Py_ssize_t wd2, int d1, int d2, int N, const double* H,
-                             double* ws, floating* out, double* mantissas,
-                             long* exponents, floating* grid) noexcept nogil:
+                             Py_ssize_t wd2, int d1, int d2, int N, const double* given,
+                             const double* H, double* ws, Edges* ed, int* failed,
+                             floating* out, double* mantissas, long* exponents,
+                             floating* grid) noexcept nogil:
     """poly_forward's pairs start .. start + count - 1, a block; ws: lanes_work."""
-    cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, C = n2 << d2, lane, n, c
-    cdef Py_ssize_t nodes = ((n1 << d1) + 1) * (C + 1)
-    cdef double* gp = ws + n1 * n2 * SK_PL
-    cdef double* work = gp + n1 * n2
-    cdef double* Bs = work + <Py_ssize_t>pair_g_work(L1, L2, d, wide1 != NULL)
+    cdef Py_ssize_t lane, n, c, R, C, nodes
+    cdef double* gp = ws + (L1 - 1) * (L2 - 1) * SK_PL
+    cdef double* work = gp + (L1 - 1) * (L2 - 1)
+    cdef double* Bs = NULL
     cdef double value[SK_PL]
     cdef long exps[SK_PL]
     cdef Lanes ln = load_lanes(sk, X, Y, L1, L2, d, pa, pb, start, count, len1, len2, wide1,
-                               wide2, wd1, wd2, ws, gp, work, grid != NULL)
-    cdef double* node = Bs + (2 * C + 1) * sk_pl_edge(N)
+                               wide2, wd1, wd2, ws, gp, work, grid != NULL, given)
+    R, C = ln.n1max << d1, ln.n2max << d2
+    nodes = (R + 1) * (C + 1)
     for lane in range(SK_PL):
         value[lane] = 1
         exps[lane] = 0
     if ln.n1max:
-        lanes_bottom(Bs, ln.n2max << d2, N)
+        Bs = edges(ed, forward_edges(R, C, N, grid != NULL), failed)
+        if Bs == NULL:
+            return
+        lanes_bottom(Bs, C, N)
         lanes_forward(ln, d1, d2, N, H, Bs, Bs + C * sk_pl_edge(N), False, value,
-                      exps if exponents != NULL else NULL, node if grid != NULL else NULL, 0,
-                      ln.n1max << d1)
+                      exps if exponents != NULL else NULL,
+                      Bs + (2 * C + 1) * sk_pl_edge(N) if grid != NULL else NULL, 0, R)
     for lane in range(count):
         n = start + lane
-        if grid != NULL:
+        if grid != NULL:      # the lanes' grids, as large as the batch's
             for c in range(nodes):
-                grid[n * nodes + c] = <floating>(node[c * SK_PL + lane] if ln.n1max else 1)
+                grid[n * nodes + c] = <floating>(
+                    (Bs + (2 * C + 1) * sk_pl_edge(N))[c * SK_PL + lane] if ln.n1max else 1)
         out[n] = <floating>ldexp(value[lane], exps[lane])
         if exponents != NULL:
             mantissas[n] = value[lane]
             exponents[n] = exps[lane]
+
+
+cdef int check_given(const double[:, :, ::1] given, Py_ssize_t N, Py_ssize_t L1,
+                     Py_ssize_t L2) except -1:
+    """The shape of the pairs' G (poly_plans), None or (pairs, L1 - 1, L2 - 1)."""
+    if given is not None and (given.shape[0] != N or given.shape[1] != L1 - 1 or
+                              given.shape[2] != L2 - 1):
+        raise ValueError("given must hold (pairs, L1 - 1, L2 - 1) numbers")
+    return 0
 
 
 def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
@@ -319,14 +484,16 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                  floating[::1] out, int nthreads=1, const Py_ssize_t[::1] len1=None,
                  const Py_ssize_t[::1] len2=None, double[::1] mantissas=None,
                  long[::1] exponents=None, const double[:, :, ::1] wide1=None,
-                 const double[:, :, ::1] wide2=None, floating[:, :, ::1] grid=None):
+                 const double[:, :, ::1] wide2=None, floating[:, :, ::1] grid=None,
+                 const double[:, :, ::1] given=None):
     """out[n] = k(X[pa[n]], Y[pb[n]]) by the polynomial scheme of degree ``order`` on cells
     split 2^d1 x 2^d2, SK_PL pairs a block (the lanes of a vector); len1/len2: the paths'
     true lengths (None: all of them). With mantissas and exponents (both or neither), also
     k = mantissas[n] 2^exponents[n], finite where out overflows. wide1, wide2: as for
     forward (wide paths), in float64. grid (not None): each pair's values at the nodes of
     its fine grid too, ((L1 - 1) 2^d1 + 1) x ((L2 - 1) 2^d2 + 1) (the right edges' values
-    at v = 1). Each pair's value is its own alone: lanes do not mix."""
+    at v = 1). given (not None): the pairs' G from poly_plans, not computed again. Each
+    pair's value is its own alone: lanes do not mix."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Py_ssize_t blk, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef bint wide = wide1 is not None
@@ -336,10 +503,14 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         check_wide(kind, wide1, wide2, X, Y)
     if (mantissas is None) != (exponents is None):
         raise ValueError("mantissas and exponents go together")
-    cdef size_t nwork = checked_size(sizeof(double), lanes_work(L1, L2, d, d1, d2, order,
-                                                                wide, False, grid is not None))
+    check_given(given, N, L1, L2)
+    cdef const double* gv = &given[0, 0, 0] if given is not None and N else NULL
+    cdef size_t nwork = checked_size(sizeof(double), lanes_work(L1, L2, d, wide, False))
+    checked_size(sizeof(double), forward_edges((L1 - 1) << d1, (L2 - 1) << d2, order,
+                                               grid is not None))
     cdef int failed = 0
     cdef double* ws
+    cdef Edges* ed
     if grid is not None and (grid.shape[0] != N or grid.shape[1] != ((L1 - 1) << d1) + 1 or
                              grid.shape[2] != ((L2 - 1) << d2) + 1):
         raise ValueError("grid must have shape (pairs, rows, cols) of the fine grid")
@@ -356,14 +527,16 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef long* ep = &exponents[0] if exponents is not None else NULL
     with nogil, parallel(num_threads=nthreads):
         ws = <double*>workspace(nwork * sizeof(double), &failed)
+        ed = new_edges(&failed)
         for blk in prange((N + SK_PL - 1) // SK_PL, schedule='dynamic'):
-            if ws != NULL:
+            if ws != NULL and ed != NULL:
                 poly_forward_block(sk, &X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, &pa[0], &pb[0],
                                    blk * SK_PL, min(SK_PL, N - blk * SK_PL), l1p, l2p, w1p,
-                                   w2p, wd1, wd2, d1, d2, order, invfact, ws, &out[0], mp, ep,
-                                   gridp)
+                                   w2p, wd1, wd2, d1, d2, order, gv, invfact, ws, ed,
+                                   &failed, &out[0], mp, ep, gridp)
         free(ws)
-    allocated(failed, nwork * sizeof(double))
+        free_edges(ed)
+    allocated(failed, 0)
 
 
 cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, Py_ssize_t L1,
@@ -371,35 +544,45 @@ cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, P
                               const Py_ssize_t* pb, Py_ssize_t start, Py_ssize_t count,
                               const Py_ssize_t* len1, const Py_ssize_t* len2,
                               const double* wide1, const double* wide2, Py_ssize_t wd1,
-                              Py_ssize_t wd2, int d1, int d2, int N, const double* H,
-                              const floating* seeds, double* ws, floating* dX, floating* dY,
-                              double* dW1, double* dW2, const floating* grid,
-                              Py_ssize_t k) noexcept nogil:
-    """poly_backward's pairs start .. start + count - 1, a block, k rows a band (band_rows);
-    ws: lanes_work (keep)."""
-    cdef Py_ssize_t n1 = L1 - 1, n2 = L2 - 1, R = n1 << d1, C = n2 << d2, E = sk_pl_edge(N)
-    cdef Py_ssize_t lane, n, i, j, a, b, nodes = (R + 1) * (C + 1), r0, band
-    cdef double* gp = ws + n1 * n2 * SK_PL
-    cdef double* work = gp + n1 * n2
-    cdef double* Bs = work + <Py_ssize_t>pair_g_work(L1, L2, d, wide1 != NULL)          # a band's edges
-    cdef double* Ls = Bs + (k + 1) * C * E
-    cdef double* first = Ls + k * (C + 1) * E                 # the bands' first bottom edges
-    cdef double* tb = first + ((R + k - 1) // k) * C * E
-    cdef double* rb = tb + C * E
-    cdef double* Gb = rb + (C + 1) * E
+                              Py_ssize_t wd2, int d1, int d2, int N, const double* given,
+                              const double* H, const floating* seeds, double* ws, Edges* ed,
+                              int* failed, floating* dX, floating* dY, double* dW1,
+                              double* dW2, const floating* grid, double at) noexcept nogil:
+    """poly_backward's pairs start .. start + count - 1, a block, in bands of rows when their
+    edges exceed ``at`` numbers (band_rows); ws: lanes_work (keep)."""
+    cdef Py_ssize_t R, C, E = sk_pl_edge(N)
+    cdef Py_ssize_t lane, n, i, j, a, b, nodes, r0, band, k
+    cdef double* gp = ws + (L1 - 1) * (L2 - 1) * SK_PL
+    cdef double* work = gp + (L1 - 1) * (L2 - 1)
+    cdef double* Gb = work + <Py_ssize_t>pair_g_work(L1, L2, d, wide1 != NULL)
+    cdef double* Bs
+    cdef double* Ls
+    cdef double* first
+    cdef double* tb
+    cdef double* rb
+    cdef double* node
     cdef double value[SK_PL]
     cdef double sd[SK_PL]
     cdef Lanes ln = load_lanes(sk, X, Y, L1, L2, d, pa, pb, start, count, len1, len2, wide1,
-                               wide2, wd1, wd2, ws, gp, work, grid != NULL)
-    cdef double* node = Gb + n1 * n2 * SK_PL
+                               wide2, wd1, wd2, ws, gp, work, grid != NULL, given)
     if not ln.n1max:
         return
+    R, C = ln.n1max << d1, ln.n2max << d2
+    k = band_rows(ln.n1max + 1, ln.n2max + 1, d1, d2, N, at)
+    Bs = edges(ed, backward_edges(R, C, N, k, grid != NULL), failed)
+    if Bs == NULL:
+        return
+    Ls = Bs + (k + 1) * C * E
+    first = Ls + k * (C + 1) * E                  # the bands' first bottom edges
+    tb = first + ((R + k - 1) // k) * C * E
+    rb = tb + C * E
+    node = rb + (C + 1) * E
+    nodes = (R + 1) * (C + 1)
     for lane in range(SK_PL):
         sd[lane] = seeds[start + lane] if lane < count else 0
         if grid != NULL:
             for i in range(nodes):
                 node[i * SK_PL + lane] = grid[(start + lane) * nodes + i] if lane < count else 0
-    R, C = ln.n1max << d1, ln.n2max << d2
     lanes_bottom(Bs, C, N)
     if k < R:            # the bands' first bottom edges, for each band's edges again below
         for band in range((R + k - 1) // k):
@@ -437,13 +620,15 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                   const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None,
                   const double[:, :, ::1] wide1=None, const double[:, :, ::1] wide2=None,
                   double[:, :, :, ::1] dW1=None, double[:, :, :, ::1] dW2=None,
-                  const floating[:, :, ::1] grid_seeds=None, double band_at=BAND_AT):
+                  const floating[:, :, ::1] grid_seeds=None, double band_at=BAND_AT,
+                  const double[:, :, ::1] given=None):
     """Adds seeds[n] * dk(X[pa[n]], Y[pb[n]]) to dX[thread] and dY[thread] (one slice per
     thread, both needed), the exact reverse mode of poly_forward, a block of pairs at a
     time. wide1, wide2: as for poly_forward, the gradients then going to dW1 and dW2
     (float64, one slice per thread, either None: not wanted) instead. grid_seeds (not None):
     seeds at every node of each pair's grid (poly_forward's grid) instead of seeds. band_at:
-    the numbers of edges kept at once, beyond which the rows go in bands (band_rows)."""
+    the numbers of edges kept at once, beyond which the rows go in bands (band_rows).
+    given: as for poly_forward."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Py_ssize_t blk, tid, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1]
     cdef Py_ssize_t d = X.shape[2]
@@ -457,13 +642,15 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             raise ValueError("dW1 and dW2 must hold a slice of X's and Y's shapes a thread")
     elif dX is None or dY is None:
         raise ValueError("dX and dY are both needed")
-    cdef size_t nwork = checked_size(sizeof(double), lanes_work(L1, L2, d, d1, d2, order,
-                                                                wide, True,
-                                                                grid_seeds is not None,
-                                                                band_at))
-    cdef Py_ssize_t k = band_rows(L1, L2, d1, d2, order, band_at)
+    check_given(given, N, L1, L2)
+    cdef const double* gv = &given[0, 0, 0] if given is not None and N else NULL
+    cdef size_t nwork = checked_size(sizeof(double), lanes_work(L1, L2, d, wide, True))
+    checked_size(sizeof(double), backward_edges(
+        (L1 - 1) << d1, (L2 - 1) << d2, order, band_rows(L1, L2, d1, d2, order, band_at),
+        grid_seeds is not None))
     cdef int failed = 0
     cdef double* ws
+    cdef Edges* ed
     if grid_seeds is not None and (
             grid_seeds.shape[0] != N or grid_seeds.shape[1] != ((L1 - 1) << d1) + 1 or
             grid_seeds.shape[2] != ((L2 - 1) << d2) + 1):
@@ -487,74 +674,77 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t sw2 = 0 if dW2 is None else dW2.shape[1] * dW2.shape[2] * dW2.shape[3]
     with nogil, parallel(num_threads=nthreads):
         ws = <double*>workspace(nwork * sizeof(double), &failed)
+        ed = new_edges(&failed)
         for blk in prange((N + SK_PL - 1) // SK_PL, schedule='dynamic'):
-            if ws == NULL:
+            if ws == NULL or ed == NULL:
                 continue
             tid = threadid()
             poly_backward_block(sk, &X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, &pa[0], &pb[0],
                                 blk * SK_PL, min(SK_PL, N - blk * SK_PL), l1p, l2p, w1p, w2p,
-                                wd1, wd2, d1, d2, order, invfact, &seeds[0], ws,
-                                dxp + tid * sx if dxp != NULL else NULL,
+                                wd1, wd2, d1, d2, order, gv, invfact, &seeds[0], ws, ed,
+                                &failed, dxp + tid * sx if dxp != NULL else NULL,
                                 dyp + tid * sy if dyp != NULL else NULL,
                                 w1g + tid * sw1 if w1g != NULL else NULL,
-                                w2g + tid * sw2 if w2g != NULL else NULL, gsp, k)
+                                w2g + tid * sw2 if w2g != NULL else NULL, gsp, band_at)
         free(ws)
-    allocated(failed, nwork * sizeof(double))
+        free_edges(ed)
+    allocated(failed, 0)
 
 
-def cell_increments(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
-                    const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb,
-                    int kind, double p0, double p1, double p2, double[::1] largest,
-                    double[::1] total, int nthreads=1, const Py_ssize_t[::1] len1=None,
-                    const Py_ssize_t[::1] len2=None, const double[:, :, ::1] wide1=None,
-                    const double[:, :, ::1] wide2=None):
-    """For each pair (X[pa[n]], Y[pb[n]]): the largest |G| of its coarse cells (largest[n])
-    and their sum (total[n]), from which dyadic_order='auto' picks its refinement. wide1,
-    wide2: as for poly_forward (wide paths)."""
+def poly_plans(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
+               const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb, int kind, double p0,
+               double p1, double p2, double tolerance, int order, long[::1] dyadic,
+               long[::1] degree, double[:, ::1] sums, int nthreads=1,
+               const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None,
+               const double[:, :, ::1] wide1=None, const double[:, :, ::1] wide2=None,
+               double[:, :, ::1] G=None):
+    """dyadic_order="auto"'s refinement of each pair (X[pa[n]], Y[pb[n]]): dyadic[n] and
+    degree[n] (order when not 0) from sums[n] = (a, largest, total) of its G (Plan); a
+    pair without cells gets (0, 2). G (not None): each pair's G kept there, (pairs,
+    L1 - 1, L2 - 1), for poly_forward's and poly_backward's given."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
-    cdef Static skb
+    cdef Py_ssize_t n, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
+    cdef Py_ssize_t n1, n2, wd1, wd2
     cdef bint wide = wide1 is not None
-    cdef Py_ssize_t n, i, j, a, b, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1]
-    cdef Py_ssize_t d = X.shape[2], l1, l2
-    cdef size_t nwork = checked_size(sizeof(double), <double>L1 * L2
-                                     + (wide_work(L1, L2, d) if wide else (L2 + 1.) * d))
+    cdef Sums sm
+    cdef Plan pl
     cdef int failed = 0
-    cdef double g, big, tot
-    cdef bint plain = kind == LINEAR and not wide     # G as a table (linear_g_table)
-    cdef double* kappa
-    cdef const floating* x
-    cdef const floating* y
-    if N == 0:
-        return
+    cdef double* ws
+    cdef double* g
     if wide:
         check_wide(kind, wide1, wide2, X, Y)
+    if not 0 < tolerance < 1:
+        raise ValueError("tolerance must be between 0 and 1")
+    if not 0 <= order <= 64:
+        raise ValueError(f"order must be between 1 and 64, got {order}")
+    check_given(G, N, L1, L2)
+    cdef double* gout = &G[0, 0, 0] if G is not None and N else NULL
+    cdef size_t nwork = checked_size(sizeof(double), <double>(L1 - 1) * (L2 - 1)
+                                     + pair_g_work(L1, L2, d, wide))
+    if N == 0:
+        return
+    wd1 = wide1.shape[1] * wide1.shape[2] if wide else 0
+    wd2 = wide2.shape[1] * wide2.shape[2] if wide else 0
     with nogil, parallel(num_threads=nthreads):
-        kappa = <double*>workspace(nwork * sizeof(double), &failed)
+        ws = <double*>workspace(nwork * sizeof(double), &failed)
         for n in prange(N, schedule='dynamic'):
-            if kappa == NULL:
+            if ws == NULL:
                 continue
-            x = &X[pa[n], 0, 0]
-            y = &Y[pb[n], 0, 0]
-            l1 = L1 if len1 is None else len1[pa[n]]
-            l2 = L2 if len2 is None else len2[pb[n]]
-            skb = poly_wide(sk, &wide1[pa[n], 0, 0], &wide2[pb[n], 0, 0], l1, l2, d, kappa,
-                            NULL, kappa + l1 * l2) if wide else sk
-            if sk.kind != LINEAR and not wide:
-                for a in range(l1):
-                    for b in range(l2):
-                        kappa[a * l2 + b] = point_kappa(sk, x + a * d, y + b * d, d)
-            big = 0
-            tot = 0
-            if plain:
-                linear_g_table(sk, x, y, l1, l2, d, kappa, kappa + l1 * l2)
-                skb = wide_static(sk, kappa, NULL, l1 - 1, l2 - 1, l2 - 1)
-            for i in range(l1 - 1):
-                for j in range(l2 - 1):
-                    g = fabs(poly_rho(skb, x, y, i, j, l2, d, kappa))
-                    tot = tot + g
-                    if g > big:
-                        big = g
-            largest[n] = big
-            total[n] = tot
-        free(kappa)
+            n1 = (L1 if len1 is None else len1[pa[n]]) - 1
+            n2 = (L2 if len2 is None else len2[pb[n]]) - 1
+            if n1 == 0 or n2 == 0:
+                n1 = n2 = 0
+            g = gout + n * (L1 - 1) * (L2 - 1) if gout != NULL else ws
+            if n1:
+                pair_g(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], n1 + 1, n2 + 1, d,
+                       &wide1[pa[n], 0, 0] if wide else NULL,
+                       &wide2[pb[n], 0, 0] if wide else NULL, g, ws + (L1 - 1) * (L2 - 1))
+            sm = g_sums(g, n1, n2)
+            pl = plan(sm, n1, n2, tolerance, order)
+            dyadic[n] = pl.d1
+            degree[n] = pl.N
+            sums[n, 0] = sm.a
+            sums[n, 1] = sm.largest
+            sums[n, 2] = sm.total
+        free(ws)
     allocated(failed, nwork * sizeof(double))

@@ -1,5 +1,6 @@
-"""How the solver's work is cut: strips of columns, the backward's checkpoint segments, and
-the refinement that ``dyadic_order="auto"`` picks for each pair.
+"""How the finite-difference solver's work is cut: strips of columns and the backward's
+checkpoint segments. (``dyadic_order="auto"``'s refinements are the polynomial solver's own:
+``polynomial.pxi``.)
 
 The solver (``_solver.pyx``) runs blocks of ``LANES`` lanes. A pair's grid may be cut into
 ``strips`` strips of columns, one lane each, so that few pairs still fill the lanes and long
@@ -18,7 +19,7 @@ import numpy as np
 
 from . import _solver
 
-__all__ = ["strips", "segment_rows", "refinement", "override"]
+__all__ = ["strips", "segment_rows", "override"]
 
 # The backward keeps a block's whole grid, with its rows of G and dF/dG, up to this size;
 # beyond it, segments of about SEGMENT_BYTES of fine rows are recomputed from checkpoints.
@@ -94,41 +95,3 @@ def segment_rows(n1, n2, channels, d1, d2, itemsize, strips):
     if rows * row_bytes + (n1 + 1) * (2 * n2 + channels) * number <= kept:
         return 0
     return max(segment // row_bytes - 1, math.isqrt(rows - 1) + 1, 1)
-
-
-def _log10_bound(N):
-    """log10 of g(N) in the polynomial method's error bound (see refinement)."""
-    return np.where(N <= 4, 0.7, -0.1 - 1.5 * (N - 5))
-
-
-def refinement(largest, total, tolerance, order=None):
-    """Dyadic order d and polynomial degree N for each pair, from the largest |G| of its
-    cells (``largest``) and their sum (``total``): the cheapest (cost ``4**d (N + 1)**2``)
-    whose error bound ``total * g(N) * r**N`` is within ``tolerance``, r = largest / 4**d
-    the largest sub-cell increment (at most 1), N from 2 to 16 (``order`` when given).
-
-    The bound is on the error relative to sqrt(k(x, x) k(y, y)). Its g(N) lies 10x above
-    the largest errors measured (Brownian pairs of 2 to 60 points, 1 to 5 channels, every
-    scale, linear and RBF static kernels, against the method converged); beyond N = 12,
-    where no truncation error was measurable, g continues the same line.
-    """
-    largest = np.asarray(largest, dtype=float)
-    total = np.asarray(total, dtype=float)
-    degrees = np.arange(2, 17) if order is None else np.array([order])
-    best_d = np.full(largest.shape, -1)
-    best_n = np.full(largest.shape, degrees[-1])
-    best_cost = np.full(largest.shape, np.inf)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_total = np.log10(total)
-        for d in range(17):
-            r = largest / 4.0 ** d
-            log_r = np.log10(r)
-            first = (best_d < 0) & (r <= 1)           # the fallback: the least d with r <= 1
-            best_d[first] = d
-            for N in degrees:
-                cost = 4.0 ** d * (N + 1) ** 2
-                ok = (r <= 1) & (log_total + _log10_bound(N) + N * log_r <= math.log10(tolerance)) \
-                    & (cost < best_cost)
-                best_d[ok], best_n[ok], best_cost[ok] = d, N, cost
-    best_d[best_d < 0] = 16
-    return best_d, best_n

@@ -20,6 +20,9 @@ __all__ = ["sig_kernel", "sig_kernel_gram", "sig_kernel_backprop", "sig_kernel_g
 
 # Pairs handed to the solver per call: bounds the index arrays, not the speed.
 _PAIRS_PER_CALL = 1 << 16
+# dyadic_order="auto" plans a chunk of pairs at a time, keeping their G for the solver up to
+# this size (at least a block of pairs a thread).
+PLANNED_G_BYTES = 64 << 20
 
 
 # What the parameters of the four functions mean, written once; each docstring takes the
@@ -157,14 +160,15 @@ class _Problem:
         out = np.empty(len(pa), dtype=self.dtype if exps is None else np.float64)
         if len(pa) and self.order:
             wide = self._wide(X1, X2)
-            for idx, d, N in self._refined(X1, X2, n1, n2, pa, pb, d1, d2, wide):
+            for idx, (d1, d2, N), given in self._plans(X1, X2, n1, n2, pa, pb, d1, d2, wide):
                 sub = np.empty(len(idx), dtype=self.dtype)
                 scaled = (None, None) if exps is None else \
                     (np.empty(len(idx)), np.empty(len(idx), dtype=np.int64))
                 with _wide.serial_blas(wide):
                     _solver.poly_forward(X1, X2, pa[idx], pb[idx], self.static._code,
-                                         *self.static._params(), *d, N, sub, self.nthreads, n1,
-                                         n2, *scaled, **wide, grid=grid)
+                                         *self.static._params(), d1, d2, N, sub,
+                                         self.nthreads, n1, n2, *scaled, **wide, grid=grid,
+                                         given=given)
                 if exps is None:
                     out[idx] = sub
                 else:
@@ -199,21 +203,30 @@ class _Problem:
         return {"wide1": self._wide_data[id(X1), dtype],
                 "wide2": self._wide_data[id(X2), dtype]}
 
-    def _refined(self, X1, X2, n1, n2, pa, pb, d1, d2, wide):
-        """The polynomial method's groups of pairs: (indices into pa, (d1, d2), degree); one
-        group unless dyadic_order='auto', which refines each pair as it needs (one call per
-        refinement, so that each pair's kernel is the one it gets alone)."""
+    def _plans(self, X1, X2, n1, n2, pa, pb, d1, d2, wide):
+        """The polynomial method's groups of pairs: (indices into pa, (d1, d2, degree), their
+        G or None). One group unless dyadic_order="auto", whose refinement of each pair
+        (the solver's poly_plans) groups pairs of one refinement into the solver's blocks:
+        a chunk of pairs at a time, their G kept from the planning for the solver."""
         if not self.auto:
-            yield np.arange(len(pa)), (d1, d2), self.order
+            yield np.arange(len(pa)), (d1, d2, self.order), None
             return
-        largest, total = np.empty(len(pa)), np.empty(len(pa))
-        with _wide.serial_blas(wide):
-            _solver.cell_increments(X1, X2, pa, pb, self.static._code, *self.static._params(),
-                                    largest, total, self.nthreads, n1, n2, **wide)
-        d, N = _planning.refinement(largest, total, self.tolerance, self.auto_order)
-        key = d * 100 + N
-        for k in np.unique(key):
-            yield np.flatnonzero(key == k), (int(k // 100),) * 2, int(k % 100)
+        cells = max(1, (X1.shape[1] - 1) * (X2.shape[1] - 1))
+        step = max(_solver.LANES * self.nthreads, PLANNED_G_BYTES // (8 * cells))
+        for start in range(0, len(pa), step):
+            chunk = np.arange(start, min(start + step, len(pa)))
+            d, N = np.empty(len(chunk), np.int64), np.empty(len(chunk), np.int64)
+            G = _allocate((len(chunk), X1.shape[1] - 1, X2.shape[1] - 1), np.float64,
+                          'dyadic_order="auto"\'s planning')
+            with _wide.serial_blas(wide):
+                _solver.poly_plans(X1, X2, pa[chunk], pb[chunk], self.static._code,
+                                   *self.static._params(), self.tolerance,
+                                   self.auto_order or 0, d, N, np.empty((len(chunk), 3)),
+                                   self.nthreads, n1, n2, **wide, G=G)
+            key = d * 100 + N
+            for k in np.unique(key):
+                part = np.flatnonzero(key == k)
+                yield chunk[part], (int(k // 100),) * 2 + (int(k % 100),), G[part]
 
     def column_order(self):
         """Columns of a gram by the length of their paths, so that a block of pairs (a few
@@ -236,15 +249,17 @@ class _Problem:
             # wide paths: float64 gradients of the points, a slice a thread
             grads = {name: np.zeros((self.nthreads,) + X.shape) for name, X, acc in
                      (("dW1", self.X1, dX), ("dW2", self.X2, dY)) if wide and acc is not None}
-            for idx, d, N in self._refined(self.X1, self.X2, self.len1, self.len2, pa, pb,
-                                           self.d1, self.d2, wide):
+            for idx, (d1, d2, N), given in self._plans(self.X1, self.X2, self.len1,
+                                                       self.len2, pa, pb, self.d1, self.d2,
+                                                       wide):
                 with _wide.serial_blas(wide):
                     _solver.poly_backward(self.X1, self.X2, pa[idx], pb[idx],
                                           np.ascontiguousarray(seeds[idx]), self.static._code,
-                                          *self.static._params(), *d, N,
+                                          *self.static._params(), d1, d2, N,
                                           both[0] if dX is None else dX,
                                           both[1] if dY is None else dY,
-                                          self.nthreads, self.len1, self.len2, **wide, **grads)
+                                          self.nthreads, self.len1, self.len2, **wide, **grads,
+                                          given=given)
             for acc, name in ((dX, "dW1"), (dY, "dW2")):
                 if name in grads:
                     acc[0] += grads[name].sum(axis=0)

@@ -1,14 +1,15 @@
 """dyadic_order="auto": the polynomial method refined, pair by pair, to a tolerance. Values
 against the converged method and closed forms on every input scale, each pair's kernel and
 gradient the one it gets alone with the refinement chosen for it, and the planner's rule."""
+import functools
 from functools import partial
 
 import numpy as np
 import pytest
-from scipy.special import i0
+from scipy.special import gammaln, i0
 
 import sksigkernel as sk
-from sksigkernel import _planning, _solver
+from sksigkernel import _solver
 from helpers import brownian, finite_difference
 
 auto = partial(sk.sig_kernel, dyadic_order="auto", method="polynomial")
@@ -16,28 +17,53 @@ auto_gram = partial(sk.sig_kernel_gram, dyadic_order="auto", method="polynomial"
 
 
 def converged(x, y, kernel=None):
-    """k(x, y) by the method converged: cells split until |rho| <= 1/16, degree 20."""
-    stats = increments(x, y, kernel)[0]
-    d = max(0, int(np.ceil(np.log(stats * 16) / np.log(4)))) if stats > 0 else 0
-    return float(sk.sig_kernel(x, y, d, method="polynomial", order=20, static_kernel=kernel))
+    """k(x, y) by the method converged: degree 24 on cells split once more than "auto"
+    splits them (for degree 16 at most)."""
+    return _converged(x.tobytes(), y.tobytes(), x.shape, y.shape, kernel)
 
 
-def increments(x, y, kernel=None):
-    """The largest |G| of the pair's cells, and their sum (the engine's)."""
+@functools.lru_cache(maxsize=None)
+def _converged(xb, yb, xshape, yshape, kernel):
+    x, y = (np.frombuffer(b).reshape(shape) for b, shape in ((xb, xshape), (yb, yshape)))
+    d = plans(x, y, kernel)[0] + 1
+    return float(sk.sig_kernel(x, y, d, method="polynomial", order=24, static_kernel=kernel))
+
+
+def plans(x, y, kernel=None, tolerance=1e-8, order=0):
+    """The engine's refinement of the pair under "auto": dyadic order, degree and the sums
+    its bounds read (a: the largest |sum| of G along a row or a column from the grid's
+    edge; the largest |G|; the sum of |G|)."""
     kernel = sk.LinearKernel() if kernel is None else kernel
-    largest, total = np.empty(1), np.empty(1)
+    d, N = np.empty(1, dtype=np.int64), np.empty(1, dtype=np.int64)
+    sums = np.empty((1, 3))
     zero = np.zeros(1, dtype=np.intp)
-    _solver.cell_increments(np.ascontiguousarray(x[None]), np.ascontiguousarray(y[None]), zero,
-                            zero, kernel._code, *kernel._params(), largest, total)
-    return largest[0], total[0]
+    _solver.poly_plans(np.ascontiguousarray(x[None]), np.ascontiguousarray(y[None]), zero,
+                       zero, kernel._code, *kernel._params(), tolerance, order, d, N, sums)
+    return int(d[0]), int(N[0]), tuple(sums[0])
 
 
-def test_the_engine_sums_the_cells_increments(rng):
+def log10_bounds(sums, points, d, N):
+    """The planner's two bounds on the error at split d and degree N (polynomial.pxi),
+    log10, each inf where it does not hold (a / 2^d > 16, largest / 4^d > 1)."""
+    a, largest, total = sums
+    ad, r = a / 2.0 ** d, largest / 4.0 ** d
+    with np.errstate(divide="ignore"):
+        by_sums = np.where(N <= 4, 0.2, -0.2) + np.log10(points * 2.0 ** d) \
+            + (N + 1) * np.log10(ad) - (np.sqrt(ad) + 2 * gammaln(N + 2)) / np.log(10)
+        by_cells = np.log10(total) + np.where(N <= 4, 0.7, -0.1 - 1.5 * (N - 5)) \
+            + N * np.log10(r)
+    return (by_sums if ad <= 16 else np.inf), (by_cells if r <= 1 else np.inf)
+
+
+@pytest.mark.parametrize("kernel", [None, sk.RBFKernel(0.5)], ids=repr)
+def test_the_engine_sums_the_static_increments(rng, kernel):
     x, y = brownian(rng, 2, 9, 3, scale=2.0)
-    G = np.diff(x, axis=0) @ np.diff(y, axis=0).T
-    largest, total = increments(x, y)
-    assert largest == pytest.approx(np.abs(G).max(), rel=1e-14)
-    assert total == pytest.approx(np.abs(G).sum(), rel=1e-14)
+    y = y[:6]
+    kappa = (kernel or sk.LinearKernel())(x, y)
+    G = np.diff(np.diff(kappa, axis=0), axis=1)
+    a = max(np.abs(np.cumsum(G, axis=0)).max(), np.abs(np.cumsum(G, axis=1)).max())
+    assert plans(x, y, kernel)[2] == pytest.approx((a, np.abs(G).max(), np.abs(G).sum()),
+                                                   rel=1e-13)
 
 
 @pytest.mark.parametrize("increment", [0.5, 6.0, 20.0])
@@ -90,9 +116,9 @@ def test_gradients_are_those_of_the_refinement_chosen(rng):
     eX, eY = np.zeros_like(X), np.zeros_like(Y)
     for a in range(3):
         for b in range(2):
-            d, N = _planning.refinement(*increments(X[a], Y[b]), 1e-8)
-            gx, gy = sk.sig_kernel_backprop(derivs[a, b], X[a], Y[b], int(d[()]),
-                                            method="polynomial", order=int(N[()]),
+            d, N, _ = plans(X[a], Y[b])
+            gx, gy = sk.sig_kernel_backprop(derivs[a, b], X[a], Y[b], d,
+                                            method="polynomial", order=N,
                                             left_deriv=True, right_deriv=True)
             eX[a] += gx
             eY[b] += gy
@@ -122,28 +148,28 @@ def test_torch_gradcheck():
         lambda a, b: torch_api.sig_kernel_gram(a, b, "auto", method="polynomial"), (X, Y))
 
 
-@pytest.mark.parametrize("order", [None, 3, 8])
+@pytest.mark.parametrize("order", [0, 3, 8])
 def test_the_planner_picks_the_cheapest_refinement_within_its_bound(rng, order):
-    largest = 10 ** rng.uniform(-3, 3, size=200)
-    total = largest * 10 ** rng.uniform(0, 4, size=200)
     tol = 1e-8
-    d, N = _planning.refinement(largest, total, tol, order)
-    bound = np.log10(total) + _planning._log10_bound(N) + N * np.log10(largest / 4.0 ** d)
-    assert np.all(bound <= np.log10(tol)) and np.all(largest / 4.0 ** d <= 1)
-    if order is not None:
-        assert np.all(N == order)
-    cost = 4.0 ** d * (N + 1) ** 2
-    for dd in range(17):
-        for NN in (range(2, 17) if order is None else [order]):
-            r = largest / 4.0 ** dd
-            ok = (r <= 1) & (np.log10(total) + _planning._log10_bound(NN) + NN * np.log10(r)
-                             <= np.log10(tol))
-            assert np.all(~ok | (4.0 ** dd * (NN + 1) ** 2 >= cost))
+    degrees = np.arange(2, 17) if not order else np.array([order])
+    for _ in range(40):
+        length1, length2 = rng.integers(2, 30, size=2)
+        x = brownian(rng, 1, length1, 2, scale=10 ** rng.uniform(-2, 2))[0]
+        y = brownian(rng, 1, length2, 2, scale=10 ** rng.uniform(-2, 2))[0]
+        d, N, sums = plans(x, y, tolerance=tol, order=order)
+        points = length1 + length2
+        ok = [(4.0 ** dd * (NN + 1) ** 2, dd, NN) for dd in range(17) for NN in degrees
+              if min(log10_bounds(sums, points, dd, NN)) <= np.log10(tol)]
+        if ok:
+            assert 4.0 ** d * (N + 1) ** 2 == min(ok)[0]
+            assert min(log10_bounds(sums, points, d, N)) <= np.log10(tol)
+        else:                   # beyond the planner's reach: the least split with r <= 1
+            assert (d, N) == (next(dd for dd in range(17) if sums[1] / 4.0 ** dd <= 1),
+                              order or 16)
 
 
 def test_constant_paths_need_no_refinement():
-    d, N = _planning.refinement([0.0], [0.0], 1e-8)
-    assert (d[0], N[0]) == (0, 2)
+    assert plans(np.zeros((4, 2)), np.ones((3, 2))) == (0, 2, (0.0, 0.0, 0.0))
     assert float(auto(np.zeros((4, 2)), np.ones((3, 2)))) == 1.0
 
 
