@@ -169,7 +169,8 @@ cdef enum:
 STATIC_CODES = {"linear": LINEAR, "rbf": RBF, "matern12": MATERN12, "matern32": MATERN32,
                 "matern52": MATERN52, "polynomial": POLYNOMIAL,
                 "rational_quadratic": RATIONAL_QUADRATIC}
-LANES = W
+LANES = W           # pairs a block of the finite-difference solver
+POLY_LANES = SK_PL  # of the polynomial method
 
 
 cdef size_t checked_size(size_t itemsize, double numbers) except 0:

@@ -132,11 +132,13 @@ cdef Lanes load_lanes(Static sk, const floating* X, const floating* Y, Py_ssize_
                       Py_ssize_t start, Py_ssize_t count, const Py_ssize_t* len1,
                       const Py_ssize_t* len2, const double* wide1, const double* wide2,
                       Py_ssize_t wd1, Py_ssize_t wd2, double* g, double* gp,
-                      double* work, bint full, const double* given) noexcept nogil:
+                      double* work, bint full, const double* given,
+                      const Py_ssize_t* rows) noexcept nogil:
     """The lanes of pairs start .. start + count - 1 (count <= SK_PL), G at g; gp: (L1 - 1)
     (L2 - 1) numbers, work: pair_g_work. wd1, wd2: the wide data's numbers a path. full:
     the block as large as the batch's paths (whole grids), not only its own. given (not
-    NULL): each pair's G already computed (poly_plans), (L1 - 1) (L2 - 1) numbers a pair."""
+    NULL): the pairs' G already computed (poly_plans), (L1 - 1) (L2 - 1) numbers a pair,
+    pair n's at row rows[n] (rows NULL: row n)."""
     cdef Lanes ln
     cdef Py_ssize_t lane, n, i, j, n1, n2
     ln.g = g
@@ -158,7 +160,7 @@ cdef Lanes load_lanes(Static sk, const floating* X, const floating* Y, Py_ssize_
         if n1 == 0:
             continue
         if given != NULL:
-            gp = <double*>given + n * (L1 - 1) * (L2 - 1)
+            gp = <double*>given + (rows[n] if rows != NULL else n) * (L1 - 1) * (L2 - 1)
         else:
             pair_g(sk, X + pa[n] * L1 * d, Y + pb[n] * L2 * d, n1 + 1, n2 + 1, d,
                    wide1 + pa[n] * wd1 if wide1 != NULL else NULL,
@@ -365,25 +367,48 @@ ctypedef struct Sums:
     double a, largest, total
 
 
-cdef Sums g_sums(const double* g, Py_ssize_t n1, Py_ssize_t n2) noexcept nogil:
-    """The sums of a pair's G (n1 x n2) that the bounds read (see Plan)."""
+cdef Sums g_sums(const double* g, Py_ssize_t n1, Py_ssize_t n2, double* col) noexcept nogil:
+    """The sums of a pair's G (n1 x n2) that the bounds read (see Plan); col: 4 n2 numbers
+    of scratch. Rows go four at a time (four independent running sums); the columns'
+    running sums, largest and totals, a row at a time (vector loops)."""
     cdef Py_ssize_t i, j
-    cdef double s, v
+    cdef double s0, s1, s2, s3, m0, m1, m2, m3, v
+    cdef double* cmax = col + n2
+    cdef double* big = col + 2 * n2
+    cdef double* tot = col + 3 * n2
     cdef Sums r
     r.a = r.largest = r.total = 0
+    m0 = m1 = m2 = m3 = 0
+    for i in range(0, n1 - 3, 4):
+        s0 = s1 = s2 = s3 = 0
+        for j in range(n2):
+            s0 = s0 + g[i * n2 + j]
+            s1 = s1 + g[(i + 1) * n2 + j]
+            s2 = s2 + g[(i + 2) * n2 + j]
+            s3 = s3 + g[(i + 3) * n2 + j]
+            m0 = max(m0, fabs(s0))
+            m1 = max(m1, fabs(s1))
+            m2 = max(m2, fabs(s2))
+            m3 = max(m3, fabs(s3))
+    for i in range(n1 - n1 % 4, n1):
+        s0 = 0
+        for j in range(n2):
+            s0 = s0 + g[i * n2 + j]
+            m0 = max(m0, fabs(s0))
+    for j in range(n2):
+        col[j] = cmax[j] = big[j] = tot[j] = 0
     for i in range(n1):
-        s = 0
         for j in range(n2):
             v = g[i * n2 + j]
-            s = s + v
-            r.a = max(r.a, fabs(s))
-            r.largest = max(r.largest, fabs(v))
-            r.total = r.total + fabs(v)
+            col[j] = col[j] + v
+            cmax[j] = max(cmax[j], fabs(col[j]))
+            big[j] = max(big[j], fabs(v))
+            tot[j] = tot[j] + fabs(v)
+    r.a = max(max(m0, m1), max(m2, m3))
     for j in range(n2):
-        s = 0
-        for i in range(n1):
-            s = s + g[i * n2 + j]
-            r.a = max(r.a, fabs(s))
+        r.a = max(r.a, cmax[j])
+        r.largest = max(r.largest, big[j])
+        r.total = r.total + tot[j]
     return r
 
 
@@ -432,7 +457,7 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
                              const Py_ssize_t* len1, const Py_ssize_t* len2,
                              const double* wide1, const double* wide2, Py_ssize_t wd1,
                              Py_ssize_t wd2, int d1, int d2, int N, const double* given,
-                             const double* H, double* ws, Edges* ed, int* failed,
+                             const Py_ssize_t* rows, const double* H, double* ws, Edges* ed, int* failed,
                              floating* out, double* mantissas, long* exponents,
                              floating* grid) noexcept nogil:
     """poly_forward's pairs start .. start + count - 1, a block; ws: lanes_work."""
@@ -443,7 +468,8 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
     cdef double value[SK_PL]
     cdef long exps[SK_PL]
     cdef Lanes ln = load_lanes(sk, X, Y, L1, L2, d, pa, pb, start, count, len1, len2, wide1,
-                               wide2, wd1, wd2, ws, gp, work, grid != NULL, given)
+                               wide2, wd1, wd2, ws, gp, work, grid != NULL, given,
+                               rows)
     R, C = ln.n1max << d1, ln.n2max << d2
     nodes = (R + 1) * (C + 1)
     for lane in range(SK_PL):
@@ -469,12 +495,24 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
             exponents[n] = exps[lane]
 
 
-cdef int check_given(const double[:, :, ::1] given, Py_ssize_t N, Py_ssize_t L1,
-                     Py_ssize_t L2) except -1:
-    """The shape of the pairs' G (poly_plans), None or (pairs, L1 - 1, L2 - 1)."""
-    if given is not None and (given.shape[0] != N or given.shape[1] != L1 - 1 or
-                              given.shape[2] != L2 - 1):
+cdef int check_given(const double[:, :, ::1] given, const Py_ssize_t[::1] rows,
+                     Py_ssize_t N, Py_ssize_t L1, Py_ssize_t L2) except -1:
+    """The pairs' G (poly_plans), None or (rows, L1 - 1, L2 - 1), and the row of each pair,
+    None (row n for pair n) or N rows of given."""
+    cdef Py_ssize_t n
+    if given is None:
+        if rows is not None:
+            raise ValueError("given_rows needs given")
+        return 0
+    if given.shape[1] != L1 - 1 or given.shape[2] != L2 - 1 or \
+            (rows is None and given.shape[0] != N):
         raise ValueError("given must hold (pairs, L1 - 1, L2 - 1) numbers")
+    if rows is not None:
+        if rows.shape[0] != N:
+            raise ValueError("given_rows must hold a row of given for each pair")
+        for n in range(N):
+            if not 0 <= rows[n] < given.shape[0]:
+                raise ValueError(f"given_rows[{n}] = {rows[n]} is not a row of given")
     return 0
 
 
@@ -485,14 +523,16 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                  const Py_ssize_t[::1] len2=None, double[::1] mantissas=None,
                  long[::1] exponents=None, const double[:, :, ::1] wide1=None,
                  const double[:, :, ::1] wide2=None, floating[:, :, ::1] grid=None,
-                 const double[:, :, ::1] given=None):
+                 const double[:, :, ::1] given=None,
+                 const Py_ssize_t[::1] given_rows=None):
     """out[n] = k(X[pa[n]], Y[pb[n]]) by the polynomial scheme of degree ``order`` on cells
     split 2^d1 x 2^d2, SK_PL pairs a block (the lanes of a vector); len1/len2: the paths'
     true lengths (None: all of them). With mantissas and exponents (both or neither), also
     k = mantissas[n] 2^exponents[n], finite where out overflows. wide1, wide2: as for
     forward (wide paths), in float64. grid (not None): each pair's values at the nodes of
     its fine grid too, ((L1 - 1) 2^d1 + 1) x ((L2 - 1) 2^d2 + 1) (the right edges' values
-    at v = 1). given (not None): the pairs' G from poly_plans, not computed again. Each
+    at v = 1). given (not None): the pairs' G from poly_plans, not computed again, pair n's
+    at row given_rows[n] (None: row n). Each
     pair's value is its own alone: lanes do not mix."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Py_ssize_t blk, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
@@ -503,8 +543,9 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         check_wide(kind, wide1, wide2, X, Y)
     if (mantissas is None) != (exponents is None):
         raise ValueError("mantissas and exponents go together")
-    check_given(given, N, L1, L2)
+    check_given(given, given_rows, N, L1, L2)
     cdef const double* gv = &given[0, 0, 0] if given is not None and N else NULL
+    cdef const Py_ssize_t* gr = &given_rows[0] if given_rows is not None and N else NULL
     cdef size_t nwork = checked_size(sizeof(double), lanes_work(L1, L2, d, wide, False))
     checked_size(sizeof(double), forward_edges((L1 - 1) << d1, (L2 - 1) << d2, order,
                                                grid is not None))
@@ -532,7 +573,7 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             if ws != NULL and ed != NULL:
                 poly_forward_block(sk, &X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, &pa[0], &pb[0],
                                    blk * SK_PL, min(SK_PL, N - blk * SK_PL), l1p, l2p, w1p,
-                                   w2p, wd1, wd2, d1, d2, order, gv, invfact, ws, ed,
+                                   w2p, wd1, wd2, d1, d2, order, gv, gr, invfact, ws, ed,
                                    &failed, &out[0], mp, ep, gridp)
         free(ws)
         free_edges(ed)
@@ -545,7 +586,7 @@ cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, P
                               const Py_ssize_t* len1, const Py_ssize_t* len2,
                               const double* wide1, const double* wide2, Py_ssize_t wd1,
                               Py_ssize_t wd2, int d1, int d2, int N, const double* given,
-                              const double* H, const floating* seeds, double* ws, Edges* ed,
+                              const Py_ssize_t* rows, const double* H, const floating* seeds, double* ws, Edges* ed,
                               int* failed, floating* dX, floating* dY, double* dW1,
                               double* dW2, const floating* grid, double at) noexcept nogil:
     """poly_backward's pairs start .. start + count - 1, a block, in bands of rows when their
@@ -564,7 +605,8 @@ cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, P
     cdef double value[SK_PL]
     cdef double sd[SK_PL]
     cdef Lanes ln = load_lanes(sk, X, Y, L1, L2, d, pa, pb, start, count, len1, len2, wide1,
-                               wide2, wd1, wd2, ws, gp, work, grid != NULL, given)
+                               wide2, wd1, wd2, ws, gp, work, grid != NULL, given,
+                               rows)
     if not ln.n1max:
         return
     R, C = ln.n1max << d1, ln.n2max << d2
@@ -621,14 +663,15 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                   const double[:, :, ::1] wide1=None, const double[:, :, ::1] wide2=None,
                   double[:, :, :, ::1] dW1=None, double[:, :, :, ::1] dW2=None,
                   const floating[:, :, ::1] grid_seeds=None, double band_at=BAND_AT,
-                  const double[:, :, ::1] given=None):
+                  const double[:, :, ::1] given=None,
+                  const Py_ssize_t[::1] given_rows=None):
     """Adds seeds[n] * dk(X[pa[n]], Y[pb[n]]) to dX[thread] and dY[thread] (one slice per
     thread, both needed), the exact reverse mode of poly_forward, a block of pairs at a
     time. wide1, wide2: as for poly_forward, the gradients then going to dW1 and dW2
     (float64, one slice per thread, either None: not wanted) instead. grid_seeds (not None):
     seeds at every node of each pair's grid (poly_forward's grid) instead of seeds. band_at:
     the numbers of edges kept at once, beyond which the rows go in bands (band_rows).
-    given: as for poly_forward."""
+    given, given_rows: as for poly_forward."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Py_ssize_t blk, tid, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1]
     cdef Py_ssize_t d = X.shape[2]
@@ -642,8 +685,9 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             raise ValueError("dW1 and dW2 must hold a slice of X's and Y's shapes a thread")
     elif dX is None or dY is None:
         raise ValueError("dX and dY are both needed")
-    check_given(given, N, L1, L2)
+    check_given(given, given_rows, N, L1, L2)
     cdef const double* gv = &given[0, 0, 0] if given is not None and N else NULL
+    cdef const Py_ssize_t* gr = &given_rows[0] if given_rows is not None and N else NULL
     cdef size_t nwork = checked_size(sizeof(double), lanes_work(L1, L2, d, wide, True))
     checked_size(sizeof(double), backward_edges(
         (L1 - 1) << d1, (L2 - 1) << d2, order, band_rows(L1, L2, d1, d2, order, band_at),
@@ -681,7 +725,7 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
             tid = threadid()
             poly_backward_block(sk, &X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, &pa[0], &pb[0],
                                 blk * SK_PL, min(SK_PL, N - blk * SK_PL), l1p, l2p, w1p, w2p,
-                                wd1, wd2, d1, d2, order, gv, invfact, &seeds[0], ws, ed,
+                                wd1, wd2, d1, d2, order, gv, gr, invfact, &seeds[0], ws, ed,
                                 &failed, dxp + tid * sx if dxp != NULL else NULL,
                                 dyp + tid * sy if dyp != NULL else NULL,
                                 w1g + tid * sw1 if w1g != NULL else NULL,
@@ -717,10 +761,10 @@ def poly_plans(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         raise ValueError("tolerance must be between 0 and 1")
     if not 0 <= order <= 64:
         raise ValueError(f"order must be between 1 and 64, got {order}")
-    check_given(G, N, L1, L2)
+    check_given(G, None, N, L1, L2)
     cdef double* gout = &G[0, 0, 0] if G is not None and N else NULL
     cdef size_t nwork = checked_size(sizeof(double), <double>(L1 - 1) * (L2 - 1)
-                                     + pair_g_work(L1, L2, d, wide))
+                                     + max(pair_g_work(L1, L2, d, wide), 4.0 * (L2 - 1)))
     if N == 0:
         return
     wd1 = wide1.shape[1] * wide1.shape[2] if wide else 0
@@ -739,7 +783,7 @@ def poly_plans(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                 pair_g(sk, &X[pa[n], 0, 0], &Y[pb[n], 0, 0], n1 + 1, n2 + 1, d,
                        &wide1[pa[n], 0, 0] if wide else NULL,
                        &wide2[pb[n], 0, 0] if wide else NULL, g, ws + (L1 - 1) * (L2 - 1))
-            sm = g_sums(g, n1, n2)
+            sm = g_sums(g, n1, n2, ws + (L1 - 1) * (L2 - 1))
             pl = plan(sm, n1, n2, tolerance, order)
             dyadic[n] = pl.d1
             degree[n] = pl.N

@@ -15,8 +15,6 @@ from contextlib import contextmanager
 import contextvars
 import math
 
-import numpy as np
-
 from . import _solver
 
 __all__ = ["strips", "segment_rows", "override"]

@@ -22,7 +22,7 @@ __all__ = ["sig_kernel", "sig_kernel_gram", "sig_kernel_backprop", "sig_kernel_g
 _PAIRS_PER_CALL = 1 << 16
 # dyadic_order="auto" plans a chunk of pairs at a time, keeping their G for the solver up to
 # this size (at least a block of pairs a thread).
-PLANNED_G_BYTES = 64 << 20
+PLANNED_G_BYTES = 8 << 20
 
 
 # What the parameters of the four functions mean, written once; each docstring takes the
@@ -168,7 +168,7 @@ class _Problem:
                     _solver.poly_forward(X1, X2, pa[idx], pb[idx], self.static._code,
                                          *self.static._params(), d1, d2, N, sub,
                                          self.nthreads, n1, n2, *scaled, **wide, grid=grid,
-                                         given=given)
+                                         **given)
                 if exps is None:
                     out[idx] = sub
                 else:
@@ -204,29 +204,31 @@ class _Problem:
                 "wide2": self._wide_data[id(X2), dtype]}
 
     def _plans(self, X1, X2, n1, n2, pa, pb, d1, d2, wide):
-        """The polynomial method's groups of pairs: (indices into pa, (d1, d2, degree), their
-        G or None). One group unless dyadic_order="auto", whose refinement of each pair
-        (the solver's poly_plans) groups pairs of one refinement into the solver's blocks:
-        a chunk of pairs at a time, their G kept from the planning for the solver."""
+        """The polynomial method's groups of pairs: (indices into pa, (d1, d2, degree), the
+        solver's given and given_rows, or nothing). One group unless dyadic_order="auto",
+        whose refinement of each pair (the solver's poly_plans) groups pairs of one
+        refinement into the solver's blocks: a chunk of pairs at a time, their G kept from
+        the planning for the solver (one buffer, reused: a fresh one costs page faults)."""
         if not self.auto:
-            yield np.arange(len(pa)), (d1, d2, self.order), None
+            yield np.arange(len(pa)), (d1, d2, self.order), {}
             return
         cells = max(1, (X1.shape[1] - 1) * (X2.shape[1] - 1))
-        step = max(_solver.LANES * self.nthreads, PLANNED_G_BYTES // (8 * cells))
+        step = min(len(pa), max(_solver.POLY_LANES * self.nthreads, PLANNED_G_BYTES // (8 * cells)))
+        G = _allocate((step, X1.shape[1] - 1, X2.shape[1] - 1), np.float64,
+                      'dyadic_order="auto"\'s planning')
         for start in range(0, len(pa), step):
             chunk = np.arange(start, min(start + step, len(pa)))
             d, N = np.empty(len(chunk), np.int64), np.empty(len(chunk), np.int64)
-            G = _allocate((len(chunk), X1.shape[1] - 1, X2.shape[1] - 1), np.float64,
-                          'dyadic_order="auto"\'s planning')
             with _wide.serial_blas(wide):
                 _solver.poly_plans(X1, X2, pa[chunk], pb[chunk], self.static._code,
                                    *self.static._params(), self.tolerance,
                                    self.auto_order or 0, d, N, np.empty((len(chunk), 3)),
-                                   self.nthreads, n1, n2, **wide, G=G)
+                                   self.nthreads, n1, n2, **wide, G=G[:len(chunk)])
             key = d * 100 + N
             for k in np.unique(key):
                 part = np.flatnonzero(key == k)
-                yield chunk[part], (int(k // 100),) * 2 + (int(k % 100),), G[part]
+                yield chunk[part], (int(k // 100),) * 2 + (int(k % 100),), \
+                    {"given": G, "given_rows": part}
 
     def column_order(self):
         """Columns of a gram by the length of their paths, so that a block of pairs (a few
@@ -259,7 +261,7 @@ class _Problem:
                                           both[0] if dX is None else dX,
                                           both[1] if dY is None else dY,
                                           self.nthreads, self.len1, self.len2, **wide, **grads,
-                                          given=given)
+                                          **given)
             for acc, name in ((dX, "dW1"), (dY, "dW2")):
                 if name in grads:
                     acc[0] += grads[name].sum(axis=0)

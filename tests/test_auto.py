@@ -56,9 +56,11 @@ def log10_bounds(sums, points, d, N):
 
 
 @pytest.mark.parametrize("kernel", [None, sk.RBFKernel(0.5)], ids=repr)
-def test_the_engine_sums_the_static_increments(rng, kernel):
-    x, y = brownian(rng, 2, 9, 3, scale=2.0)
-    y = y[:6]
+@pytest.mark.parametrize("lengths", [(9, 6), (8, 11), (3, 5), (6, 2)])
+def test_the_engine_sums_the_static_increments(rng, kernel, lengths):
+    # rows go four at a time: lengths with and without rows left over
+    x, y = brownian(rng, 2, max(lengths), 3, scale=2.0)
+    x, y = x[:lengths[0]], y[:lengths[1]]
     kappa = (kernel or sk.LinearKernel())(x, y)
     G = np.diff(np.diff(kappa, axis=0), axis=1)
     a = max(np.abs(np.cumsum(G, axis=0)).max(), np.abs(np.cumsum(G, axis=1)).max())
@@ -92,27 +94,41 @@ def test_every_scale_reaches_the_tolerance(rng, tolerance, kernel):
             assert error <= tolerance * norm, (scale, length, error / norm)
 
 
-def test_each_entry_is_the_pair_alone_at_any_n_jobs(rng):
-    # pairs of very different scales in one gram get different refinements
+def alone(x, y):
+    """k(x, y) by the polynomial method at the refinement "auto" chooses for the pair."""
+    d, N, _ = plans(x, y)
+    return float(sk.sig_kernel(x, y, d, method="polynomial", order=N))
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_each_entry_is_the_pair_alone_at_any_n_jobs(rng, monkeypatch, chunked):
+    # pairs of very different scales in one gram get different refinements; chunked: the
+    # planning goes a few pairs at a time, reusing its buffer of G
+    if chunked:
+        monkeypatch.setattr(sk.functional, "PLANNED_G_BYTES", 1)
     X = brownian(rng, 5, 12, 2) * np.array([0.1, 1.0, 3.0, 8.0, 0.5])[:, None, None]
     Y = brownian(rng, 4, 9, 2) * np.array([2.0, 0.3, 6.0, 1.0])[:, None, None]
-    alone = np.array([[float(auto(x, y)) for y in Y] for x in X])
+    expected = np.array([[alone(x, y) for y in Y] for x in X])
     for n_jobs in (1, 2, -1):
-        np.testing.assert_array_equal(auto_gram(X, Y, n_jobs=n_jobs), alone)
+        np.testing.assert_array_equal(auto_gram(X, Y, n_jobs=n_jobs), expected)
         np.testing.assert_array_equal(auto(X, Y[[0, 1, 2, 3, 0]], n_jobs=n_jobs),
-                                      alone[np.arange(5), [0, 1, 2, 3, 0]])
+                                      expected[np.arange(5), [0, 1, 2, 3, 0]])
     # ragged lists too
     ragged = [X[0, :5], X[3], X[4, :2]]
     np.testing.assert_array_equal(auto_gram(ragged, Y, n_jobs=2),
-                                  [[float(auto(x, y)) for y in Y] for x in ragged])
+                                  [[alone(x, y) for y in Y] for x in ragged])
 
 
-def test_gradients_are_those_of_the_refinement_chosen(rng):
+@pytest.mark.parametrize("chunked", [False, True])
+def test_gradients_are_those_of_the_refinement_chosen(rng, monkeypatch, chunked):
+    if chunked:     # a chunk: a block of pairs for each thread
+        monkeypatch.setattr(sk.functional, "PLANNED_G_BYTES", 1)
     X = brownian(rng, 3, 8, 2) * np.array([0.2, 2.0, 7.0])[:, None, None]
     Y = brownian(rng, 2, 6, 2) * np.array([1.0, 4.0])[:, None, None]
     derivs = rng.normal(size=(3, 2))
     dX, dY = sk.sig_kernel_gram_backprop(derivs, X, Y, "auto", method="polynomial",
-                                         left_deriv=True, right_deriv=True)
+                                         left_deriv=True, right_deriv=True,
+                                         n_jobs=1 if chunked else -1)
     eX, eY = np.zeros_like(X), np.zeros_like(Y)
     for a in range(3):
         for b in range(2):
