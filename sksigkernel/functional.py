@@ -20,9 +20,11 @@ __all__ = ["sig_kernel", "sig_kernel_gram", "sig_kernel_backprop", "sig_kernel_g
 
 # Pairs handed to the solver per call: bounds the index arrays, not the speed.
 _PAIRS_PER_CALL = 1 << 16
-# dyadic_order="auto" plans a chunk of pairs at a time, keeping their G for the solver up to
-# this size (at least a block of pairs a thread).
-PLANNED_G_BYTES = 8 << 20
+# dyadic_order="auto" plans a chunk of pairs at a time, keeping their G for the solver, in
+# this many bytes, when a chunk holds this many pairs a thread; else (long paths: small
+# groups of pairs cost more than computing G twice) it plans all pairs first.
+PLANNED_G_BYTES = 64 << 20
+PLANNED_PAIRS = 64
 
 
 # What the parameters of the four functions mean, written once; each docstring takes the
@@ -208,14 +210,18 @@ class _Problem:
         solver's given and given_rows, or nothing). One group unless dyadic_order="auto",
         whose refinement of each pair (the solver's poly_plans) groups pairs of one
         refinement into the solver's blocks: a chunk of pairs at a time, their G kept from
-        the planning for the solver (one buffer, reused: a fresh one costs page faults)."""
+        the planning for the solver (one buffer, reused: a fresh one costs page faults),
+        or all pairs at once, the solver computing G again (PLANNED_PAIRS)."""
         if not self.auto:
             yield np.arange(len(pa)), (d1, d2, self.order), {}
             return
         cells = max(1, (X1.shape[1] - 1) * (X2.shape[1] - 1))
-        step = min(len(pa), max(_solver.POLY_LANES * self.nthreads, PLANNED_G_BYTES // (8 * cells)))
+        step = min(len(pa), PLANNED_G_BYTES // (8 * cells))
+        kept = step >= min(len(pa), PLANNED_PAIRS * self.nthreads) and step > 0
+        if not kept:
+            step = len(pa)
         G = _allocate((step, X1.shape[1] - 1, X2.shape[1] - 1), np.float64,
-                      'dyadic_order="auto"\'s planning')
+                      'dyadic_order="auto"\'s planning') if kept else None
         for start in range(0, len(pa), step):
             chunk = np.arange(start, min(start + step, len(pa)))
             d, N = np.empty(len(chunk), np.int64), np.empty(len(chunk), np.int64)
@@ -223,12 +229,13 @@ class _Problem:
                 _solver.poly_plans(X1, X2, pa[chunk], pb[chunk], self.static._code,
                                    *self.static._params(), self.tolerance,
                                    self.auto_order or 0, d, N, np.empty((len(chunk), 3)),
-                                   self.nthreads, n1, n2, **wide, G=G[:len(chunk)])
+                                   self.nthreads, n1, n2, **wide,
+                                   G=G[:len(chunk)] if kept else None)
             key = d * 100 + N
             for k in np.unique(key):
                 part = np.flatnonzero(key == k)
                 yield chunk[part], (int(k // 100),) * 2 + (int(k % 100),), \
-                    {"given": G, "given_rows": part}
+                    {"given": G, "given_rows": part} if kept else {}
 
     def column_order(self):
         """Columns of a gram by the length of their paths, so that a block of pairs (a few

@@ -100,12 +100,23 @@ def alone(x, y):
     return float(sk.sig_kernel(x, y, d, method="polynomial", order=N))
 
 
-@pytest.mark.parametrize("chunked", [False, True])
-def test_each_entry_is_the_pair_alone_at_any_n_jobs(rng, monkeypatch, chunked):
-    # pairs of very different scales in one gram get different refinements; chunked: the
-    # planning goes a few pairs at a time, reusing its buffer of G
-    if chunked:
+def planning(monkeypatch, mode, cells):
+    """The planning's ways: G kept for all pairs at once ("one chunk"), three pairs at a
+    time ("chunks", of ``cells`` cells a pair) or not kept ("planned first")."""
+    if mode == "chunks":
+        monkeypatch.setattr(sk.functional, "PLANNED_G_BYTES", 3 * 8 * cells)
+        monkeypatch.setattr(sk.functional, "PLANNED_PAIRS", 0)
+    elif mode == "planned first":
         monkeypatch.setattr(sk.functional, "PLANNED_G_BYTES", 1)
+
+
+PLANNINGS = ["one chunk", "chunks", "planned first"]
+
+
+@pytest.mark.parametrize("mode", PLANNINGS)
+def test_each_entry_is_the_pair_alone_at_any_n_jobs(rng, monkeypatch, mode):
+    # pairs of very different scales in one gram get different refinements
+    planning(monkeypatch, mode, 11 * 8)
     X = brownian(rng, 5, 12, 2) * np.array([0.1, 1.0, 3.0, 8.0, 0.5])[:, None, None]
     Y = brownian(rng, 4, 9, 2) * np.array([2.0, 0.3, 6.0, 1.0])[:, None, None]
     expected = np.array([[alone(x, y) for y in Y] for x in X])
@@ -119,16 +130,14 @@ def test_each_entry_is_the_pair_alone_at_any_n_jobs(rng, monkeypatch, chunked):
                                   [[alone(x, y) for y in Y] for x in ragged])
 
 
-@pytest.mark.parametrize("chunked", [False, True])
-def test_gradients_are_those_of_the_refinement_chosen(rng, monkeypatch, chunked):
-    if chunked:     # a chunk: a block of pairs for each thread
-        monkeypatch.setattr(sk.functional, "PLANNED_G_BYTES", 1)
+@pytest.mark.parametrize("mode", PLANNINGS)
+def test_gradients_are_those_of_the_refinement_chosen(rng, monkeypatch, mode):
+    planning(monkeypatch, mode, 7 * 5)
     X = brownian(rng, 3, 8, 2) * np.array([0.2, 2.0, 7.0])[:, None, None]
     Y = brownian(rng, 2, 6, 2) * np.array([1.0, 4.0])[:, None, None]
     derivs = rng.normal(size=(3, 2))
     dX, dY = sk.sig_kernel_gram_backprop(derivs, X, Y, "auto", method="polynomial",
-                                         left_deriv=True, right_deriv=True,
-                                         n_jobs=1 if chunked else -1)
+                                         left_deriv=True, right_deriv=True)
     eX, eY = np.zeros_like(X), np.zeros_like(Y)
     for a in range(3):
         for b in range(2):
