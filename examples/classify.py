@@ -55,8 +55,7 @@ def main():
 
     pipeline = Pipeline([
         ("scale", ChannelScaler()),
-        ("svc", SigKernelSVC(static_kernel="rbf", time_aug=True, dyadic_order=1,
-                             n_jobs=args.n_jobs)),
+        ("svc", SigKernelSVC(static_kernel="rbf", time_aug=True, n_jobs=args.n_jobs)),
     ])
     search = GridSearchCV(pipeline, GRID, cv=5, error_score=np.nan)
     cache.clear()

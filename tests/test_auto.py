@@ -208,6 +208,22 @@ def test_estimators_take_it_on_raw_scale_data(rng):
     assert clf.score(X, y) > 0.8
 
 
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3, 1e6])
+@pytest.mark.parametrize("estimator", [sk.SigKernelSVC, sk.SigKernelRidge])
+def test_the_estimators_default_kernel_is_accurate_on_any_scale(rng, scale, estimator):
+    X = brownian(rng, 6, 30, 3) * scale
+    fitted = estimator().fit(X, np.arange(6) % 2)
+    K = fitted._kernel()(X)
+    kernel = sk.RBFKernel(fitted.sigma_)
+    timed = [np.column_stack([x, np.linspace(0, 1, len(x))]) for x in X]
+    exact = np.array([[converged(x, z, kernel) for z in timed] for x in timed])
+    norms = np.sqrt(np.outer(np.diag(exact), np.diag(exact)))
+    if fitted.normalize:
+        exact = exact / norms
+        norms = 1.0
+    assert np.max(np.abs(K - exact) / norms) <= 1e-8
+
+
 def test_bad_settings_are_named():
     x = np.zeros((3, 2))
     with pytest.raises(ValueError, match="'auto' is for method='polynomial'"):

@@ -95,10 +95,11 @@ def test_svc_equals_svc_on_the_precomputed_gram(rng):
     clf = SigKernelSVC(C=3.0, static_kernel="rbf", sigma=2.0, class_weight="balanced")
     clf.fit(X, y, sample_weight=w)
     from sksigkernel import RBFKernel
-    opts = dict(static_kernel=RBFKernel(2.0), normalize=True, time_aug=True)
+    opts = dict(static_kernel=RBFKernel(2.0), normalize=True, time_aug=True,
+                method="polynomial")
     ref = SVC(C=3.0, kernel="precomputed", class_weight="balanced")
-    ref.fit(sig_kernel_gram(X, None, 1, **opts), y, sample_weight=w)
-    K_test = sig_kernel_gram(X_test, X, 1, **opts)
+    ref.fit(sig_kernel_gram(X, None, "auto", **opts), y, sample_weight=w)
+    K_test = sig_kernel_gram(X_test, X, "auto", **opts)
     np.testing.assert_allclose(clf.decision_function(X_test), ref.decision_function(K_test),
                                rtol=1e-10, atol=1e-12)
     np.testing.assert_array_equal(clf.predict(X_test), ref.predict(K_test))
@@ -122,10 +123,12 @@ def test_median_sigma_is_the_training_series_median_distance(rng):
     median = np.median(pdist(X.reshape(-1, X.shape[2]), "sqeuclidean"))
     sigma = 2.0 ** (np.round(4 * np.log2(median)) / 4)      # a power of 2^(1/4)
     assert clf.sigma_ == sigma and abs(np.log2(sigma / median)) <= 0.125
-    opts = dict(static_kernel=RBFKernel(sigma), normalize=True, time_aug=True)
-    ref = SVC(C=2.0, kernel="precomputed").fit(sig_kernel_gram(X, None, 1, **opts), y)
+    opts = dict(static_kernel=RBFKernel(sigma), normalize=True, time_aug=True,
+                method="polynomial")
+    ref = SVC(C=2.0, kernel="precomputed").fit(sig_kernel_gram(X, None, "auto", **opts), y)
     np.testing.assert_allclose(clf.decision_function(X_test),
-                               ref.decision_function(sig_kernel_gram(X_test, X, 1, **opts)),
+                               ref.decision_function(sig_kernel_gram(X_test, X, "auto",
+                                                                     **opts)),
                                rtol=1e-10, atol=1e-12)
 
 
@@ -151,11 +154,12 @@ def test_ridge_equals_the_closed_form(rng):
     y = np.stack([X[:, -1, 0] - X[:, 0, 0], np.abs(X).max(axis=(1, 2))], axis=1)
     X_test = walks(rng, 7, length=11)
     reg = SigKernelRidge(alpha=0.1, static_kernel="linear").fit(X, y)
-    K = sig_kernel_gram(X, None, 1, time_aug=True)
+    opts = dict(time_aug=True, method="polynomial")
+    K = sig_kernel_gram(X, None, "auto", **opts)
     dual = np.linalg.solve(K + 0.1 * np.eye(30), y)
     np.testing.assert_allclose(reg.dual_coef_, dual, rtol=1e-8)
     np.testing.assert_allclose(reg.predict(X_test),
-                               sig_kernel_gram(X_test, X, 1, time_aug=True) @ dual, rtol=1e-8)
+                               sig_kernel_gram(X_test, X, "auto", **opts) @ dual, rtol=1e-8)
     w = rng.uniform(0.5, 2.0, size=30)
     weighted = SigKernelRidge(alpha=0.1, static_kernel="linear").fit(X, y[:, 0],
                                                                      sample_weight=w)

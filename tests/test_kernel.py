@@ -170,7 +170,8 @@ def test_with_sklearn_svc_on_3d_and_ragged(rng):
     ragged = [x[:8 + i % 5] for i, x in enumerate(X)]
     # SigKernelSVC's defaults; sklearn's SVC calls the kernel with its training series as Y,
     # from which sigma="median" is taken, as SigKernelSVC takes it at fit
-    kernel = SigKernel(static_kernel="rbf", sigma="median", time_aug=True, normalize=True)
+    kernel = SigKernel(static_kernel="rbf", sigma="median", time_aug=True, normalize=True,
+                       method="polynomial", dyadic_order="auto")
     for data in (X, ragged):
         svc = SVC(kernel=kernel, C=10).fit(data, y)
         ours = SigKernelSVC(C=10).fit(data, y)
@@ -218,10 +219,11 @@ def test_bad_inputs(rng):
 @pytest.mark.parametrize("estimator", [SigKernelSVC, SigKernelRidge, SigMMDTest])
 def test_estimators_take_the_kernels_parameters(estimator):
     # each estimator has SigKernel's fifteen parameters, with SigKernel's defaults (normalize
-    # aside, and SigKernelSVC's static kernel), and hands them on unchanged
+    # aside, and SigKernelSVC's and SigKernelRidge's static kernel and solver), and hands
+    # them on unchanged
     assert set(KERNEL_PARAMS) == set(_CONSTRAINTS)
     ours, theirs = SigKernel().get_params(), estimator().get_params()
-    own = {"normalize"} | ({"static_kernel", "sigma", "time_aug"}
+    own = {"normalize"} | ({"static_kernel", "sigma", "time_aug", "dyadic_order", "method"}
                            if estimator in (SigKernelSVC, SigKernelRidge) else set())
     assert {k: theirs[k] for k in KERNEL_PARAMS if k not in own} == \
         {k: ours[k] for k in KERNEL_PARAMS if k not in own}
