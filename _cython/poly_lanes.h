@@ -26,25 +26,33 @@
 #include <stddef.h>
 #include <string.h>
 
-#define SK_PL 4          /* pairs a block */
 #define SK_PL_MAX 64     /* the largest degree */
 
+/* pairs a block: the doubles of the widest vector (eight with AVX-512, else four) */
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(SK_PLAIN_LOOPS)
-typedef double sk_pl __attribute__((vector_size(32)));
+#if defined(__AVX512F__)
+#define SK_PL 8
+#else
+#define SK_PL 4
+#endif
+typedef double sk_pl __attribute__((vector_size(SK_PL * sizeof(double))));
 static inline sk_pl sk_pl_load(const double *p) { sk_pl v; memcpy(&v, p, sizeof v); return v; }
 static inline void sk_pl_store(double *p, sk_pl v) { memcpy(p, &v, sizeof v); }
-static inline sk_pl sk_pl_splat(double x) { return (sk_pl){x, x, x, x}; }
+static inline sk_pl sk_pl_splat(double x)
+{ sk_pl v; int i; for (i = 0; i < SK_PL; i++) v[i] = x; return v; }
 #define SK_PL_ADD(a, b) ((a) + (b))
 #define SK_PL_MUL(a, b) ((a) * (b))
 #else
-typedef struct { double v[4]; } sk_pl;
+#define SK_PL 4
+typedef struct { double v[SK_PL]; } sk_pl;
 static inline sk_pl sk_pl_load(const double *p) { sk_pl r; memcpy(r.v, p, sizeof r.v); return r; }
 static inline void sk_pl_store(double *p, sk_pl v) { memcpy(p, v.v, sizeof v.v); }
-static inline sk_pl sk_pl_splat(double x) { sk_pl r = {{x, x, x, x}}; return r; }
+static inline sk_pl sk_pl_splat(double x)
+{ sk_pl r; int i; for (i = 0; i < SK_PL; i++) r.v[i] = x; return r; }
 static inline sk_pl sk_pl_add(sk_pl a, sk_pl b)
-{ int i; for (i = 0; i < 4; i++) a.v[i] += b.v[i]; return a; }
+{ int i; for (i = 0; i < SK_PL; i++) a.v[i] += b.v[i]; return a; }
 static inline sk_pl sk_pl_mul(sk_pl a, sk_pl b)
-{ int i; for (i = 0; i < 4; i++) a.v[i] *= b.v[i]; return a; }
+{ int i; for (i = 0; i < SK_PL; i++) a.v[i] *= b.v[i]; return a; }
 #define SK_PL_ADD(a, b) sk_pl_add((a), (b))
 #define SK_PL_MUL(a, b) sk_pl_mul((a), (b))
 #endif

@@ -51,7 +51,8 @@ cdef void linear_g_table(Static sk, const floating* x, const floating* y, Py_ssi
                          Py_ssize_t L2, Py_ssize_t d, double* g, double* work) noexcept nogil:
     """The linear kernel's G of a pair of paths of L1 and L2 points into g ((L1 - 1) x
     (L2 - 1)): y's increments once, channel by channel, then a row of G at a time as sums
-    over the channels of rows, loops the compiler vectorises. work: L2 d + d numbers."""
+    over the channels of rows (four a pass), loops the compiler vectorises. work: L2 d + d
+    numbers."""
     cdef Py_ssize_t i, j, k, n2 = L2 - 1
     cdef double* dx = work
     cdef double* dy = work + d
@@ -63,7 +64,12 @@ cdef void linear_g_table(Static sk, const floating* x, const floating* y, Py_ssi
             dx[k] = sk.p0 * (x[(i + 1) * d + k] - x[i * d + k])
         for j in range(n2):
             g[i * n2 + j] = 0
-        for k in range(d):
+        for k in range(0, d - 3, 4):        # four channels a pass: fewer stores of the row
+            for j in range(n2):
+                g[i * n2 + j] = g[i * n2 + j] + (
+                    (dx[k] * dy[k * n2 + j] + dx[k + 1] * dy[(k + 1) * n2 + j])
+                    + (dx[k + 2] * dy[(k + 2) * n2 + j] + dx[k + 3] * dy[(k + 3) * n2 + j]))
+        for k in range(d - d % 4, d):
             for j in range(n2):
                 g[i * n2 + j] = g[i * n2 + j] + dx[k] * dy[k * n2 + j]
 
@@ -134,13 +140,15 @@ cdef Lanes load_lanes(Static sk, const floating* X, const floating* Y, Py_ssize_
                       Py_ssize_t wd1, Py_ssize_t wd2, double* g, double* gp,
                       double* work, bint full, const double* given,
                       const Py_ssize_t* rows) noexcept nogil:
-    """The lanes of pairs start .. start + count - 1 (count <= SK_PL), G at g; gp: (L1 - 1)
-    (L2 - 1) numbers, work: pair_g_work. wd1, wd2: the wide data's numbers a path. full:
+    """The lanes of pairs start .. start + count - 1 (count <= SK_PL), G at g; gp: SK_PL
+    (L1 - 1) (L2 - 1) numbers (each lane's G), work: pair_g_work. wd1, wd2: the wide data's numbers a path. full:
     the block as large as the batch's paths (whole grids), not only its own. given (not
     NULL): the pairs' G already computed (poly_plans), (L1 - 1) (L2 - 1) numbers a pair,
     pair n's at row rows[n] (rows NULL: row n)."""
     cdef Lanes ln
-    cdef Py_ssize_t lane, n, i, j, n1, n2
+    cdef Py_ssize_t lane, n, i, j, n1, n2, c
+    cdef const double* src[SK_PL]
+    cdef bint whole = count == SK_PL
     ln.g = g
     ln.n1max = L1 - 1 if full else 0
     ln.n2max = L2 - 1 if full else 0
@@ -154,20 +162,29 @@ cdef Lanes load_lanes(Static sk, const floating* X, const floating* Y, Py_ssize_
                 ln.n1[lane] = ln.n2[lane] = 0
             ln.n1max = max(ln.n1max, ln.n1[lane])
             ln.n2max = max(ln.n2max, ln.n2[lane])
-    memset(g, 0, ln.n1max * ln.n2max * SK_PL * sizeof(double))
     for lane in range(count):
         n1, n2, n = ln.n1[lane], ln.n2[lane], start + lane
+        whole = whole and n1 == ln.n1max and n2 == ln.n2max
         if n1 == 0:
             continue
         if given != NULL:
-            gp = <double*>given + (rows[n] if rows != NULL else n) * (L1 - 1) * (L2 - 1)
+            src[lane] = given + (rows[n] if rows != NULL else n) * (L1 - 1) * (L2 - 1)
         else:
+            src[lane] = gp + lane * (L1 - 1) * (L2 - 1)
             pair_g(sk, X + pa[n] * L1 * d, Y + pb[n] * L2 * d, n1 + 1, n2 + 1, d,
                    wide1 + pa[n] * wd1 if wide1 != NULL else NULL,
-                   wide2 + pb[n] * wd2 if wide2 != NULL else NULL, gp, work)
+                   wide2 + pb[n] * wd2 if wide2 != NULL else NULL, <double*>src[lane], work)
+    if whole:       # every lane of the block's shape: the cells in order, a lane each
+        for c in range(ln.n1max * ln.n2max):
+            for lane in range(SK_PL):
+                g[c * SK_PL + lane] = src[lane][c]
+        return ln
+    memset(g, 0, ln.n1max * ln.n2max * SK_PL * sizeof(double))
+    for lane in range(count):
+        n1, n2 = ln.n1[lane], ln.n2[lane]
         for i in range(n1):
             for j in range(n2):
-                g[(i * ln.n2max + j) * SK_PL + lane] = gp[i * n2 + j]
+                g[(i * ln.n2max + j) * SK_PL + lane] = src[lane][i * n2 + j]
     return ln
 
 
@@ -283,11 +300,11 @@ cdef inline Py_ssize_t band_rows(Py_ssize_t L1, Py_ssize_t L2, int d1, int d2, i
 cdef inline double lanes_work(Py_ssize_t L1, Py_ssize_t L2, Py_ssize_t d, bint wide,
                               bint keep) noexcept nogil:
     """A thread's fixed workspace for blocks of paths of up to L1 and L2 points, in numbers
-    (double precision: it cannot wrap): G of the lanes and of a pair, pair_g's, and with
+    (double precision: it cannot wrap): G of the lanes and of their pairs, pair_g's, and with
     keep the lanes' dF/dG. A block's edges, which depend on its refinement, are apart
     (Edges)."""
     cdef double n1 = L1 - 1.0, n2 = L2 - 1.0
-    return n1 * n2 * (SK_PL + 1) + pair_g_work(L1, L2, d, wide) + (n1 * n2 * SK_PL if keep else 0)
+    return n1 * n2 * 2 * SK_PL + pair_g_work(L1, L2, d, wide) + (n1 * n2 * SK_PL if keep else 0)
 
 
 cdef inline double forward_edges(Py_ssize_t R, Py_ssize_t C, int N, bint grid) noexcept nogil:
@@ -463,7 +480,7 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
     """poly_forward's pairs start .. start + count - 1, a block; ws: lanes_work."""
     cdef Py_ssize_t lane, n, c, R, C, nodes
     cdef double* gp = ws + (L1 - 1) * (L2 - 1) * SK_PL
-    cdef double* work = gp + (L1 - 1) * (L2 - 1)
+    cdef double* work = gp + (L1 - 1) * (L2 - 1) * SK_PL
     cdef double* Bs = NULL
     cdef double value[SK_PL]
     cdef long exps[SK_PL]
@@ -594,7 +611,7 @@ cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, P
     cdef Py_ssize_t R, C, E = sk_pl_edge(N)
     cdef Py_ssize_t lane, n, i, j, a, b, nodes, r0, band, k
     cdef double* gp = ws + (L1 - 1) * (L2 - 1) * SK_PL
-    cdef double* work = gp + (L1 - 1) * (L2 - 1)
+    cdef double* work = gp + (L1 - 1) * (L2 - 1) * SK_PL
     cdef double* Gb = work + <Py_ssize_t>pair_g_work(L1, L2, d, wide1 != NULL)
     cdef double* Bs
     cdef double* Ls
