@@ -93,11 +93,15 @@ cdef void pair_g(Static sk, const floating* x, const floating* y, Py_ssize_t l1,
     cdef Py_ssize_t a, b, k, n2 = l2 - 1
     cdef double xk
     cdef double* row
+    cdef double* yt = work + l1 * l2
     if w1 != NULL:
         wide_g(sk, w1, w2, l1, l2, d, work, g, n2)
     elif sk.kind == LINEAR:
         linear_g_table(sk, x, y, l1, l2, d, g, work)
     else:                 # kappa a row at a time: its arguments, then point_values's loops
+        for k in range(d):              # y channel by channel: the loops below read it in order
+            for b in range(l2):
+                yt[k * l2 + b] = y[b * d + k]
         for a in range(l1):
             row = work + a * l2
             for b in range(l2):
@@ -106,10 +110,10 @@ cdef void pair_g(Static sk, const floating* x, const floating* y, Py_ssize_t l1,
                 xk = x[a * d + k]
                 if uses_distance(sk.kind):
                     for b in range(l2):
-                        row[b] = row[b] + (xk - y[b * d + k]) * (xk - y[b * d + k])
+                        row[b] = row[b] + (xk - yt[k * l2 + b]) * (xk - yt[k * l2 + b])
                 else:
                     for b in range(l2):
-                        row[b] = row[b] + xk * y[b * d + k]
+                        row[b] = row[b] + xk * yt[k * l2 + b]
             point_values(sk, row, l2, True)
         for a in range(l1 - 1):
             for b in range(n2):
@@ -120,7 +124,7 @@ cdef void pair_g(Static sk, const floating* x, const floating* y, Py_ssize_t l1,
 cdef inline double pair_g_work(Py_ssize_t L1, Py_ssize_t L2, Py_ssize_t d,
                                bint wide) noexcept nogil:
     """pair_g's workspace (and wide_g_backward's), in numbers."""
-    return wide_work(L1, L2, d) if wide else max(<double>L1 * L2, (L2 + 1.) * d)
+    return wide_work(L1, L2, d) if wide else <double>L1 * L2 + (L2 + 1.) * d
 
 
 ctypedef struct Lanes:
@@ -141,8 +145,9 @@ cdef Lanes load_lanes(Static sk, const floating* X, const floating* Y, Py_ssize_
                       double* work, bint full, const double* given,
                       const Py_ssize_t* rows) noexcept nogil:
     """The lanes of pairs start .. start + count - 1 (count <= SK_PL), G at g; gp: SK_PL
-    (L1 - 1) (L2 - 1) numbers (each lane's G), work: pair_g_work. wd1, wd2: the wide data's numbers a path. full:
-    the block as large as the batch's paths (whole grids), not only its own. given (not
+    (L1 - 1) (L2 - 1) numbers (each lane's G), work: pair_g_work. wd1, wd2: the wide data's
+    numbers a path. full: the block as large as the batch's paths (whole grids), not only
+    its own. given (not
     NULL): the pairs' G already computed (poly_plans), (L1 - 1) (L2 - 1) numbers a pair,
     pair n's at row rows[n] (rows NULL: row n)."""
     cdef Lanes ln
