@@ -123,8 +123,115 @@ cdef void pair_g(Static sk, const floating* x, const floating* y, Py_ssize_t l1,
 
 cdef inline double pair_g_work(Py_ssize_t L1, Py_ssize_t L2, Py_ssize_t d,
                                bint wide) noexcept nogil:
-    """pair_g's workspace (and wide_g_backward's), in numbers."""
-    return wide_work(L1, L2, d) if wide else <double>L1 * L2 + (L2 + 1.) * d
+    """pair_g's workspace (and pair_chain_rule's, wide_g_backward's), in numbers."""
+    return wide_work(L1, L2, d) if wide else <double>L1 * L2 + 2 * (L2 + 1.) * d
+
+
+cdef inline double row_dot(const double* u, const double* v, Py_ssize_t n) noexcept nogil:
+    """sum u[j] v[j], in four running sums (j mod 4: independent chains)."""
+    cdef Py_ssize_t j
+    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    for j in range(0, n - 3, 4):
+        s0 = s0 + u[j] * v[j]
+        s1 = s1 + u[j + 1] * v[j + 1]
+        s2 = s2 + u[j + 2] * v[j + 2]
+        s3 = s3 + u[j + 3] * v[j + 3]
+    for j in range(n - n % 4, n):
+        s0 = s0 + u[j] * v[j]
+    return (s0 + s1) + (s2 + s3)
+
+
+cdef inline double distance_row(const double* w, const double* yk, double xk, double* ay,
+                                Py_ssize_t n) noexcept nogil:
+    """sum_b v_b, v_b = 2 w_b (xk - yk[b]), subtracted from ay[b] too (the differences taken
+    as they are: no cancellation for points far from the origin); four running sums."""
+    cdef Py_ssize_t b, q
+    cdef double v
+    cdef double s[4]
+    s[0] = s[1] = s[2] = s[3] = 0
+    for b in range(n):
+        q = b & 3
+        v = 2 * w[b] * (xk - yk[b])
+        s[q] = s[q] + v
+        ay[b] = ay[b] - v
+    return (s[0] + s[1]) + (s[2] + s[3])
+
+
+cdef void pair_chain_rule(Static sk, const floating* x, const floating* y, Py_ssize_t l1,
+                          Py_ssize_t l2, Py_ssize_t d, const double* gb, double* work,
+                          floating* dx, floating* dy) noexcept nogil:
+    """pair_g's reverse (not for wide paths): dF/dG of the pair's cells (gb, (l1 - 1) x
+    (l2 - 1)) -> dF/dx, dF/dy, added. The linear kernel through the increments (G = p0 dX
+    dY'), the others a row of kappa(x_a, y_b) at a time: its dF/dkappa (the four cells that
+    hold it, signs +, -, -, +), its slopes by point_values's loops. y's side accumulates
+    channel by channel. work: pair_g_work numbers."""
+    cdef Py_ssize_t n1 = l1 - 1, n2 = l2 - 1, a, b, i, j, k
+    cdef double t, xk
+    cdef double* yt = work                  # y (its increments: linear), channel by channel
+    cdef double* ay = work + d * l2         # dF/dy (dF/d increments), channel by channel
+    cdef double* row = work + 2 * d * l2    # kappa's arguments, then slopes
+    cdef double* w = row + l2               # dF/dkappa(x_a, y_b) times the slope
+    if sk.kind == LINEAR:
+        for k in range(d):
+            for j in range(n2):
+                yt[k * n2 + j] = y[(j + 1) * d + k] - y[j * d + k]
+                ay[k * n2 + j] = 0
+        for i in range(n1):
+            for k in range(d):
+                xk = sk.p0 * (x[(i + 1) * d + k] - x[i * d + k])
+                t = sk.p0 * row_dot(gb + i * n2, yt + k * n2, n2)
+                dx[(i + 1) * d + k] += <floating>t
+                dx[i * d + k] -= <floating>t
+                for j in range(n2):
+                    ay[k * n2 + j] = ay[k * n2 + j] + gb[i * n2 + j] * xk
+        for k in range(d):
+            for j in range(n2):
+                dy[(j + 1) * d + k] += <floating>ay[k * n2 + j]
+                dy[j * d + k] -= <floating>ay[k * n2 + j]
+        return
+    for k in range(d):
+        for b in range(l2):
+            yt[k * l2 + b] = y[b * d + k]
+            ay[k * l2 + b] = 0
+    for a in range(l1):
+        for b in range(l2):
+            w[b] = 0
+            row[b] = 0
+        if a > 0:               # the cells above-left and above-right of the node: + and -
+            i = a - 1
+            w[0] = w[0] - gb[i * n2]
+            for b in range(1, n2):
+                w[b] = w[b] + (gb[i * n2 + b - 1] - gb[i * n2 + b])
+            w[n2] = w[n2] + gb[i * n2 + n2 - 1]
+        if a < n1:              # below it: - and +
+            i = a
+            w[0] = w[0] + gb[i * n2]
+            for b in range(1, n2):
+                w[b] = w[b] - (gb[i * n2 + b - 1] - gb[i * n2 + b])
+            w[n2] = w[n2] - gb[i * n2 + n2 - 1]
+        for k in range(d):
+            xk = x[a * d + k]
+            if uses_distance(sk.kind):
+                for b in range(l2):
+                    row[b] = row[b] + (xk - yt[k * l2 + b]) * (xk - yt[k * l2 + b])
+            else:
+                for b in range(l2):
+                    row[b] = row[b] + xk * yt[k * l2 + b]
+        point_values(sk, row, l2, False)
+        for b in range(l2):
+            w[b] = w[b] * row[b]
+        for k in range(d):
+            xk = x[a * d + k]
+            if uses_distance(sk.kind):      # d kappa / dx_a = slope 2 (x_a - y_b)
+                t = distance_row(w, yt + k * l2, xk, ay + k * l2, l2)
+            else:                           # slope y_b (x_a's side), slope x_a (y_b's)
+                t = row_dot(w, yt + k * l2, l2)
+                for b in range(l2):
+                    ay[k * l2 + b] = ay[k * l2 + b] + w[b] * xk
+            dx[a * d + k] += <floating>t
+    for k in range(d):
+        for b in range(l2):
+            dy[b * d + k] += <floating>ay[k * l2 + b]
 
 
 ctypedef struct Lanes:
@@ -668,8 +775,8 @@ cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, P
             for j in range(b):
                 gp[i * b + j] = Gb[(i * ln.n2max + j) * SK_PL + lane]
         if wide1 == NULL:
-            kappa_chain_rule(sk, X + pa[n] * L1 * d, Y + pb[n] * L2 * d, a + 1, b + 1, d, gp,
-                             dX + pa[n] * L1 * d, dY + pb[n] * L2 * d)
+            pair_chain_rule(sk, X + pa[n] * L1 * d, Y + pb[n] * L2 * d, a + 1, b + 1, d, gp,
+                            work, dX + pa[n] * L1 * d, dY + pb[n] * L2 * d)
         else:
             wide_g_backward(sk, wide1 + pa[n] * wd1, wide2 + pb[n] * wd2, a + 1, b + 1, d, gp,
                             b, work, dW1 + pa[n] * L1 * d if dW1 != NULL else NULL,
