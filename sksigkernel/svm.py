@@ -45,7 +45,7 @@ end_time, normalize, n_channels, n_jobs, cache, verbose : see SigKernel
         method with ``dyadic_order="auto"``, each kernel within ``tolerance`` (1e-8)
         relative to ``sqrt(k(x, x) k(y, y))`` on any scale, at about 3x the cost of
         finite differences at dyadic order 1 (off by about 1e-4 to 1e-2) on series of 100
-        points, more on longer ones (16x at 1460); ``method="finite_difference",
+        points, more on longer ones (15x at 1460); ``method="finite_difference",
         dyadic_order=1`` is the fast choice.
     class_weight, probability, tol, max_iter, decision_function_shape, break_ties, \
 random_state : see sklearn.svm.SVC
