@@ -197,13 +197,13 @@ cdef void pair_chain_rule(Static sk, const floating* x, const floating* y, Py_ss
         for b in range(l2):
             w[b] = 0
             row[b] = 0
-        if a > 0:               # the cells above-left and above-right of the node: + and -
+        if a > 0:               # row a - 1 of cells, whose top corner it is: + left, - right
             i = a - 1
             w[0] = w[0] - gb[i * n2]
             for b in range(1, n2):
                 w[b] = w[b] + (gb[i * n2 + b - 1] - gb[i * n2 + b])
             w[n2] = w[n2] + gb[i * n2 + n2 - 1]
-        if a < n1:              # below it: - and +
+        if a < n1:              # row a, whose bottom corner it is: - left, + right
             i = a
             w[0] = w[0] + gb[i * n2]
             for b in range(1, n2):
