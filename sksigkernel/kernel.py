@@ -8,10 +8,10 @@ from scipy.spatial.distance import pdist
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
-from . import _dask, cache
+from . import _dask, cache, functional
 from .collection import to_paths
 from ._input import parse_dyadic_order
-from .functional import _checked, _normalise, sig_kernel_gram
+from .functional import _checked, _normalise
 from .static_kernels import (Matern12Kernel, Matern32Kernel, Matern52Kernel, PolynomialKernel,
                              RationalQuadraticKernel, RBFKernel, ScaledLinearKernel,
                              StaticKernel)
@@ -245,28 +245,32 @@ class SigKernel(KernelParams, BaseEstimator):
         if len(channels) > 1:
             raise ValueError(f"X and Y must have the same number of channels, got "
                              f"{sorted(channels)}")
+        d1, d2 = parse_dyadic_order(args["dyadic_order"])
         with warnings.catch_warnings():
             if self.normalize:      # kernels that overflow are normalised afresh below
                 warnings.filterwarnings("ignore", "[0-9]+ of [0-9]+ kernels overflowed",
                                         RuntimeWarning)
-            K = cache.gram(A, B, args, self.verbose, self.cache)
-        if not np.isfinite(K).all():
+                # k(x, x) at order (d1, d1), k(y, y) at (d2, d2), as sig_kernel_gram takes
+                # them; |k(x, y)| <= sqrt(k(x, x) k(y, y)), so only where a diagonal
+                # overflows can the gram: then it is normalised at once, not computed twice
+                dA = cache.diagonal(A, {**args, "dyadic_order": d1}, self.cache)
+                dB = dA if B is None and d1 == d2 else cache.diagonal(
+                    A if B is None else B, {**args, "dyadic_order": d2}, self.cache)
+                overflows = not (np.isfinite(dA).all() and np.isfinite(dB).all())
+            K = None if self.normalize and overflows else \
+                cache.gram(A, B, args, self.verbose, self.cache)
+        if K is None or not np.isfinite(K).all():
             if self.normalize:
-                # the cache holds kernels, which overflowed; normalised, they are finite (a
-                # scale exponent): computed afresh, not cached
-                return sig_kernel_gram(A.collection(), None if B is None else B.collection(),
-                                       normalize=True, **args)
+                # kernels beyond the double range; normalised, they are finite (a scale
+                # exponent): computed afresh, not cached
+                return functional.sig_kernel_gram(
+                    A.collection(), None if B is None else B.collection(), normalize=True,
+                    **args)
             raise ValueError("the signature kernel overflowed (infinite values): the series are "
                              "too large for it; scale them down (ChannelScaler, or the "
                              "'scale' / 'sigma' parameters)")
         if not self.normalize:
             return K
-        d1, d2 = parse_dyadic_order(args["dyadic_order"])
-        if B is None and d1 == d2:
-            dA = dB = np.diag(K).copy()
-        else:     # as sig_kernel_gram: k(x, x) at order (d1, d1), k(y, y) at (d2, d2)
-            dA = cache.diagonal(A, {**args, "dyadic_order": d1}, self.cache)
-            dB = cache.diagonal(A if B is None else B, {**args, "dyadic_order": d2}, self.cache)
         return _normalise(K, dA[:, None], dB[None, :], ("X", "X" if B is None else "Y"))
 
     def static(self):

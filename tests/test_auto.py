@@ -280,6 +280,18 @@ def test_estimators_normalise_kernels_beyond_the_double_range(rng):
     assert sk.SigKernelSVC(dyadic_order="auto", method="polynomial").fit(X, y).score(X, y) > 0.5
 
 
+def test_normalised_kernels_beyond_the_double_range_are_computed_once(monkeypatch):
+    # the diagonal overflows, so the gram goes straight to scale exponents: its 5 diagonal
+    # kernels and one triangle of 15, not the triangle twice
+    from counting import count_evaluations
+    X = np.cumsum(np.full((5, 3, 1), 250.0), axis=1)
+    with count_evaluations(monkeypatch) as counter:
+        K = sk.SigKernel(dyadic_order="auto", method="polynomial", normalize=True,
+                         cache=False)(X)
+    assert counter["pairs"] == 5 + 15
+    np.testing.assert_allclose(K, 1.0, rtol=1e-12)      # one path, five times
+
+
 def test_rounding_that_swamps_a_kernel_is_an_error_not_a_value():
     # out and back by ~280 on one channel: k(x, x) = I0(2 * 12.8) ~ 1e10, while the PDE
     # grid peaks near 1e490; double precision cannot hold the difference
