@@ -141,6 +141,22 @@ sk_pl_cell(int N, sk_pl rho, const double *B, const double *L, double *T, double
 
 /* The adjoint of a cell: from Tb and Rb, Bb (may be Tb) and Lb (never Rb), and dF/drho
  * returned. B, L: the cell's edges as the forward read them. */
+/* out_q = x_q + sum_(m = N .. q, falling) w_m e_(m-q) for q = 1 .. N: dF/dB_q (x = xb, w =
+ * Tb) and dF/dL_q (x = xl, w = Rb) */
+static inline __attribute__((always_inline)) void
+sk_pl_shifted(int N, const sk_pl *x, const sk_pl *w, const sk_pl *e, double *out)
+{
+    int m, q;
+    SK_PL_UNROLL
+    for (q = 1; q <= N; q++) {
+        sk_pl acc = x[q];
+        SK_PL_UNROLL
+        for (m = N; m >= q; m--)
+            acc = SK_PL_FMA(acc, w[m], e[m - q]);
+        SK_PL_ST(out, q, acc);
+    }
+}
+
 static inline __attribute__((always_inline)) sk_pl
 sk_pl_cell_adjoint(int N, sk_pl rho_, const double *B, const double *L,
                    const double *Tb, const double *Rb, double *Bb, double *Lb, const double *H)
@@ -178,14 +194,7 @@ sk_pl_cell_adjoint(int N, sk_pl rho_, const double *B, const double *L,
         rho = SK_PL_FMA(rho, rb[m], SK_PL_FMA(sr, dp, hb[m]));
     }
     /* the edges' adjoints; Lb's sum over Rb last, in falling m */
-    SK_PL_UNROLL
-    for (q = 1; q <= N; q++) {
-        sk_pl bb = xb[q];
-        SK_PL_UNROLL
-        for (m = N; m >= q; m--)
-            bb = SK_PL_FMA(bb, tb[m], e[m - q]);
-        SK_PL_ST(Bb, q, bb);
-    }
+    sk_pl_shifted(N, xb, tb, e, Bb);
     {
         sk_pl bb = sk_pl_splat(0);
         SK_PL_UNROLL
@@ -194,14 +203,7 @@ sk_pl_cell_adjoint(int N, sk_pl rho_, const double *B, const double *L,
         SK_PL_ST(Bb, 0, bb);
     }
     SK_PL_ST(Lb, 0, sk_pl_splat(0));
-    SK_PL_UNROLL
-    for (q = 1; q <= N; q++) {
-        sk_pl x = xl[q];
-        SK_PL_UNROLL
-        for (m = N; m >= q; m--)
-            x = SK_PL_FMA(x, rb[m], e[m - q]);
-        SK_PL_ST(Lb, q, x);
-    }
+    sk_pl_shifted(N, xl, rb, e, Lb);
     return rho;
 }
 
