@@ -282,7 +282,6 @@ ctypedef struct Static:
     # block's pairs' G computed by matrix products (wide_block) into g, rows of ldg numbers,
     # and read from there (wide_rows); the backward puts dF/dG in gbar (the same layout) for
     # the chain rule's products (wide_chain_rule). gn1, gn2: the padded paths' increments.
-    # The polynomial method reads a pair's G from g too (poly_rho).
     void* g
     void* gbar
     Py_ssize_t ldg, gn1, gn2

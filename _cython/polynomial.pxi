@@ -10,27 +10,9 @@
 #     t_m = sum_{n=0..m} rho^n b_{m-n} (m-n)! / (m! n!) + (rho^m / m!) sum_{q>=1} l_q q! / (q+m)!
 # and the right edge r(v) = k(1, v) the same with b and l exchanged. Coefficients are kept
 # scaled, B_p = b_p p! (so T_m = sum_n (rho^n / n!) B_{m-n} + rho^m sum_q L_q / (q+m)!), and
-# edges are truncated at degree N. Cells are swept row by row from the bottom left, four
-# pairs at a time (one a lane of a vector: poly_lanes.h); the kernel is the last cell's
-# right edge at v = 1.
-
-
-cdef inline double poly_rho(Static sk, const floating* x, const floating* y, Py_ssize_t i,
-                            Py_ssize_t j, Py_ssize_t L2, Py_ssize_t d,
-                            const double* kappa) noexcept nogil:
-    """G of the coarse cell (i, j): from the pair's G as a table when Static.g is set (kappa
-    is then that table: poly_wide, linear_g_table), else from the increments for the linear
-    kernel (no cancellation between large values), or from kappa's table of the kernel."""
-    cdef Py_ssize_t k
-    cdef double s = 0
-    if sk.g != NULL:
-        return kappa[i * sk.ldg + j]
-    if sk.kind == LINEAR:
-        for k in range(d):
-            s += (x[(i + 1) * d + k] - x[i * d + k]) * (y[(j + 1) * d + k] - y[j * d + k])
-        return sk.p0 * s
-    return kappa[(i + 1) * L2 + j + 1] - kappa[(i + 1) * L2 + j] \
-        - kappa[i * L2 + j + 1] + kappa[i * L2 + j]
+# edges are truncated at degree N. Cells are swept row by row from the bottom left, SK_PL
+# pairs at a time (four, eight with AVX-512; one a lane of a vector: poly_lanes.h); the
+# kernel is the last cell's right edge at v = 1.
 
 
 DEF INVFACT = 130      # 1/k! for k <= 2 N, N <= 64 (poly_lanes.h)
@@ -74,14 +56,32 @@ cdef void linear_g_table(Static sk, const floating* x, const floating* y, Py_ssi
                 g[i * n2 + j] = g[i * n2 + j] + dx[k] * dy[k * n2 + j]
 
 
-cdef inline Static poly_wide(Static sk, const double* w1, const double* w2, Py_ssize_t l1,
-                             Py_ssize_t l2, Py_ssize_t d, double* g, double* gbar,
-                             double* tmp) noexcept nogil:
-    """Wide paths: sk with the G of a pair of paths of l1 and l2 points (wide_g's w1, w2)
-    computed into g (rows of l2 - 1 numbers, as poly_rho reads it), dF/dG at gbar; tmp:
-    wide_work numbers."""
-    wide_g(sk, w1, w2, l1, l2, d, tmp, g, l2 - 1)
-    return wide_static(sk, g, gbar, l1 - 1, l2 - 1, l2 - 1)
+cdef inline void channels_first(const floating* y, Py_ssize_t l2, Py_ssize_t d,
+                                double* yt) noexcept nogil:
+    """y's l2 points of d channels into yt channel by channel (d x l2), for kappa_arguments."""
+    cdef Py_ssize_t k, b
+    for k in range(d):
+        for b in range(l2):
+            yt[k * l2 + b] = y[b * d + k]
+
+
+cdef inline void kappa_arguments(Static sk, const floating* xa, const double* yt,
+                                 Py_ssize_t l2, Py_ssize_t d, double* row) noexcept nogil:
+    """kappa's arguments of the point xa against y's l2 points (yt: channels_first) into
+    row: |xa - y_b|^2 for the distance kernels, <xa, y_b> for the others; the loops read yt
+    in order and the compiler vectorises them."""
+    cdef Py_ssize_t k, b
+    cdef double xk
+    for b in range(l2):
+        row[b] = 0
+    for k in range(d):
+        xk = xa[k]
+        if uses_distance(sk.kind):
+            for b in range(l2):
+                row[b] = row[b] + (xk - yt[k * l2 + b]) * (xk - yt[k * l2 + b])
+        else:
+            for b in range(l2):
+                row[b] = row[b] + xk * yt[k * l2 + b]
 
 
 cdef void pair_g(Static sk, const floating* x, const floating* y, Py_ssize_t l1, Py_ssize_t l2,
@@ -90,31 +90,17 @@ cdef void pair_g(Static sk, const floating* x, const floating* y, Py_ssize_t l1,
     """A pair's G into g ((l1 - 1) x (l2 - 1)): by matrix products for wide paths (w1, w2:
     wide_g's data, else NULL), from the increments for the linear kernel, else as second
     differences of kappa's table. work: pair_g_work numbers."""
-    cdef Py_ssize_t a, b, k, n2 = l2 - 1
-    cdef double xk
-    cdef double* row
+    cdef Py_ssize_t a, b, n2 = l2 - 1
     cdef double* yt = work + l1 * l2
     if w1 != NULL:
         wide_g(sk, w1, w2, l1, l2, d, work, g, n2)
     elif sk.kind == LINEAR:
         linear_g_table(sk, x, y, l1, l2, d, g, work)
     else:                 # kappa a row at a time: its arguments, then point_values's loops
-        for k in range(d):              # y channel by channel: the loops below read it in order
-            for b in range(l2):
-                yt[k * l2 + b] = y[b * d + k]
+        channels_first(y, l2, d, yt)
         for a in range(l1):
-            row = work + a * l2
-            for b in range(l2):
-                row[b] = 0
-            for k in range(d):
-                xk = x[a * d + k]
-                if uses_distance(sk.kind):
-                    for b in range(l2):
-                        row[b] = row[b] + (xk - yt[k * l2 + b]) * (xk - yt[k * l2 + b])
-                else:
-                    for b in range(l2):
-                        row[b] = row[b] + xk * yt[k * l2 + b]
-            point_values(sk, row, l2, True)
+            kappa_arguments(sk, x + a * d, yt, l2, d, work + a * l2)
+            point_values(sk, work + a * l2, l2, True)
         for a in range(l1 - 1):
             for b in range(n2):
                 g[a * n2 + b] = work[(a + 1) * l2 + b + 1] - work[(a + 1) * l2 + b] \
@@ -189,14 +175,12 @@ cdef void pair_chain_rule(Static sk, const floating* x, const floating* y, Py_ss
                 dy[(j + 1) * d + k] += <floating>ay[k * n2 + j]
                 dy[j * d + k] -= <floating>ay[k * n2 + j]
         return
-    for k in range(d):
-        for b in range(l2):
-            yt[k * l2 + b] = y[b * d + k]
-            ay[k * l2 + b] = 0
+    channels_first(y, l2, d, yt)
+    for b in range(d * l2):
+        ay[b] = 0
     for a in range(l1):
         for b in range(l2):
             w[b] = 0
-            row[b] = 0
         if a > 0:               # row a - 1 of cells, whose top corner it is: + left, - right
             i = a - 1
             w[0] = w[0] - gb[i * n2]
@@ -209,14 +193,7 @@ cdef void pair_chain_rule(Static sk, const floating* x, const floating* y, Py_ss
             for b in range(1, n2):
                 w[b] = w[b] - (gb[i * n2 + b - 1] - gb[i * n2 + b])
             w[n2] = w[n2] - gb[i * n2 + n2 - 1]
-        for k in range(d):
-            xk = x[a * d + k]
-            if uses_distance(sk.kind):
-                for b in range(l2):
-                    row[b] = row[b] + (xk - yt[k * l2 + b]) * (xk - yt[k * l2 + b])
-            else:
-                for b in range(l2):
-                    row[b] = row[b] + xk * yt[k * l2 + b]
+        kappa_arguments(sk, x + a * d, yt, l2, d, row)
         point_values(sk, row, l2, False)
         for b in range(l2):
             w[b] = w[b] * row[b]
@@ -254,9 +231,8 @@ cdef Lanes load_lanes(Static sk, const floating* X, const floating* Y, Py_ssize_
     """The lanes of pairs start .. start + count - 1 (count <= SK_PL), G at g; gp: SK_PL
     (L1 - 1) (L2 - 1) numbers (each lane's G), work: pair_g_work. wd1, wd2: the wide data's
     numbers a path. full: the block as large as the batch's paths (whole grids), not only
-    its own. given (not
-    NULL): the pairs' G already computed (poly_plans), (L1 - 1) (L2 - 1) numbers a pair,
-    pair n's at row rows[n] (rows NULL: row n)."""
+    its own. given (not NULL): the pairs' G already computed (poly_plans), (L1 - 1) (L2 - 1)
+    numbers a pair, pair n's at row rows[n] (rows NULL: row n)."""
     cdef Lanes ln
     cdef Py_ssize_t lane, n, i, j, n1, n2, c
     cdef const double* src[SK_PL]
@@ -586,8 +562,8 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
                              const Py_ssize_t* len1, const Py_ssize_t* len2,
                              const double* wide1, const double* wide2, Py_ssize_t wd1,
                              Py_ssize_t wd2, int d1, int d2, int N, const double* given,
-                             const Py_ssize_t* rows, const double* H, double* ws, Edges* ed, int* failed,
-                             floating* out, double* mantissas, long* exponents,
+                             const Py_ssize_t* rows, const double* H, double* ws, Edges* ed,
+                             int* failed, floating* out, double* mantissas, long* exponents,
                              floating* grid) noexcept nogil:
     """poly_forward's pairs start .. start + count - 1, a block; ws: lanes_work."""
     cdef Py_ssize_t lane, n, c, R, C, nodes
@@ -661,8 +637,8 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     forward (wide paths), in float64. grid (not None): each pair's values at the nodes of
     its fine grid too, ((L1 - 1) 2^d1 + 1) x ((L2 - 1) 2^d2 + 1) (the right edges' values
     at v = 1). given (not None): the pairs' G from poly_plans, not computed again, pair n's
-    at row given_rows[n] (None: row n). Each
-    pair's value is its own alone: lanes do not mix."""
+    at row given_rows[n] (None: row n). Each pair's value is its own alone: lanes do not
+    mix."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Py_ssize_t blk, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef bint wide = wide1 is not None
@@ -715,9 +691,10 @@ cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, P
                               const Py_ssize_t* len1, const Py_ssize_t* len2,
                               const double* wide1, const double* wide2, Py_ssize_t wd1,
                               Py_ssize_t wd2, int d1, int d2, int N, const double* given,
-                              const Py_ssize_t* rows, const double* H, const floating* seeds, double* ws, Edges* ed,
-                              int* failed, floating* dX, floating* dY, double* dW1,
-                              double* dW2, const floating* grid, double at) noexcept nogil:
+                              const Py_ssize_t* rows, const double* H, const floating* seeds,
+                              double* ws, Edges* ed, int* failed, floating* dX, floating* dY,
+                              double* dW1, double* dW2, const floating* grid,
+                              double at) noexcept nogil:
     """poly_backward's pairs start .. start + count - 1, a block, in bands of rows when their
     edges exceed ``at`` numbers (band_rows); ws: lanes_work (keep)."""
     cdef Py_ssize_t R, C, E = sk_pl_edge(N)
@@ -889,7 +866,7 @@ def poly_plans(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     if not 0 < tolerance < 1:
         raise ValueError("tolerance must be between 0 and 1")
     if not 0 <= order <= 64:
-        raise ValueError(f"order must be between 1 and 64, got {order}")
+        raise ValueError(f"order must be 0 (chosen) or between 1 and 64, got {order}")
     check_given(G, None, N, L1, L2)
     cdef double* gout = &G[0, 0, 0] if G is not None and N else NULL
     cdef size_t nwork = checked_size(sizeof(double), <double>(L1 - 1) * (L2 - 1)
