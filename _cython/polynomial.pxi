@@ -278,9 +278,11 @@ cdef Lanes load_lanes(Static sk, const floating* X, const floating* Y, Py_ssize_
 
 cdef inline void lanes_bottom(double* Bs, Py_ssize_t C, int N) noexcept nogil:
     """The bottom edges of C cells, those of the grid: k = 1 there."""
-    cdef Py_ssize_t c, E = sk_pl_edge(N)
-    for c in range(C * E):
-        Bs[c] = 1 if c % E < SK_PL else 0
+    cdef Py_ssize_t c, m, E = sk_pl_edge(N)
+    memset(Bs, 0, C * E * sizeof(double))
+    for c in range(C):
+        for m in range(SK_PL):
+            Bs[c * E + m] = 1
 
 
 cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double* Bs, double* Ls, bint keep, double* value, long* exps,
