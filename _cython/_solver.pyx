@@ -54,7 +54,7 @@ plain), lanes.h (the SIMD rows).
 from cython.parallel cimport prange, parallel, threadid
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memset, memcpy
-from libc.math cimport exp, sqrt, pow, floor, ceil, fabs, ldexp, log, log10, lgamma, INFINITY
+from libc.math cimport exp, sqrt, pow, floor, ceil, fabs, ldexp, log, log2, log10, lgamma, INFINITY
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 ctypedef fused floating:

@@ -286,7 +286,8 @@ cdef inline void lanes_bottom(double* Bs, Py_ssize_t C, int N) noexcept nogil:
 
 
 cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double* Bs, double* Ls, bint keep, double* value, long* exps,
-                        double* nodes, Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
+                        double* nodes, Py_ssize_t r0, Py_ssize_t r1, double* prefixes=NULL,
+                        Py_ssize_t P=0) noexcept nogil:
     """The polynomial scheme over a block, rows r0 .. r1 - 1 of its fine grid from the bottom
     edges of row r0 at Bs (the grid's: lanes_bottom): value[lane] = the kernel of each lane
     whose last row is among them, times 2^exps[lane] when exps is not NULL (zero at first: a
@@ -295,9 +296,11 @@ cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double
     bottom edges at Bs + (r - r0) C E and left edges at Ls + (r - r0) (C + 1) E, E =
     sk_pl_edge(N); else one row each. nodes (not NULL; all rows): the values at the grid's
     nodes too, (R + 1) x (C + 1) of them, SK_PL numbers each: 1 on the bottom and left, the
-    right edges at v = 1 elsewhere (the kernel is the last)."""
+    right edges at v = 1 elsewhere (the kernel is the last). prefixes (not NULL): log2 |k| at
+    the coarse grid's diagonal nodes (s, s) that a lane reaches, s >= 1, lane's at
+    prefixes[lane P + s] (the kernels of the paths' first s + 1 points)."""
     cdef Py_ssize_t C = ln.n2max << d2, E = sk_pl_edge(N)
-    cdef Py_ssize_t r, c, m, lane, end
+    cdef Py_ssize_t r, c, m, lane, end, s
     cdef double h = 1.0 / (1 << (d1 + d2)), v, big
     cdef double* T
     cdef double* Lr
@@ -310,6 +313,14 @@ cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double
             Lr[lane] = 1 if exps == NULL else ldexp(1.0, -exps[lane])
         sk_pl_row(ln.g + (r >> d1) * ln.n2max * SK_PL, h, Bs + (r - r0) * C * E if keep else Bs,
                   T, Lr, H, N, C, d2)
+        if prefixes != NULL and ((r + 1) & ((1 << d1) - 1)) == 0:
+            s = (r + 1) >> d1
+            for lane in range(SK_PL):
+                if s <= min(ln.n1[lane], ln.n2[lane]):
+                    v = 0
+                    for m in range(N + 1):
+                        v += Lr[(s << d2) * E + m * SK_PL + lane] * H[m]
+                    prefixes[lane * P + s] = log2(fabs(v)) + (exps[lane] if exps != NULL else 0)
         if nodes != NULL:
             if r == 0:
                 for c in range((C + 1) * SK_PL):
@@ -451,18 +462,21 @@ cdef double* edges(Edges* e, double numbers, int* failed) noexcept nogil:
 
 # dyadic_order="auto" gives a pair the cheapest refinement (cost 4^d (N + 1)^2) that either
 # of two bounds on its error at degree N on cells split 2^d x 2^d puts within the tolerance
-# (relative to sqrt(k(x, x) k(y, y))). Both lie 10x above the largest errors measured
-# (Brownian pairs, with and without drift, of 2 to 200 points, 1 to 5 channels, every
-# scale, linear and RBF kernels, against the method converged):
+# (relative to sqrt(k(x, x) k(y, y))):
 # - from the sums: 10^c(N) (L1 + L2) 2^d a_d^(N + 1) exp(-sqrt(a_d)) / ((N + 1)!)^2, with
 #   L1, L2 the paths' points, a the largest |sum| of G along a row or a column of coarse
 #   cells from the grid's edge (a sub-cell's edges see the static kernel's first
-#   differences, to which such sums telescope), a_d = a / 2^d <= 16, c = 0.2 for N <= 4,
-#   -0.2 beyond (the edges' Taylor coefficients fall as a^m / (m!)^2); measured on 1,300
-#   pairs with a_d up to 30. Sharp on paths whose increments cancel.
+#   differences, to which such sums telescope), a_d = a / 2^d <= 16, c = 1.2 for N <= 4,
+#   0.8 + 0.15 (N - 5) beyond (the edges' Taylor coefficients fall as a^m / (m!)^2). Sharp
+#   on paths whose increments cancel.
 # - from the cells: total 10^g(N) r^N, with r = largest / 4^d <= 1 the largest |G| of a
-#   sub-cell, total the sum of |G|, g = 0.7 for N <= 4, -0.1 - 1.5 (N - 5) beyond; measured
-#   on pairs of 2 to 60 points. Sharp where the kernel grows fast (a long straight segment).
+#   sub-cell, total the sum of |G|, g = 2.2 for N <= 4, 1.4 - 1.5 (N - 5) beyond. Sharp
+#   where the kernel grows fast (a long straight segment).
+# c and g were fitted on 300 pairs, half of them a path with itself (k(x, x), whose diagonal
+# cells all grow it), 1 to 5 channels, 2 to 20 points, linear and RBF kernels, steps of
+# scale 0.3 to 10, against the method converged: the largest error is 0.05, 0.22 and 0.11
+# of tolerances 1e-6, 1e-8 and 1e-10. (Fitted before on distinct pairs alone, c was 1.0
+# lower and g 1.5: 5 times the tolerance on this set, 1e3 on some 1-channel k(x, x).)
 DEF PLAN_MAX_D = 16
 DEF PLAN_MAX_N = 16
 DEF PLAN_MAX_A = 16.0
@@ -521,12 +535,12 @@ cdef Sums g_sums(const double* g, Py_ssize_t n1, Py_ssize_t n2, double* col) noe
 
 cdef inline double log10_bound_sums(double a, Py_ssize_t points, int d, int N) noexcept nogil:
     cdef double ad = ldexp(a, -d)
-    return (0.2 if N <= 4 else -0.2) + log10(points * ldexp(1.0, d)) + (N + 1) * log10(ad) \
-        - sqrt(ad) / log(10.0) - 2 * lgamma(N + 2.0) / log(10.0)
+    return (1.2 if N <= 4 else 0.8 + 0.15 * (N - 5)) + log10(points * ldexp(1.0, d)) \
+        + (N + 1) * log10(ad) - sqrt(ad) / log(10.0) - 2 * lgamma(N + 2.0) / log(10.0)
 
 
 cdef inline double log10_bound_cells(double largest, double total, int d, int N) noexcept nogil:
-    return log10(total) + (0.7 if N <= 4 else -0.1 - 1.5 * (N - 5)) \
+    return log10(total) + (2.2 if N <= 4 else 1.4 - 1.5 * (N - 5)) \
         + N * log10(ldexp(largest, -2 * d))
 
 
@@ -566,7 +580,7 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
                              Py_ssize_t wd2, int d1, int d2, int N, const double* given,
                              const Py_ssize_t* rows, const double* H, double* ws, Edges* ed,
                              int* failed, floating* out, double* mantissas, long* exponents,
-                             floating* grid) noexcept nogil:
+                             floating* grid, double* prefixes) noexcept nogil:
     """poly_forward's pairs start .. start + count - 1, a block; ws: lanes_work."""
     cdef Py_ssize_t lane, n, c, R, C, nodes
     cdef double* gp = ws + (L1 - 1) * (L2 - 1) * SK_PL
@@ -582,6 +596,9 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
     for lane in range(SK_PL):
         value[lane] = 1
         exps[lane] = 0
+    if prefixes != NULL:
+        for lane in range(count):
+            prefixes[(start + lane) * L1] = 0          # k = 1 at the first point
     if ln.n1max:
         Bs = edges(ed, forward_edges(R, C, N, grid != NULL), failed)
         if Bs == NULL:
@@ -589,7 +606,8 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
         lanes_bottom(Bs, C, N)
         lanes_forward(ln, d1, d2, N, H, Bs, Bs + C * sk_pl_edge(N), False, value,
                       exps if exponents != NULL else NULL,
-                      Bs + (2 * C + 1) * sk_pl_edge(N) if grid != NULL else NULL, 0, R)
+                      Bs + (2 * C + 1) * sk_pl_edge(N) if grid != NULL else NULL, 0, R,
+                      prefixes + start * L1 if prefixes != NULL else NULL, L1)
     for lane in range(count):
         n = start + lane
         if grid != NULL:      # the lanes' grids, as large as the batch's
@@ -631,7 +649,7 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                  long[::1] exponents=None, const double[:, :, ::1] wide1=None,
                  const double[:, :, ::1] wide2=None, floating[:, :, ::1] grid=None,
                  const double[:, :, ::1] given=None,
-                 const Py_ssize_t[::1] given_rows=None):
+                 const Py_ssize_t[::1] given_rows=None, double[:, ::1] prefixes=None):
     """out[n] = k(X[pa[n]], Y[pb[n]]) by the polynomial scheme of degree ``order`` on cells
     split 2^d1 x 2^d2, SK_PL pairs a block (the lanes of a vector); len1/len2: the paths'
     true lengths (None: all of them). With mantissas and exponents (both or neither), also
@@ -639,8 +657,10 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     forward (wide paths), in float64. grid (not None): each pair's values at the nodes of
     its fine grid too, ((L1 - 1) 2^d1 + 1) x ((L2 - 1) 2^d2 + 1) (the right edges' values
     at v = 1). given (not None): the pairs' G from poly_plans, not computed again, pair n's
-    at row given_rows[n] (None: row n). Each pair's value is its own alone: lanes do not
-    mix."""
+    at row given_rows[n] (None: row n). prefixes (not None; N x L1): log2 |k| of the pairs'
+    first s + 1 points, at [n, s] for s up to the shorter path's last point (the rest left as
+    it is; with exponents, beyond the floating range too). Each pair's value is its own
+    alone: lanes do not mix."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Py_ssize_t blk, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef bint wide = wide1 is not None
@@ -651,6 +671,9 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     if (mantissas is None) != (exponents is None):
         raise ValueError("mantissas and exponents go together")
     check_given(given, given_rows, N, L1, L2)
+    if prefixes is not None and (prefixes.shape[0] != N or prefixes.shape[1] != L1):
+        raise ValueError("prefixes must have shape (pairs, L1)")
+    cdef double* prep = &prefixes[0, 0] if prefixes is not None and N else NULL
     cdef const double* gv = &given[0, 0, 0] if given is not None and N else NULL
     cdef const Py_ssize_t* gr = &given_rows[0] if given_rows is not None and N else NULL
     cdef size_t nwork = checked_size(sizeof(double), lanes_work(L1, L2, d, wide, False))
@@ -681,7 +704,7 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                 poly_forward_block(sk, &X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, &pa[0], &pb[0],
                                    blk * SK_PL, min(SK_PL, N - blk * SK_PL), l1p, l2p, w1p,
                                    w2p, wd1, wd2, d1, d2, order, gv, gr, invfact, ws, ed,
-                                   &failed, &out[0], mp, ep, gridp)
+                                   &failed, &out[0], mp, ep, gridp, prep)
         free(ws)
         free_edges(ed)
     allocated(failed, 0)

@@ -6,6 +6,7 @@ numpy in gives numpy out; torch in gives torch out (same dtype, same device); fl
 computed in float32, integers in float64. A list of paths of different lengths is accepted
 wherever a batch is, and gradients come back as a list of the same shapes.
 """
+import copy
 import inspect
 import math
 import warnings
@@ -137,6 +138,7 @@ class _Problem:
             self._transform(self.p2, dtype, float(end_time))
         self.dtype = dtype
         self._wide_data = {}      # wide paths: what the solver's products read (_wide)
+        self._reversals = {}      # a side's paths reversed (forward's reverse), kept: by id
 
     def _transform(self, paths, dtype, end_time):
         """Transformed batch, and its true lengths (intp) when it holds padded paths."""
@@ -151,14 +153,20 @@ class _Problem:
             raise ValueError("return_grid and k_grid are for fixed dyadic orders, not 'auto'")
         return ((self.X1.shape[1] - 1 << self.d1) + 1, (self.X2.shape[1] - 1 << self.d2) + 1)
 
-    def forward(self, pa, pb, grid=None, side=None, exps=None):
-        """Kernels of the pairs (X1[pa], X2[pb]); of (Xs[pa], Xs[pb]) for side s = 1 or 2.
-        With exps, float64 mantissas m and exponents exps (filled in), k = m 2^exps: finite
-        beyond the floating range."""
+    def forward(self, pa, pb, grid=None, side=None, exps=None, prefixes=None, reverse=False):
+        """Kernels of the pairs (X1[pa], X2[pb]); of (Xs[pa], Xs[pb]) for side s = 1 or 2,
+        the paths reversed in time when ``reverse``. With exps, float64 mantissas m and
+        exponents exps (filled in), k = m 2^exps: finite beyond the floating range. prefixes
+        (the polynomial method; pairs x max points): log2 |k| of each pair's first s + 1
+        points at [n, s], s up to the shorter path's last point (see _solver.poly_forward)."""
         X1, X2, n1, n2, d1, d2 = {
             None: (self.X1, self.X2, self.len1, self.len2, self.d1, self.d2),
             1: (self.X1, self.X1, self.len1, self.len1, self.d1, self.d1),
             2: (self.X2, self.X2, self.len2, self.len2, self.d2, self.d2)}[side]
+        if reverse:
+            if side not in self._reversals:
+                self._reversals[side] = _reversed(X1, n1)
+            X1 = X2 = self._reversals[side]
         out = np.empty(len(pa), dtype=self.dtype if exps is None else np.float64)
         if len(pa) and self.order:
             wide = self._wide(X1, X2)
@@ -166,15 +174,18 @@ class _Problem:
                 sub = np.empty(len(idx), dtype=self.dtype)
                 scaled = (None, None) if exps is None else \
                     (np.empty(len(idx)), np.empty(len(idx), dtype=np.int64))
+                heads = None if prefixes is None else np.empty((len(idx), X1.shape[1]))
                 with _wide.serial_blas(wide):
                     _solver.poly_forward(X1, X2, pa[idx], pb[idx], self.static._code,
                                          *self.static._params(), d1, d2, N, sub,
                                          self.nthreads, n1, n2, *scaled, **wide, grid=grid,
-                                         **given)
+                                         prefixes=heads, **given)
                 if exps is None:
                     out[idx] = sub
                 else:
                     out[idx], exps[idx] = scaled
+                if prefixes is not None:
+                    prefixes[idx] = heads
         elif len(pa):
             strips = 1 if grid is not None else \
                 _planning.strips(len(pa), self.nthreads, X1.shape[1] - 1, X2.shape[1] - 1,
@@ -555,6 +566,8 @@ def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=
         diag2 = _diagonal(prob, 2, max_batch, E2)
         if scaled or _finite(out, diag1, diag2):
             break
+    _check_precision(prob, 1, "path1", _log2(diag1, E1), max_batch)
+    _check_precision(prob, 2, "path2", _log2(diag2, E2), max_batch)
     out = _normalise(out, diag1, diag2, exps=(E, E1, E2) if scaled else None)
     return prob.p1.wrap(out.astype(prob.dtype, copy=False).reshape(shape))
 
@@ -583,6 +596,64 @@ def _on_gpu(arguments, gram):
         raise NotImplementedError("return_grid=True is not on the GPU yet")
     return cuda.forward(kw.pop("path1"), kw.pop("path2"), kw.pop("dyadic_order"), gram=gram,
                         **kw)
+
+
+def _reversed(X, lengths):
+    """The paths of a batch reversed in time, each within its true length (padded after)."""
+    if lengths is None:
+        return np.ascontiguousarray(X[:, ::-1])
+    R = X.copy()
+    for i, n in enumerate(lengths):
+        R[i, :n] = X[i, n - 1::-1]
+    return R
+
+
+def _log2(values, exps=None):
+    """log2 |values 2^exps| (mantissas and scale exponents)."""
+    with np.errstate(divide="ignore"):
+        return np.log2(np.abs(values)) + (0 if exps is None else exps)
+
+
+def _check_precision(prob, side, name, whole, max_batch=-1):
+    """For the polynomial method: raises where a path x of side 1 or 2, whose k(x, x) is
+    2^whole, has a kernel that double precision cannot hold. A rounding error made on the
+    PDE grid at the diagonal node (s, s) reaches k(x, x) scaled by about the kernel of the
+    path's tail from s, so the grid's rounding is about 2^-52 max_s k(head_s, head_s)
+    k(tail_s, tail_s) (the path up to and from point s); paths that go far out and back make
+    it exceed k(x, x) itself. Checked against ``tolerance`` (1e-8 when not 'auto') of k(x, x);
+    a normalised kernel's rounding is at most that of its two diagonals' (Cauchy-Schwarz on
+    the grids). The heads' and tails' kernels are magnitudes: 'auto' takes them to 1e-3."""
+    if not prob.order:
+        return
+    X, lengths = (prob.X1, prob.len1) if side == 1 else (prob.X2, prob.len2)
+    n, L = X.shape[:2]
+    lengths = np.full(n, L) if lengths is None else lengths
+    rough = copy.copy(prob)
+    if prob.auto:
+        rough.tolerance = max(prob.tolerance, 1e-3)
+    heads, tails = np.zeros((n, L)), np.zeros((n, L))
+    for pa, pb in _paired_chunks(n, max_batch):
+        for reverse, out in ((False, heads), (True, tails)):
+            part = np.zeros((len(pa), L))
+            rough.forward(pa, pb, side=side, exps=np.empty(len(pa), dtype=np.int64),
+                          prefixes=part, reverse=reverse)
+            out[pa] = part
+    tolerance = prob.tolerance if prob.auto else 1e-8
+    for i, m in enumerate(lengths):
+        bits = np.max(heads[i, :m] + tails[i, m - 1::-1]) - whole[i]
+        if not bits <= 52 + math.log2(tolerance):
+            raise ValueError(
+                f"the signature kernel of {name}[{i}] with itself is beyond double precision: "
+                f"its PDE grid's rounding, about 2^{bits - 52:.0f} of it, exceeds the "
+                f"tolerance {tolerance:g}. Its large steps cancel (it goes far out and back); "
+                f"scale the paths down (ChannelScaler, a smaller static-kernel scale)")
+
+
+def check_precision(paths, name, diagonal, **args):
+    """_check_precision for a batch or list of paths, whose kernels with themselves are
+    ``diagonal``, under sig_kernel_gram's keyword arguments ``args`` (SigKernel's normalised
+    grams, which take their diagonals from the cache)."""
+    _check_precision(_Problem(paths, paths, **args), 1, name, _log2(diagonal))
 
 
 def _diagonal(prob, side, max_batch, exps=None):
@@ -676,6 +747,9 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
             diag2 = _diagonal(prob, 2, max_batch, E2)
         if scaled or _finite(out, diag1, diag2):
             break
+    _check_precision(prob, 1, "path1", _log2(diag1, E1), max_batch)
+    if not symmetric:
+        _check_precision(prob, 2, "path2", _log2(diag2, E2), max_batch)
     exps = (E, E1[:, None], E2[None, :]) if scaled else None
     out = _normalise(out, diag1[:, None], diag2[None, :], exps=exps)
     return prob.p1.wrap(out.astype(prob.dtype, copy=False).reshape(shape))
