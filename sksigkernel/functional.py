@@ -735,7 +735,10 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
         return out, E
 
     if not normalize:
-        return prob.p1.wrap(_overflowed(kernels(False)[0]).reshape(shape))
+        out = _overflowed(kernels(False)[0])
+        if symmetric and np.isfinite(np.diag(out)).all():     # its diagonal is at hand
+            _check_precision(prob, 1, "path1", _log2(np.diag(out)), max_batch)
+        return prob.p1.wrap(out.reshape(shape))
     for scaled in _scalings(prob):
         out, E = kernels(scaled)
         if symmetric:

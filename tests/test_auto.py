@@ -368,5 +368,8 @@ def test_every_normalised_entry_point_checks_precision():
         sk.SigKernel(**auto)(y[None], z[None])
     with pytest.raises(ValueError, match="beyond double"):       # a fixed order too
         sk.sig_kernel_gram(x[None], None, 7, method="polynomial", order=16, normalize=True)
-    # unnormalised kernels are not checked (the check is a sweep more a path)
-    assert np.isfinite(sk.sig_kernel(y, y, **{**auto, "normalize": False}))
+    # an unnormalised symmetric gram too (its diagonal is at hand); other unnormalised
+    # kernels are not checked (that would take k(x, x) of every path)
+    with pytest.raises(ValueError, match=r"path1\[1\] with itself is beyond double"):
+        sk.sig_kernel_gram(np.stack([y, z]), None, "auto", method="polynomial")
+    assert np.isfinite(sk.sig_kernel_gram(y[None], z[None], "auto", method="polynomial")).all()
