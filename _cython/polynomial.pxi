@@ -285,6 +285,17 @@ cdef inline void lanes_bottom(double* Bs, Py_ssize_t C, int N) noexcept nogil:
             Bs[c * E + m] = 1
 
 
+cdef inline double edge_at_one(const double* edge, Py_ssize_t lane, int N,
+                              const double* H) noexcept nogil:
+    """A lane's edge (sk_pl_edge(N) numbers, its coefficients scaled by m!) at its far end:
+    sum_m edge_m / m!."""
+    cdef double v = 0
+    cdef int m
+    for m in range(N + 1):
+        v += edge[m * SK_PL + lane] * H[m]
+    return v
+
+
 cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double* Bs, double* Ls, bint keep, double* value, long* exps,
                         double* nodes, Py_ssize_t r0, Py_ssize_t r1, double* prefixes=NULL,
                         Py_ssize_t P=0) noexcept nogil:
@@ -317,9 +328,7 @@ cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double
             s = (r + 1) >> d1
             for lane in range(SK_PL):
                 if s <= min(ln.n1[lane], ln.n2[lane]):
-                    v = 0
-                    for m in range(N + 1):
-                        v += Lr[(s << d2) * E + m * SK_PL + lane] * H[m]
+                    v = edge_at_one(Lr + (s << d2) * E, lane, N, H)
                     prefixes[lane * P + s] = log2(fabs(v)) + (exps[lane] if exps != NULL else 0)
         if nodes != NULL:
             if r == 0:
@@ -327,11 +336,8 @@ cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double
                     nodes[c] = 1
             for c in range(C + 1):
                 for lane in range(SK_PL):
-                    v = 0
-                    if c:
-                        for m in range(N + 1):
-                            v += Lr[c * E + m * SK_PL + lane] * H[m]
-                    nodes[((r + 1) * (C + 1) + c) * SK_PL + lane] = v if c else 1
+                    nodes[((r + 1) * (C + 1) + c) * SK_PL + lane] = \
+                        edge_at_one(Lr + c * E, lane, N, H) if c else 1
         for lane in range(SK_PL):
             end = ln.n2[lane] << d2           # the lane's last right edge
             if r >= ln.n1[lane] << d1:
@@ -347,10 +353,7 @@ cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double
                         Lr[c * SK_PL + lane] = ldexp(Lr[c * SK_PL + lane], -SCALE_BY)
                     exps[lane] += SCALE_BY
             if r == (ln.n1[lane] << d1) - 1:
-                v = 0
-                for m in range(N + 1):
-                    v += Lr[end * E + m * SK_PL + lane] * H[m]
-                value[lane] = v
+                value[lane] = edge_at_one(Lr + end * E, lane, N, H)
 
 
 cdef void lanes_adjoint(Lanes ln, int d1, int d2, int N, const double* H, const double* Bs, const double* Ls, const double* seeds, double* tb,

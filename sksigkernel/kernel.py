@@ -256,11 +256,12 @@ class SigKernel(KernelParams, BaseEstimator):
                 dA = cache.diagonal(A, {**args, "dyadic_order": d1}, self.cache)
                 dB = dA if B is None and d1 == d2 else cache.diagonal(
                     A if B is None else B, {**args, "dyadic_order": d2}, self.cache)
-                for P, name, d, diagonal in ((A, "X", d1, dA), (B, "Y", d2, dB)):
-                    if P is not None and np.isfinite(diagonal).all():
-                        functional.check_precision(P.collection(), name, diagonal,
-                                                   **{**args, "dyadic_order": d})
                 overflows = not (np.isfinite(dA).all() and np.isfinite(dB).all())
+                if not overflows:     # else sig_kernel_gram below checks
+                    for P, name, d, diagonal in ((A, "X", d1, dA), (B, "Y", d2, dB)):
+                        if P is not None:
+                            functional.check_precision(P.collection(), name, diagonal,
+                                                       **{**args, "dyadic_order": d})
             K = None if self.normalize and overflows else \
                 cache.gram(A, B, args, self.verbose, self.cache)
         if K is None or not np.isfinite(K).all():
