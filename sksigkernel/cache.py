@@ -221,8 +221,10 @@ def gram(A, B, kernel_args, verbose=0, use_cache=True):
     return known[np.ix_(inv_a, inv_b)]
 
 
-def diagonal(A, kernel_args, use_cache=True):
-    """``k(A[i], A[i])`` for every path, from the cache where possible."""
+def diagonal(A, kernel_args, use_cache=True, checked=None):
+    """``k(A[i], A[i])`` for every path, from the cache where possible. checked (a name for
+    the paths, "X"): those computed now, when finite, pass functional.check_precision before
+    they are kept, so that a path is checked once."""
     dtype = A.data.dtype
     digests = _digests(A) if use_cache else None
     with _lock:
@@ -236,6 +238,8 @@ def diagonal(A, kernel_args, use_cache=True):
     if todo.size:
         P = A.take(todo)
         diag[todo] = functional.sig_kernel(P, P, **kernel_args)
+        if checked is not None and np.isfinite(diag[todo]).all():
+            functional.check_precision(P, checked, diag[todo], todo, **kernel_args)
         if store is not None:
             with _lock:
                 store.K[ids[todo], ids[todo]] = diag[todo]

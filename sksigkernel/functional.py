@@ -614,7 +614,7 @@ def _log2(values, exps=None):
         return np.log2(np.abs(values)) + (0 if exps is None else exps)
 
 
-def _check_precision(prob, side, name, whole, max_batch=-1):
+def _check_precision(prob, side, name, whole, max_batch=-1, numbers=None):
     """For the polynomial method: raises where a path x of side 1 or 2, whose k(x, x) is
     2^whole, has a kernel that double precision cannot hold. A rounding error made on the
     PDE grid at the diagonal node (s, s) reaches k(x, x) scaled by about the kernel of the
@@ -622,7 +622,8 @@ def _check_precision(prob, side, name, whole, max_batch=-1):
     k(tail_s, tail_s) (the path up to and from point s); paths that go far out and back make
     it exceed k(x, x) itself. Checked against ``tolerance`` (1e-8 when not 'auto') of k(x, x);
     a normalised kernel's rounding is at most that of its two diagonals' (Cauchy-Schwarz on
-    the grids). The heads' and tails' kernels are magnitudes: 'auto' takes them to 1e-3."""
+    the grids). The heads' and tails' kernels are magnitudes: 'auto' takes them to 1e-3.
+    numbers: the paths' numbers in the error (default 0, 1, ...)."""
     if not prob.order:
         return
     X, lengths = (prob.X1, prob.len1) if side == 1 else (prob.X2, prob.len2)
@@ -643,17 +644,19 @@ def _check_precision(prob, side, name, whole, max_batch=-1):
         bits = np.max(heads[i, :m] + tails[i, m - 1::-1]) - whole[i]
         if not bits <= 52 + math.log2(tolerance):
             raise ValueError(
-                f"the signature kernel of {name}[{i}] with itself is beyond double precision: "
+                f"the signature kernel of {name}[{i if numbers is None else numbers[i]}] with "
+                f"itself is beyond double precision: "
                 f"its PDE grid's rounding, about 2^{bits - 52:.0f} of it, exceeds the "
                 f"tolerance {tolerance:g}. Its large steps cancel (it goes far out and back); "
                 f"scale the paths down (ChannelScaler, a smaller static-kernel scale)")
 
 
-def check_precision(paths, name, diagonal, **args):
+def check_precision(paths, name, diagonal, numbers=None, **args):
     """_check_precision for a batch or list of paths, whose kernels with themselves are
     ``diagonal``, under sig_kernel_gram's keyword arguments ``args`` (SigKernel's normalised
-    grams, which take their diagonals from the cache)."""
-    _check_precision(_Problem(paths, paths, **args), 1, name, _log2(diagonal))
+    grams, whose diagonals the cache computes: cache.diagonal)."""
+    _check_precision(_Problem(paths, paths, **args), 1, name, _log2(diagonal),
+                     numbers=numbers)
 
 
 def _diagonal(prob, side, max_batch, exps=None):

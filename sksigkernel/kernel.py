@@ -253,15 +253,13 @@ class SigKernel(KernelParams, BaseEstimator):
                 # k(x, x) at order (d1, d1), k(y, y) at (d2, d2), as sig_kernel_gram takes
                 # them; |k(x, y)| <= sqrt(k(x, x) k(y, y)), so only where a diagonal
                 # overflows can the gram: then it is normalised at once, not computed twice
-                dA = cache.diagonal(A, {**args, "dyadic_order": d1}, self.cache)
+                # (checked for precision as they are computed; where they overflow,
+                # sig_kernel_gram below checks)
+                dA = cache.diagonal(A, {**args, "dyadic_order": d1}, self.cache, "X")
                 dB = dA if B is None and d1 == d2 else cache.diagonal(
-                    A if B is None else B, {**args, "dyadic_order": d2}, self.cache)
+                    A if B is None else B, {**args, "dyadic_order": d2}, self.cache,
+                    "X" if B is None else "Y")
                 overflows = not (np.isfinite(dA).all() and np.isfinite(dB).all())
-                if not overflows:     # else sig_kernel_gram below checks
-                    for P, name, d, diagonal in ((A, "X", d1, dA), (B, "Y", d2, dB)):
-                        if P is not None:
-                            functional.check_precision(P.collection(), name, diagonal,
-                                                       **{**args, "dyadic_order": d})
             K = None if self.normalize and overflows else \
                 cache.gram(A, B, args, self.verbose, self.cache)
         if K is None or not np.isfinite(K).all():

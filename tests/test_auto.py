@@ -373,3 +373,27 @@ def test_every_normalised_entry_point_checks_precision():
     with pytest.raises(ValueError, match=r"path1\[1\] with itself is beyond double"):
         sk.sig_kernel_gram(np.stack([y, z]), None, "auto", method="polynomial")
     assert np.isfinite(sk.sig_kernel_gram(y[None], z[None], "auto", method="polynomial")).all()
+
+
+def test_the_cache_checks_a_path_once(monkeypatch):
+    # SigKernel's diagonals come from the cache: a path is checked when its k(x, x) is
+    # computed, not at every call; a path that fails is not kept, and fails again
+    from sksigkernel import cache, functional
+    cache.clear()
+    checked = []
+    original = functional.check_precision
+    monkeypatch.setattr(functional, "check_precision",
+                        lambda paths, *a, **k: checked.append(len(paths)) or
+                        original(paths, *a, **k))
+    kernel = sk.SigKernel(dyadic_order="auto", method="polynomial", normalize=True)
+    y = np.array([[0.0], [1.0], [0.5]])
+    X = np.stack([y, 2 * y, 3 * y])
+    K = kernel(X)
+    np.testing.assert_array_equal(kernel(X), K)
+    assert checked == [3]
+    bad = np.array([[0.0], [40.0], [-1.0]])
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"X\[3\] with itself is beyond double"):
+            kernel(np.concatenate([X, bad[None]]))
+    assert checked == [3, 1, 1]
+    cache.clear()
