@@ -296,6 +296,30 @@ cdef inline double edge_at_one(const double* edge, Py_ssize_t lane, int N,
     return v
 
 
+cdef inline void lane_max(const double* T, Lanes ln, Py_ssize_t r, int d1, int d2, int N,
+                          double* big) noexcept nogil:
+    """big[lane] = the largest |number| of the top edges T of each lane up to its last
+    column, on its rows (r below its last fine row; else 0). A loop over the lanes inside,
+    so that it runs in vectors: one lane at a time, it cost more than the cells in
+    sweeps with scale exponents."""
+    cdef Py_ssize_t c, lane, lo = -1, hi = 0
+    cdef Py_ssize_t n[SK_PL]
+    cdef double a
+    for lane in range(SK_PL):
+        big[lane] = 0
+        n[lane] = (ln.n2[lane] << d2) * (N + 1) if r < ln.n1[lane] << d1 else 0
+        lo = n[lane] if lo < 0 or n[lane] < lo else lo
+        hi = max(hi, n[lane])
+    for c in range(lo):
+        for lane in range(SK_PL):
+            a = fabs(T[c * SK_PL + lane])
+            big[lane] = a if a > big[lane] else big[lane]
+    for c in range(lo, hi):
+        for lane in range(SK_PL):
+            a = fabs(T[c * SK_PL + lane]) if c < n[lane] else 0
+            big[lane] = a if a > big[lane] else big[lane]
+
+
 cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double* Bs, double* Ls, bint keep, double* value, long* exps,
                         double* nodes, Py_ssize_t r0, Py_ssize_t r1, double* prefixes=NULL,
                         Py_ssize_t P=0) noexcept nogil:
@@ -312,7 +336,8 @@ cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double
     prefixes[lane P + s] (the kernels of the paths' first s + 1 points)."""
     cdef Py_ssize_t C = ln.n2max << d2, E = sk_pl_edge(N)
     cdef Py_ssize_t r, c, m, lane, end, s
-    cdef double h = 1.0 / (1 << (d1 + d2)), v, big
+    cdef double h = 1.0 / (1 << (d1 + d2)), v
+    cdef double big[SK_PL]
     cdef double* T
     cdef double* Lr
     for r in range(r0, r1):
@@ -338,20 +363,18 @@ cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double
                 for lane in range(SK_PL):
                     nodes[((r + 1) * (C + 1) + c) * SK_PL + lane] = \
                         edge_at_one(Lr + c * E, lane, N, H) if c else 1
+        if exps != NULL:
+            lane_max(T, ln, r, d1, d2, N, big)
         for lane in range(SK_PL):
             end = ln.n2[lane] << d2           # the lane's last right edge
             if r >= ln.n1[lane] << d1:
                 continue
-            if exps != NULL:                  # E = (N + 1) SK_PL: a lane's numbers c SK_PL + lane
-                big = 0
-                for c in range(end * (N + 1)):
-                    big = max(big, fabs(T[c * SK_PL + lane]))
-                if big > ldexp(1.0, SCALE_AT):
-                    for c in range(C * (N + 1)):
-                        T[c * SK_PL + lane] = ldexp(T[c * SK_PL + lane], -SCALE_BY)
-                    for c in range((C + 1) * (N + 1)):
-                        Lr[c * SK_PL + lane] = ldexp(Lr[c * SK_PL + lane], -SCALE_BY)
-                    exps[lane] += SCALE_BY
+            if exps != NULL and big[lane] > ldexp(1.0, SCALE_AT):
+                for c in range(C * (N + 1)):  # E = (N + 1) SK_PL: a lane's numbers c SK_PL + lane
+                    T[c * SK_PL + lane] = ldexp(T[c * SK_PL + lane], -SCALE_BY)
+                for c in range((C + 1) * (N + 1)):
+                    Lr[c * SK_PL + lane] = ldexp(Lr[c * SK_PL + lane], -SCALE_BY)
+                exps[lane] += SCALE_BY
             if r == (ln.n1[lane] << d1) - 1:
                 value[lane] = edge_at_one(Lr + end * E, lane, N, H)
 
