@@ -255,6 +255,48 @@ sk_pl_adjoint_row_body(int N, const double *g, const double *Brow,
     }
 }
 
+/* The linear static kernel's chain rule for a block, its lanes' vectors at once (G = dx
+ * dy' of each lane's increments): ax[i, k] = sum_j gb[i, j] dy[j, k] and ay[j, k] =
+ * sum_i gb[i, j] dx[i, k], for i < n1, j < n2, k < d; gb[i, j] at gb + (i ldg + j) SK_PL,
+ * the others (i d + k) SK_PL apart, d a multiple of 4 and dx, ax with n1 + 1 rows (dx's
+ * last zero when n1 is odd). Two rows of gb and four channels a turn, their sums over j
+ * held in registers: half the stores of one row at a time. */
+static void sk_pl_linear_chain(const double *restrict gb, ptrdiff_t ldg, ptrdiff_t n1,
+                               ptrdiff_t n2, ptrdiff_t d, const double *restrict dx,
+                               const double *restrict dy, double *restrict ax,
+                               double *restrict ay)
+{
+    ptrdiff_t i, j, k, q;
+    memset(ay, 0, sizeof(double) * n2 * d * SK_PL);
+    for (i = 0; i < n1; i += 2) {
+        const int two = i + 1 < n1;
+        for (k = 0; k < d; k += 4) {
+            sk_pl a0[4], a1[4], x0[4], x1[4];
+            for (q = 0; q < 4; q++) {
+                a0[q] = a1[q] = sk_pl_splat(0);
+                x0[q] = SK_PL_LD(dx, i * d + k + q);
+                x1[q] = SK_PL_LD(dx, (i + 1) * d + k + q);
+            }
+            for (j = 0; j < n2; j++) {
+                const sk_pl g0 = SK_PL_LD(gb, i * ldg + j);
+                const sk_pl g1 = two ? SK_PL_LD(gb, (i + 1) * ldg + j) : sk_pl_splat(0);
+                double *restrict ayj = ay + (j * d + k) * SK_PL;
+                for (q = 0; q < 4; q++) {
+                    const sk_pl y = SK_PL_LD(dy, j * d + k + q);
+                    a0[q] = SK_PL_FMA(a0[q], g0, y);
+                    a1[q] = SK_PL_FMA(a1[q], g1, y);
+                    SK_PL_ST(ayj, q, SK_PL_FMA(SK_PL_FMA(SK_PL_LD(ayj, q), g0, x0[q]),
+                                               g1, x1[q]));
+                }
+            }
+            for (q = 0; q < 4; q++) {
+                SK_PL_ST(ax, i * d + k + q, a0[q]);
+                SK_PL_ST(ax, (i + 1) * d + k + q, a1[q]);
+            }
+        }
+    }
+}
+
 /* Each degree up to 16 a function of its own (N a constant: loops unroll), and one for any
  * degree up to SK_PL_MAX. */
 #define SK_PL_FNS(NAME, NN)                                                              \

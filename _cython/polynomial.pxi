@@ -428,10 +428,11 @@ cdef inline double lanes_work(Py_ssize_t L1, Py_ssize_t L2, Py_ssize_t d, bint w
                               bint keep) noexcept nogil:
     """A thread's fixed workspace for blocks of paths of up to L1 and L2 points, in numbers
     (double precision: it cannot wrap): G of the lanes and of their pairs, pair_g's, and with
-    keep the lanes' dF/dG. A block's edges, which depend on its refinement, are apart
+    keep the lanes' dF/dG and lanes_linear_chain_rule's. A block's edges, which depend on its refinement, are apart
     (Edges)."""
     cdef double n1 = L1 - 1.0, n2 = L2 - 1.0
-    return n1 * n2 * 2 * SK_PL + pair_g_work(L1, L2, d, wide) + (n1 * n2 * SK_PL if keep else 0)
+    return n1 * n2 * 2 * SK_PL + pair_g_work(L1, L2, d, wide) + \
+        ((n1 * n2 + 2 * (n1 + n2 + 1) * (d + 3)) * SK_PL if keep else 0)
 
 
 cdef inline double forward_edges(Py_ssize_t R, Py_ssize_t C, int N, bint grid) noexcept nogil:
@@ -736,6 +737,53 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     allocated(failed, 0)
 
 
+cdef void lanes_linear_chain_rule(Static sk, const floating* X, const floating* Y,
+                                  Py_ssize_t L1, Py_ssize_t L2, Py_ssize_t d,
+                                  const Py_ssize_t* pa, const Py_ssize_t* pb, Py_ssize_t start,
+                                  Py_ssize_t count, Lanes ln, double* Gb, double* buf,
+                                  floating* dX, floating* dY) noexcept nogil:
+    """pair_chain_rule of the linear kernel for a block's lanes at once, from their dF/dG
+    (Gb, laid out as Lanes.g): no lane copied out, and vectors across lanes rather than
+    along rows. Gb outside a lane's cells is set to zero first. buf: 2 (n1max + n2max + 1)
+    (d + 3) SK_PL numbers."""
+    cdef Py_ssize_t n1 = ln.n1max, n2 = ln.n2max, dp = (d + 3) // 4 * 4
+    cdef Py_ssize_t lane, n, a, b, i, j, k
+    cdef double* dxl = buf          # p0 times each lane's increments, channels padded to dp
+    cdef double* dyl = dxl + (n1 + 1) * dp * SK_PL     # with zeros, and zero past the lane
+    cdef double* ax = dyl + n2 * dp * SK_PL            # dF/d(increments of x), of y
+    cdef double* ay = ax + (n1 + 1) * dp * SK_PL
+    cdef double t
+    for lane in range(SK_PL):
+        a = ln.n1[lane] if lane < count else 0
+        b = ln.n2[lane] if lane < count else 0
+        for i in range(n1):
+            for j in range(b if i < a else 0, n2):
+                Gb[(i * n2 + j) * SK_PL + lane] = 0
+        for i in range(n1 + 1):
+            for k in range(dp):
+                dxl[(i * dp + k) * SK_PL + lane] = sk.p0 * (
+                    X[(pa[start + lane] * L1 + i + 1) * d + k]
+                    - X[(pa[start + lane] * L1 + i) * d + k]) if i < a and k < d else 0
+        for j in range(n2):
+            for k in range(dp):
+                dyl[(j * dp + k) * SK_PL + lane] = sk.p0 * (
+                    Y[(pb[start + lane] * L2 + j + 1) * d + k]
+                    - Y[(pb[start + lane] * L2 + j) * d + k]) if j < b and k < d else 0
+    sk_pl_linear_chain(Gb, n2, n1, n2, dp, dxl, dyl, ax, ay)
+    for lane in range(count):
+        n, a, b = start + lane, ln.n1[lane], ln.n2[lane]
+        for i in range(a):
+            for k in range(d):
+                t = ax[(i * dp + k) * SK_PL + lane]
+                dX[(pa[n] * L1 + i + 1) * d + k] += <floating>t
+                dX[(pa[n] * L1 + i) * d + k] -= <floating>t
+        for j in range(b):
+            for k in range(d):
+                t = ay[(j * dp + k) * SK_PL + lane]
+                dY[(pb[n] * L2 + j + 1) * d + k] += <floating>t
+                dY[(pb[n] * L2 + j) * d + k] -= <floating>t
+
+
 cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, Py_ssize_t L1,
                               Py_ssize_t L2, Py_ssize_t d, const Py_ssize_t* pa,
                               const Py_ssize_t* pb, Py_ssize_t start, Py_ssize_t count,
@@ -795,6 +843,10 @@ cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, P
         lanes_forward(ln, d1, d2, N, H, Bs, Ls, True, value, NULL, NULL, r0, min(R, r0 + k))
         lanes_adjoint(ln, d1, d2, N, H, Bs, Ls, sd, tb, rb, Gb,
                       node if grid != NULL else NULL, r0, min(R, r0 + k))
+    if sk.kind == LINEAR and wide1 == NULL:
+        lanes_linear_chain_rule(sk, X, Y, L1, L2, d, pa, pb, start, count, ln, Gb,
+                                Gb + (L1 - 1) * (L2 - 1) * SK_PL, dX, dY)
+        return
     for lane in range(count):
         n, a, b = start + lane, ln.n1[lane], ln.n2[lane]
         if a == 0:
