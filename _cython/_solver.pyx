@@ -124,7 +124,7 @@ cdef extern from "poly_lanes.h" nogil:
                    const double* H, int N, Py_ssize_t C, int d2)
     void sk_pl_adjoint_row(const double* g, const double* Brow, const double* Lrow, double* tb,
                            double* rb, const double* H, int N, Py_ssize_t C, int d2, double h,
-                           double* Gb)
+                           double* Gb, const Py_ssize_t* seed_at, const double* seed, int add)
     void sk_pl_linear_chain(const double* gb, Py_ssize_t ldg, Py_ssize_t n1, Py_ssize_t n2,
                             Py_ssize_t d, const double* dx, const double* dy, double* ax,
                             double* ay)

@@ -230,28 +230,39 @@ sk_pl_row_body(int N, const double *g, double h, const double *Brow, double *Tro
 }
 
 /* The adjoint of a row, from the right: tb holds dF/d(top edge) of each cell, and gets
- * dF/d(bottom edge) in its place; rb + (c + 1) E holds what dF/d(right edge of cell c)
- * has gathered (the caller sets the row's seeds there, zero elsewhere), and dF/d(left edge)
- * of cell c is added to rb + c E. h dF/drho is added to Gb + (c >> d2) SK_PL. */
+ * dF/d(bottom edge) in its place; rb + (c + 1) E holds dF/d(right edge of cell c) when
+ * cell c is reached: the caller sets rb + C E (the row's right end), and dF/d(left edge)
+ * of cell c is written to rb + c E, then lane l's seed[l] H_m added to its degree m when
+ * seed_at[l] is c (a kernel's seed: its last node is in the row, not at its right end).
+ * With add, dF/d(left edge) is added to rb + c E instead (the caller has set the whole of
+ * rb), and seed_at is not read. h dF/drho is added to Gb + (c >> d2) SK_PL. */
 static inline __attribute__((always_inline)) void
 sk_pl_adjoint_row_body(int N, const double *g, const double *Brow,
                        const double *Lrow, double *tb, double *rb, const double *H,
-                       ptrdiff_t C, int d2, double h, double *Gb)
+                       ptrdiff_t C, int d2, double h, double *Gb, const ptrdiff_t *seed_at,
+                       const double *seed, int add)
 {
     const ptrdiff_t E = sk_pl_edge(N);
     double lb[(SK_PL_MAX + 1) * SK_PL];
     ptrdiff_t c;
-    int m;
+    int m, lane;
     for (c = C - 1; c >= 0; c--) {
         const sk_pl rho = sk_pl_cell_adjoint(N, SK_PL_MUL(sk_pl_splat(h),
                                                           sk_pl_load(g + (c >> d2) * SK_PL)),
                                               Brow + c * E,
                                               Lrow + c * E, tb + c * E, rb + (c + 1) * E,
-                                              tb + c * E, lb, H);
+                                              tb + c * E, add ? lb : rb + c * E, H);
         double *g = Gb + (c >> d2) * SK_PL;
         sk_pl_store(g, SK_PL_FMA(sk_pl_load(g), sk_pl_splat(h), rho));
-        for (m = 0; m <= N; m++)
-            SK_PL_ST(rb + c * E, m, SK_PL_ADD(SK_PL_LD(rb + c * E, m), SK_PL_LD(lb, m)));
+        if (add) {
+            for (m = 0; m <= N; m++)
+                SK_PL_ST(rb + c * E, m, SK_PL_ADD(SK_PL_LD(rb + c * E, m), SK_PL_LD(lb, m)));
+            continue;
+        }
+        for (lane = 0; lane < SK_PL; lane++)
+            if (seed_at[lane] == c)
+                for (m = 0; m <= N; m++)
+                    rb[c * E + m * SK_PL + lane] += seed[lane] * H[m];
     }
 }
 
@@ -309,9 +320,11 @@ static void sk_pl_linear_chain(const double *restrict gb, ptrdiff_t ldg, ptrdiff
     static void sk_pl_adjoint_row_##NAME(const double *g, const double *Brow,            \
                                          const double *Lrow, double *tb, double *rb,     \
                                          const double *H, int N, ptrdiff_t C, int d2,    \
-                                         double h, double *Gb)                           \
+                                         double h, double *Gb, const ptrdiff_t *seed_at, \
+                                         const double *seed, int add)                    \
     {                                                                                    \
-        sk_pl_adjoint_row_body((NN) ? (NN) : N, g, Brow, Lrow, tb, rb, H, C, d2, h, Gb); \
+        sk_pl_adjoint_row_body((NN) ? (NN) : N, g, Brow, Lrow, tb, rb, H, C, d2, h, Gb,  \
+                               seed_at, seed, add);                                      \
     }
 
 SK_PL_FNS(1, 1) SK_PL_FNS(2, 2) SK_PL_FNS(3, 3) SK_PL_FNS(4, 4)
@@ -336,13 +349,15 @@ static void sk_pl_row(const double *g, double h, const double *Brow, double *Tro
 
 static void sk_pl_adjoint_row(const double *g, const double *Brow,
                               const double *Lrow, double *tb, double *rb, const double *H,
-                              int N, ptrdiff_t C, int d2, double h, double *Gb)
+                              int N, ptrdiff_t C, int d2, double h, double *Gb,
+                              const ptrdiff_t *seed_at, const double *seed, int add)
 {
     typedef void (*adjoint_fn)(const double *, const double *, const double *,
                                double *, double *, const double *, int, ptrdiff_t, int,
-                               double, double *);
+                               double, double *, const ptrdiff_t *, const double *, int);
     static const adjoint_fn fixed[17] = SK_PL_DEGREES(sk_pl_adjoint_row_);
-    (N <= 16 ? fixed[N] : sk_pl_adjoint_row_any)(g, Brow, Lrow, tb, rb, H, N, C, d2, h, Gb);
+    (N <= 16 ? fixed[N] : sk_pl_adjoint_row_any)(g, Brow, Lrow, tb, rb, H, N, C, d2, h, Gb,
+                                                 seed_at, seed, add);
 }
 
 #endif
