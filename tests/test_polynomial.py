@@ -92,29 +92,6 @@ def test_every_path_equals_the_pair_alone(rng):
     np.testing.assert_array_equal(np.diag(S), [float(poly(x, x, 1, order=7)) for x in X])
 
 
-def test_scaled_sweeps_are_the_plain_ones_times_a_power_of_two(rng):
-    """Kernels up to about 1e244 of rising ragged paths (no cancellation): the sweep with
-    scale exponents rescales its lanes' rows (past 2^600), each lane on its own columns
-    only, and mantissa times 2^exponent is the plain kernel, bit for bit."""
-    X = np.cumsum(rng.uniform(9.0, 27.0, size=(9, 14, 2)), axis=1)
-    lengths = np.array([14, 3, 9, 14, 1, 12, 14, 7, 2], dtype=np.intp)
-    for path, L in zip(X, lengths):
-        path[L:] = path[L - 1]
-    pa, pb = (np.repeat(np.arange(9), 9).astype(np.intp),
-              np.tile(np.arange(9), 9).astype(np.intp))
-    rescaled = 0
-    for d1, d2 in ((0, 0), (1, 0), (1, 2)):
-        plain = np.empty(81)
-        _solver.poly_forward(X, X, pa, pb, 0, 1.0, 0, 0, d1, d2, 8, plain, 2, lengths, lengths)
-        assert np.isfinite(plain).all() and plain.max() > 1e200
-        mant, exps = np.empty(81), np.empty(81, dtype=np.int64)
-        _solver.poly_forward(X, X, pa, pb, 0, 1.0, 0, 0, d1, d2, 8, np.empty(81), 2, lengths,
-                             lengths, mant, exps)
-        np.testing.assert_array_equal(np.ldexp(mant, exps), plain)
-        rescaled += (exps > 0).sum()
-    assert rescaled > 40
-
-
 def test_float32_is_float64_rounded(rng):
     X = walks(rng, 6, 50, 3, scale=2.0)
     K64 = poly_gram(X, None, 1, order=10)
