@@ -92,19 +92,21 @@ cdef void pair_g(Static sk, const floating* x, const floating* y, Py_ssize_t l1,
     differences of kappa's table. work: pair_g_work numbers."""
     cdef Py_ssize_t a, b, n2 = l2 - 1
     cdef double* yt = work + l1 * l2
+    cdef double* prev
+    cdef double* row
     if w1 != NULL:
         wide_g(sk, w1, w2, l1, l2, d, work, g, n2)
     elif sk.kind == LINEAR:
         linear_g_table(sk, x, y, l1, l2, d, g, work)
-    else:                 # kappa a row at a time: its arguments, then point_values's loops
-        channels_first(y, l2, d, yt)
-        for a in range(l1):
-            kappa_arguments(sk, x + a * d, yt, l2, d, work + a * l2)
-            point_values(sk, work + a * l2, l2, True)
-        for a in range(l1 - 1):
-            for b in range(n2):
-                g[a * n2 + b] = work[(a + 1) * l2 + b + 1] - work[(a + 1) * l2 + b] \
-                    - work[a * l2 + b + 1] + work[a * l2 + b]
+    else:     # kappa a row at a time (its arguments, then point_values's loops), and G's
+        channels_first(y, l2, d, yt)          # row below it from this row and the last:
+        for a in range(l1):                   # two rows stay in cache, a whole table not
+            prev, row = work + ((a + 1) % 2) * l2, work + (a % 2) * l2
+            kappa_arguments(sk, x + a * d, yt, l2, d, row)
+            point_values(sk, row, l2, True)
+            if a:
+                for b in range(n2):
+                    g[(a - 1) * n2 + b] = row[b + 1] - row[b] - prev[b + 1] + prev[b]
 
 
 cdef inline double pair_g_work(Py_ssize_t L1, Py_ssize_t L2, Py_ssize_t d,
