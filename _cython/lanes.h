@@ -192,7 +192,11 @@ static inline double sk_exp(double x)
  * u = sqrt(s) p0, Matern 3/2 (1 + u) exp(-u), Matern 5/2 (1 + u + u^2/3) exp(-u),
  * u = sqrt(s) p0 (p0 as _solver.pyx passes it). Returns 0 for
  * other kinds, which the caller computes itself. (Float32 callers convert to double first:
- * with the conversions inside, the loops do not vectorise.) */
+ * with the conversions inside, the loops do not vectorise.) With AVX-512 its loops take
+ * whole 512-bit vectors, which GCC otherwise avoids for auto-vectorised loops. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)
+__attribute__((target("prefer-vector-width=512")))
+#endif
 static int sk_distance_kernel_d(int kind, double p0, double *s, ptrdiff_t n, int values)
 {
     ptrdiff_t t;
