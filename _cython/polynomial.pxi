@@ -437,8 +437,8 @@ cdef inline double lanes_work(Py_ssize_t L1, Py_ssize_t L2, Py_ssize_t d, bint w
                               bint keep) noexcept nogil:
     """A thread's fixed workspace for blocks of paths of up to L1 and L2 points, in numbers
     (double precision: it cannot wrap): G of the lanes and of their pairs, pair_g's, and with
-    keep the lanes' dF/dG and lanes_linear_chain_rule's. A block's edges, which depend on its refinement, are apart
-    (Edges)."""
+    keep the lanes' dF/dG and lanes_linear_chain_rule's buffers. A block's edges, which
+    depend on its refinement, are apart (Edges)."""
     cdef double n1 = L1 - 1.0, n2 = L2 - 1.0
     return n1 * n2 * 2 * SK_PL + pair_g_work(L1, L2, d, wide) + \
         ((n1 * n2 + 2 * (n1 + n2 + 1) * (d + 3)) * SK_PL if keep else 0)
