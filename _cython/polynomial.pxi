@@ -68,20 +68,45 @@ cdef inline void channels_first(const floating* y, Py_ssize_t l2, Py_ssize_t d,
 cdef inline void kappa_arguments(Static sk, const floating* xa, const double* yt,
                                  Py_ssize_t l2, Py_ssize_t d, double* row) noexcept nogil:
     """kappa's arguments of the point xa against y's l2 points (yt: channels_first) into
-    row: |xa - y_b|^2 for the distance kernels, <xa, y_b> for the others; the loops read yt
-    in order and the compiler vectorises them."""
+    row: |xa - y_b|^2 for the distance kernels, <xa, y_b> for the others, summed over the
+    channels in order; the loops read yt in order and the compiler vectorises them, four
+    channels a pass over row (fewer loads and stores of row than a pass a channel)."""
     cdef Py_ssize_t k, b
-    cdef double xk
+    cdef double x0, x1, x2, x3
+    cdef const double* y0
     for b in range(l2):
         row[b] = 0
-    for k in range(d):
-        xk = xa[k]
+    for k in range(0, d, 4):
+        y0 = yt + k * l2
+        x0 = xa[k]
+        x1 = xa[k + 1] if k + 1 < d else 0
+        x2 = xa[k + 2] if k + 2 < d else 0
+        x3 = xa[k + 3] if k + 3 < d else 0
         if uses_distance(sk.kind):
+            if k + 4 <= d:
+                for b in range(l2):
+                    row[b] = row[b] + (x0 - y0[b]) * (x0 - y0[b]) \
+                        + (x1 - y0[l2 + b]) * (x1 - y0[l2 + b]) \
+                        + (x2 - y0[2 * l2 + b]) * (x2 - y0[2 * l2 + b]) \
+                        + (x3 - y0[3 * l2 + b]) * (x3 - y0[3 * l2 + b])
+            else:
+                for b in range(l2):
+                    row[b] = row[b] + (x0 - y0[b]) * (x0 - y0[b])
+                    if k + 1 < d:
+                        row[b] = row[b] + (x1 - y0[l2 + b]) * (x1 - y0[l2 + b])
+                    if k + 2 < d:
+                        row[b] = row[b] + (x2 - y0[2 * l2 + b]) * (x2 - y0[2 * l2 + b])
+        elif k + 4 <= d:
             for b in range(l2):
-                row[b] = row[b] + (xk - yt[k * l2 + b]) * (xk - yt[k * l2 + b])
+                row[b] = row[b] + x0 * y0[b] + x1 * y0[l2 + b] + x2 * y0[2 * l2 + b] \
+                    + x3 * y0[3 * l2 + b]
         else:
             for b in range(l2):
-                row[b] = row[b] + xk * yt[k * l2 + b]
+                row[b] = row[b] + x0 * y0[b]
+                if k + 1 < d:
+                    row[b] = row[b] + x1 * y0[l2 + b]
+                if k + 2 < d:
+                    row[b] = row[b] + x2 * y0[2 * l2 + b]
 
 
 cdef void pair_g(Static sk, const floating* x, const floating* y, Py_ssize_t l1, Py_ssize_t l2,
