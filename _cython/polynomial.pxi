@@ -71,42 +71,33 @@ cdef inline void kappa_arguments(Static sk, const floating* xa, const double* yt
     row: |xa - y_b|^2 for the distance kernels, <xa, y_b> for the others, summed over the
     channels in order; the loops read yt in order and the compiler vectorises them, four
     channels a pass over row (fewer loads and stores of row than a pass a channel)."""
-    cdef Py_ssize_t k, b
+    cdef Py_ssize_t k, b, k4 = d - d % 4
     cdef double x0, x1, x2, x3
     cdef const double* y0
     for b in range(l2):
         row[b] = 0
-    for k in range(0, d, 4):
+    for k in range(0, k4, 4):
         y0 = yt + k * l2
-        x0 = xa[k]
-        x1 = xa[k + 1] if k + 1 < d else 0
-        x2 = xa[k + 2] if k + 2 < d else 0
-        x3 = xa[k + 3] if k + 3 < d else 0
+        x0, x1, x2, x3 = xa[k], xa[k + 1], xa[k + 2], xa[k + 3]
         if uses_distance(sk.kind):
-            if k + 4 <= d:
-                for b in range(l2):
-                    row[b] = row[b] + (x0 - y0[b]) * (x0 - y0[b]) \
-                        + (x1 - y0[l2 + b]) * (x1 - y0[l2 + b]) \
-                        + (x2 - y0[2 * l2 + b]) * (x2 - y0[2 * l2 + b]) \
-                        + (x3 - y0[3 * l2 + b]) * (x3 - y0[3 * l2 + b])
-            else:
-                for b in range(l2):
-                    row[b] = row[b] + (x0 - y0[b]) * (x0 - y0[b])
-                    if k + 1 < d:
-                        row[b] = row[b] + (x1 - y0[l2 + b]) * (x1 - y0[l2 + b])
-                    if k + 2 < d:
-                        row[b] = row[b] + (x2 - y0[2 * l2 + b]) * (x2 - y0[2 * l2 + b])
-        elif k + 4 <= d:
+            for b in range(l2):
+                row[b] = row[b] + (x0 - y0[b]) * (x0 - y0[b]) \
+                    + (x1 - y0[l2 + b]) * (x1 - y0[l2 + b]) \
+                    + (x2 - y0[2 * l2 + b]) * (x2 - y0[2 * l2 + b]) \
+                    + (x3 - y0[3 * l2 + b]) * (x3 - y0[3 * l2 + b])
+        else:
             for b in range(l2):
                 row[b] = row[b] + x0 * y0[b] + x1 * y0[l2 + b] + x2 * y0[2 * l2 + b] \
                     + x3 * y0[3 * l2 + b]
+    for k in range(k4, d):                  # the last channels, a pass each
+        y0 = yt + k * l2
+        x0 = xa[k]
+        if uses_distance(sk.kind):
+            for b in range(l2):
+                row[b] = row[b] + (x0 - y0[b]) * (x0 - y0[b])
         else:
             for b in range(l2):
                 row[b] = row[b] + x0 * y0[b]
-                if k + 1 < d:
-                    row[b] = row[b] + x1 * y0[l2 + b]
-                if k + 2 < d:
-                    row[b] = row[b] + x2 * y0[2 * l2 + b]
 
 
 cdef void pair_g(Static sk, const floating* x, const floating* y, Py_ssize_t l1, Py_ssize_t l2,
@@ -173,35 +164,18 @@ cdef inline double distance_row(const double* w, const double* yk, double xk, do
 cdef void pair_chain_rule(Static sk, const floating* x, const floating* y, Py_ssize_t l1,
                           Py_ssize_t l2, Py_ssize_t d, const double* gb, double* work,
                           floating* dx, floating* dy) noexcept nogil:
-    """pair_g's reverse (not for wide paths): dF/dG of the pair's cells (gb, (l1 - 1) x
-    (l2 - 1)) -> dF/dx, dF/dy, added. The linear kernel through the increments (G = p0 dX
-    dY'), the others a row of kappa(x_a, y_b) at a time: its dF/dkappa (the four cells that
-    hold it, signs +, -, -, +), its slopes by point_values's loops. y's side accumulates
-    channel by channel. work: pair_g_work numbers."""
-    cdef Py_ssize_t n1 = l1 - 1, n2 = l2 - 1, a, b, i, j, k
+    """pair_g's reverse for the kernels other than the linear one (whose block of lanes
+    goes through lanes_linear_chain_rule), not for wide paths: dF/dG of the pair's cells
+    (gb, (l1 - 1) x (l2 - 1)) -> dF/dx, dF/dy, added, a row of kappa(x_a, y_b) at a time:
+    its dF/dkappa (the four cells that hold it, signs +, -, -, +), its slopes by
+    point_values's loops. y's side accumulates channel by channel. work: pair_g_work
+    numbers."""
+    cdef Py_ssize_t n1 = l1 - 1, n2 = l2 - 1, a, b, i, k
     cdef double t, xk
-    cdef double* yt = work                  # y (its increments: linear), channel by channel
-    cdef double* ay = work + d * l2         # dF/dy (dF/d increments), channel by channel
+    cdef double* yt = work                  # y, channel by channel
+    cdef double* ay = work + d * l2         # dF/dy, channel by channel
     cdef double* row = work + 2 * d * l2    # kappa's arguments, then slopes
     cdef double* w = row + l2               # dF/dkappa(x_a, y_b) times the slope
-    if sk.kind == LINEAR:
-        for k in range(d):
-            for j in range(n2):
-                yt[k * n2 + j] = y[(j + 1) * d + k] - y[j * d + k]
-                ay[k * n2 + j] = 0
-        for i in range(n1):
-            for k in range(d):
-                xk = sk.p0 * (x[(i + 1) * d + k] - x[i * d + k])
-                t = sk.p0 * row_dot(gb + i * n2, yt + k * n2, n2)
-                dx[(i + 1) * d + k] += <floating>t
-                dx[i * d + k] -= <floating>t
-                for j in range(n2):
-                    ay[k * n2 + j] = ay[k * n2 + j] + gb[i * n2 + j] * xk
-        for k in range(d):
-            for j in range(n2):
-                dy[(j + 1) * d + k] += <floating>ay[k * n2 + j]
-                dy[j * d + k] -= <floating>ay[k * n2 + j]
-        return
     channels_first(y, l2, d, yt)
     for b in range(d * l2):
         ay[b] = 0
@@ -442,16 +416,15 @@ cdef void lanes_adjoint(Lanes ln, int d1, int d2, int N, const double* H, const 
         memset(Gb, 0, ln.n1max * ln.n2max * SK_PL * sizeof(double))
         memset(tb, 0, C * E * sizeof(double))
     for r in range(r1 - 1, r0 - 1, -1):
-        # the row's right end; the rest of rb is written by its cells (not zeroed: measured
-        # 5% of the backward), a kernel's seed added where its last node is
-        memset(rb + (0 if nodes != NULL else C * E), 0,
-               ((C + 1) * E if nodes != NULL else E) * sizeof(double))
         if nodes != NULL:                     # a node's value: the right edge at v = 1
+            memset(rb, 0, (C + 1) * E * sizeof(double))
             for c in range(1, C + 1):
                 for m in range(N + 1):
                     for lane in range(SK_PL):
                         rb[c * E + m * SK_PL + lane] = \
                             nodes[((r + 1) * (C + 1) + c) * SK_PL + lane] * H[m]
+        else:       # the row's right end; the rest of rb is written by its cells (zeroing
+            memset(rb + C * E, 0, E * sizeof(double))      # it measured 5% of the backward)
         for lane in range(SK_PL):             # the kernel: the lane's last right edge at v = 1
             seed_at[lane] = -1
             if nodes == NULL and ln.n1[lane] and r == (ln.n1[lane] << d1) - 1:
