@@ -973,13 +973,14 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
 
 def poly_plans(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                const Py_ssize_t[::1] pa, const Py_ssize_t[::1] pb, int kind, double p0,
-               double p1, double p2, double tolerance, int order, long[::1] dyadic,
+               double p1, double p2, const double[::1] tolerance, int order, long[::1] dyadic,
                long[::1] degree, double[:, ::1] sums, int nthreads=1,
                const Py_ssize_t[::1] len1=None, const Py_ssize_t[::1] len2=None,
                const double[:, :, ::1] wide1=None, const double[:, :, ::1] wide2=None,
                double[:, :, ::1] G=None):
-    """dyadic_order="auto"'s refinement of each pair (X[pa[n]], Y[pb[n]]): dyadic[n] and
-    degree[n] (order when not 0) from sums[n] = (a, largest, total) of its G (Plan); a
+    """dyadic_order="auto"'s refinement of each pair (X[pa[n]], Y[pb[n]]) within its
+    tolerance[n]: dyadic[n] and degree[n] (order when not 0) from sums[n] = (a, largest,
+    total) of its G (Plan); a
     pair without cells gets (0, 2). G (not None): each pair's G kept there, (pairs,
     L1 - 1, L2 - 1), for poly_forward's and poly_backward's given."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
@@ -993,8 +994,11 @@ def poly_plans(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef double* g
     if wide:
         check_wide(kind, wide1, wide2, X, Y)
-    if not 0 < tolerance < 1:
-        raise ValueError("tolerance must be between 0 and 1")
+    if tolerance.shape[0] != N:
+        raise ValueError("tolerance must hold a number for each pair")
+    for n in range(N):
+        if not 0 < tolerance[n] < 1:
+            raise ValueError("tolerance must be between 0 and 1")
     if not 0 <= order <= 64:
         raise ValueError(f"order must be 0 (chosen) or between 1 and 64, got {order}")
     check_given(G, None, N, L1, L2)
@@ -1020,7 +1024,7 @@ def poly_plans(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                        &wide1[pa[n], 0, 0] if wide else NULL,
                        &wide2[pb[n], 0, 0] if wide else NULL, g, ws + (L1 - 1) * (L2 - 1))
             sm = g_sums(g, n1, n2, ws + (L1 - 1) * (L2 - 1))
-            pl = plan(sm, n1, n2, tolerance, order)
+            pl = plan(sm, n1, n2, tolerance[n], order)
             dyadic[n] = pl.d1
             degree[n] = pl.N
             sums[n, 0] = sm.a

@@ -64,11 +64,13 @@ def info():
 
 
 def clear():
-    """Drop every cached entry and reset the counters."""
+    """Drop every cached entry and reset the counters; forget the paths' magnitudes that
+    ``dyadic_order="auto"`` keeps (a path is measured once: see ``tolerance``)."""
     with _lock:
         _stores.clear()
         for key in _counters:
             _counters[key] = 0
+    functional.forget_magnitudes()
 
 
 def set_max_bytes(max_bytes):

@@ -6,9 +6,12 @@ numpy in gives numpy out; torch in gives torch out (same dtype, same device); fl
 computed in float32, integers in float64. A list of paths of different lengths is accepted
 wherever a batch is, and gradients come back as a list of the same shapes.
 """
+from collections import OrderedDict
 import copy
+import hashlib
 import inspect
 import math
+import threading
 import warnings
 
 import numpy as np
@@ -26,6 +29,20 @@ _PAIRS_PER_CALL = 1 << 16
 # groups of pairs cost more than computing G twice) it plans all pairs first.
 PLANNED_G_BYTES = 64 << 20
 PLANNED_PAIRS = 64
+# "auto"'s bounds hold for paths that magnify the errors made on their PDE grids by up to
+# 2^FREE_BITS (_Problem.magnitudes); beyond, a pair's tolerance is divided by the excess, but
+# not below FINEST_TOLERANCE, where rounding is larger than any scheme's error. Measured on
+# 7,200 random 1-channel pairs whose steps cancel (4,378 within double precision, up to 25
+# bits): without the division 77 were off, by up to 586x the tolerance; none with 7 free
+# bits, one (13x) with 9. OSULeaf's series magnify by 4 to 8 bits with errors 1e-3 of the
+# tolerance: 6 free bits cost its fit 10%.
+FREE_BITS = 7.0
+FINEST_TOLERANCE = 1e-15
+# The paths' magnitudes, remembered (a path is swept once whatever the calls that take it):
+# (setting, path digest) -> (log2 peak, log2 whole), the most recent MAGNITUDES_KEPT.
+MAGNITUDES_KEPT = 1 << 16
+_magnitudes = OrderedDict()
+_magnitudes_lock = threading.Lock()
 
 
 # What the parameters of the four functions mean, written once; each docstring takes the
@@ -56,9 +73,12 @@ or list of (length_i, channels) arrays
     finite differences.""",
     "tolerance": """tolerance : float or None, default=None
     For ``dyadic_order="auto"``: the error allowed, relative to
-    ``sqrt(k(x, x) k(y, y))`` (None: 1e-8). It bounds the scheme's error, not rounding:
-    about 1e-16 (float64) of the largest value on the PDE grid, which is far above the
-    kernel itself for paths that go far out and back (large increments that cancel).""",
+    ``sqrt(k(x, x) k(y, y))`` (None: 1e-8). Paths that go far out and back (large
+    increments that cancel) magnify the errors made on their PDE grids; beyond 128x (what
+    the bounds hold for) this divides their pairs' tolerance. Each path is measured
+    once, by two rough sweeps (kept until :func:`sksigkernel.cache.clear`). The tolerance
+    bounds the scheme's error, not rounding: about 1e-16 (float64) of the largest value on
+    the grid, which such paths can make far above the kernel itself.""",
     "static_kernel": """static_kernel : StaticKernel or None, default=None
     Kernel on points; ``None`` is the linear kernel ``<x, y>``.""",
     "time_aug": """time_aug : bool, default=False
@@ -124,6 +144,7 @@ class _Problem:
         self.lead_lag = check_flag(lead_lag, "lead_lag")
         if not isinstance(end_time, (int, float, np.number)) or not math.isfinite(end_time):
             raise ValueError(f"end_time must be a finite number, got {end_time!r}")
+        self.end_time = float(end_time)
         self.nthreads = n_threads(n_jobs)
         self.p1 = as_paths(path1, "path1")
         self.p2 = self.p1 if path2 is path1 else as_paths(path2, "path2")
@@ -139,6 +160,8 @@ class _Problem:
         self.dtype = dtype
         self._wide_data = {}      # wide paths: what the solver's products read (_wide)
         self._reversals = {}      # a side's paths reversed (forward's reverse), kept: by id
+        self._magnitudes = {}     # side -> the magnitudes of its paths (see magnitudes)
+        self.magnifies = self.auto    # whether "auto" plans by the paths' magnification
 
     def _transform(self, paths, dtype, end_time):
         """Transformed batch, and its true lengths (intp) when it holds padded paths."""
@@ -170,7 +193,9 @@ class _Problem:
         out = np.empty(len(pa), dtype=self.dtype if exps is None else np.float64)
         if len(pa) and self.order:
             wide = self._wide(X1, X2)
-            for idx, (d1, d2, N), given in self._plans(X1, X2, n1, n2, pa, pb, d1, d2, wide):
+            sides = (1, 2) if side is None else (side, side)
+            for idx, (d1, d2, N), given in self._plans(X1, X2, n1, n2, pa, pb, d1, d2, wide,
+                                                       sides):
                 sub = np.empty(len(idx), dtype=self.dtype)
                 scaled = (None, None) if exps is None else \
                     (np.empty(len(idx)), np.empty(len(idx), dtype=np.int64))
@@ -216,16 +241,25 @@ class _Problem:
         return {"wide1": self._wide_data[id(X1), dtype],
                 "wide2": self._wide_data[id(X2), dtype]}
 
-    def _plans(self, X1, X2, n1, n2, pa, pb, d1, d2, wide):
+    def _plans(self, X1, X2, n1, n2, pa, pb, d1, d2, wide, sides):
         """The polynomial method's groups of pairs: (indices into pa, (d1, d2, degree), the
         solver's given and given_rows, or nothing). One group unless dyadic_order="auto",
         whose refinement of each pair (the solver's poly_plans) groups pairs of one
         refinement into the solver's blocks: a chunk of pairs at a time, their G kept from
         the planning for the solver (one buffer, reused: a fresh one costs page faults),
-        or all pairs at once, the solver computing G again (PLANNED_PAIRS)."""
+        or all pairs at once, the solver computing G again (PLANNED_PAIRS). The pairs'
+        paths are of ``sides`` (1 or 2 each), whose magnification tightens their tolerance
+        (FREE_BITS) when ``magnifies``."""
         if not self.auto:
             yield np.arange(len(pa)), (d1, d2, self.order), {}
             return
+        tolerance = np.full(len(pa), self.tolerance)
+        if self.magnifies:
+            (p1, w1), (p2, w2) = (self.magnitudes(s) for s in sides)
+            excess = np.nan_to_num(((p1 - w1)[pa] + (p2 - w2)[pb]) / 2 - FREE_BITS,
+                                   nan=np.inf)
+            tolerance = np.maximum(tolerance * np.exp2(-np.maximum(excess, 0)),
+                                   FINEST_TOLERANCE)
         cells = max(1, (X1.shape[1] - 1) * (X2.shape[1] - 1))
         step = min(len(pa), PLANNED_G_BYTES // (8 * cells))
         kept = step >= min(len(pa), PLANNED_PAIRS * self.nthreads) and step > 0
@@ -238,7 +272,7 @@ class _Problem:
             d, N = np.empty(len(chunk), np.int64), np.empty(len(chunk), np.int64)
             with _wide.serial_blas(wide):
                 _solver.poly_plans(X1, X2, pa[chunk], pb[chunk], self.static._code,
-                                   *self.static._params(), self.tolerance,
+                                   *self.static._params(), tolerance[chunk],
                                    self.auto_order or 0, d, N, np.empty((len(chunk), 3)),
                                    self.nthreads, n1, n2, **wide,
                                    G=G[:len(chunk)] if kept else None)
@@ -247,6 +281,58 @@ class _Problem:
                 part = np.flatnonzero(key == k)
                 yield chunk[part], (int(k // 100),) * 2 + (int(k % 100),), \
                     {"given": G, "given_rows": part} if kept else {}
+
+    def magnitudes(self, side):
+        """Of each path x of side 1 or 2 (the polynomial method): log2 of max_s
+        k(head_s, head_s) k(tail_s, tail_s) (the path up to and from its point s) and of
+        k(x, x), from two rough sweeps (one reversed; "auto" at 1e-3), remembered by path.
+        An error made on x's PDE grid at the diagonal node (s, s) reaches k(x, x) scaled by
+        about k(tail_s, tail_s), so their difference (the path's magnification, in bits) is
+        what the grid magnifies its rounding and truncation errors by: large for paths that
+        go far out and back, whose large steps cancel. A pair's grid magnifies about as the
+        mean of its paths' (Cauchy-Schwarz on the heads and tails)."""
+        if side == 2 and self.p2 is self.p1 and (self.auto or self.d2 == self.d1):
+            side = 1                        # the same paths, swept alike
+        if side in self._magnitudes:
+            return self._magnitudes[side]
+        paths, X, lengths = (self.p1, self.X1, self.len1) if side == 1 else \
+            (self.p2, self.X2, self.len2)
+        n, L = X.shape[:2]
+        lengths = np.full(n, L) if lengths is None else lengths
+        rough = copy.copy(self)
+        rough.magnifies, rough._magnitudes = False, {}
+        if self.auto:
+            rough.tolerance = max(self.tolerance, 1e-3)
+        # the paths as given (fewer numbers than transformed), and what transforms them
+        setting = (self.static._code, tuple(self.static._params()), self.dtype.str,
+                   self.time_aug, self.lead_lag, self.end_time,
+                   (rough.tolerance, self.auto_order) if self.auto
+                   else ((self.d1, self.d2)[side - 1], self.order))
+        keys = [(setting, _digest(paths.series(i))) for i in range(n)]
+        peak, whole = np.empty(n), np.empty(n)
+        with _magnitudes_lock:
+            for i, key in enumerate(keys):
+                peak[i], whole[i] = _magnitudes.get(key, (np.nan, np.nan))
+        todo = np.flatnonzero(np.isnan(peak))
+        step = max(1, min(_PAIRS_PER_CALL, (32 << 20) // (16 * L)))    # heads, tails: 32 MB
+        for start in range(0, len(todo), step):
+            pa = todo[start:start + step]
+            heads, tails = np.zeros((len(pa), L)), np.zeros((len(pa), L))
+            for reverse, out in ((False, heads), (True, tails)):
+                rough.forward(pa, pa, side=side, exps=np.empty(len(pa), dtype=np.int64),
+                              prefixes=out, reverse=reverse)
+            for row, i in enumerate(pa):
+                m = lengths[i]
+                peak[i] = np.max(heads[row, :m] + tails[row, m - 1::-1])
+                whole[i] = heads[row, m - 1]
+        with _magnitudes_lock:
+            for i in todo:
+                _magnitudes[keys[i]] = peak[i], whole[i]
+                _magnitudes.move_to_end(keys[i])
+            while len(_magnitudes) > MAGNITUDES_KEPT:
+                _magnitudes.popitem(last=False)
+        self._magnitudes[side] = peak, whole
+        return peak, whole
 
     def column_order(self):
         """Columns of a gram by the length of their paths, so that a block of pairs (a few
@@ -271,7 +357,7 @@ class _Problem:
                      (("dW1", self.X1, dX), ("dW2", self.X2, dY)) if wide and acc is not None}
             for idx, (d1, d2, N), given in self._plans(self.X1, self.X2, self.len1,
                                                        self.len2, pa, pb, self.d1, self.d2,
-                                                       wide):
+                                                       wide, (1, 2)):
                 with _wide.serial_blas(wide):
                     _solver.poly_backward(self.X1, self.X2, pa[idx], pb[idx],
                                           np.ascontiguousarray(seeds[idx]), self.static._code,
@@ -566,8 +652,8 @@ def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=
         diag2 = _diagonal(prob, 2, max_batch, E2)
         if scaled or _finite(out, diag1, diag2):
             break
-    _check_precision(prob, 1, "path1", _log2(diag1, E1), max_batch)
-    _check_precision(prob, 2, "path2", _log2(diag2, E2), max_batch)
+    _check_precision(prob, 1, "path1", _log2(diag1, E1))
+    _check_precision(prob, 2, "path2", _log2(diag2, E2))
     out = _normalise(out, diag1, diag2, exps=(E, E1, E2) if scaled else None)
     return prob.p1.wrap(out.astype(prob.dtype, copy=False).reshape(shape))
 
@@ -614,34 +700,30 @@ def _log2(values, exps=None):
         return np.log2(np.abs(values)) + (0 if exps is None else exps)
 
 
-def _check_precision(prob, side, name, whole, max_batch=-1, numbers=None):
+def forget_magnitudes():
+    """Forget the paths' magnitudes kept for "auto" (sksigkernel.cache.clear)."""
+    with _magnitudes_lock:
+        _magnitudes.clear()
+
+
+def _digest(x):
+    """A key of one path's numbers: its shape, dtype and a digest of them."""
+    return x.shape, x.dtype.str, hashlib.blake2b(np.ascontiguousarray(x),
+                                                 digest_size=16).digest()
+
+
+def _check_precision(prob, side, name, whole, numbers=None):
     """For the polynomial method: raises where a path x of side 1 or 2, whose k(x, x) is
-    2^whole, has a kernel that double precision cannot hold. A rounding error made on the
-    PDE grid at the diagonal node (s, s) reaches k(x, x) scaled by about the kernel of the
-    path's tail from s, so the grid's rounding is about 2^-52 max_s k(head_s, head_s)
-    k(tail_s, tail_s) (the path up to and from point s); paths that go far out and back make
-    it exceed k(x, x) itself. Checked against ``tolerance`` (1e-8 when not 'auto') of k(x, x);
-    a normalised kernel's rounding is at most that of its two diagonals' (Cauchy-Schwarz on
-    the grids). The heads' and tails' kernels are magnitudes: 'auto' takes them to 1e-3.
-    numbers: the paths' numbers in the error (default 0, 1, ...)."""
+    2^whole, has a kernel that double precision cannot hold: where its grid's rounding,
+    about 2^-52 of its peak (_Problem.magnitudes), exceeds ``tolerance`` (1e-8 when not
+    'auto') of k(x, x). A normalised kernel's rounding is at most that of its two diagonals'
+    (Cauchy-Schwarz on the grids). numbers: the paths' numbers in the error (default 0, 1,
+    ...)."""
     if not prob.order:
         return
-    X, lengths = (prob.X1, prob.len1) if side == 1 else (prob.X2, prob.len2)
-    n, L = X.shape[:2]
-    lengths = np.full(n, L) if lengths is None else lengths
-    rough = copy.copy(prob)
-    if prob.auto:
-        rough.tolerance = max(prob.tolerance, 1e-3)
-    heads, tails = np.zeros((n, L)), np.zeros((n, L))
-    for pa, pb in _paired_chunks(n, max_batch):
-        for reverse, out in ((False, heads), (True, tails)):
-            part = np.zeros((len(pa), L))
-            rough.forward(pa, pb, side=side, exps=np.empty(len(pa), dtype=np.int64),
-                          prefixes=part, reverse=reverse)
-            out[pa] = part
+    peak = prob.magnitudes(side)[0]
     tolerance = prob.tolerance if prob.auto else 1e-8
-    for i, m in enumerate(lengths):
-        bits = np.max(heads[i, :m] + tails[i, m - 1::-1]) - whole[i]
+    for i, bits in enumerate(peak - whole):
         if not bits <= 52 + math.log2(tolerance):
             raise ValueError(
                 f"the signature kernel of {name}[{i if numbers is None else numbers[i]}] with "
@@ -655,8 +737,7 @@ def check_precision(paths, name, diagonal, numbers=None, **args):
     """_check_precision for a batch or list of paths, whose kernels with themselves are
     ``diagonal``, under sig_kernel_gram's keyword arguments ``args`` (SigKernel's normalised
     grams, whose diagonals the cache computes: cache.diagonal)."""
-    _check_precision(_Problem(paths, paths, **args), 1, name, _log2(diagonal),
-                     numbers=numbers)
+    _check_precision(_Problem(paths, paths, **args), 1, name, _log2(diagonal), numbers)
 
 
 def _diagonal(prob, side, max_batch, exps=None):
@@ -740,7 +821,7 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
     if not normalize:
         out = _overflowed(kernels(False)[0])
         if symmetric and np.isfinite(np.diag(out)).all():     # its diagonal is at hand
-            _check_precision(prob, 1, "path1", _log2(np.diag(out)), max_batch)
+            _check_precision(prob, 1, "path1", _log2(np.diag(out)))
         return prob.p1.wrap(out.reshape(shape))
     for scaled in _scalings(prob):
         out, E = kernels(scaled)
@@ -753,9 +834,9 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
             diag2 = _diagonal(prob, 2, max_batch, E2)
         if scaled or _finite(out, diag1, diag2):
             break
-    _check_precision(prob, 1, "path1", _log2(diag1, E1), max_batch)
+    _check_precision(prob, 1, "path1", _log2(diag1, E1))
     if not symmetric:
-        _check_precision(prob, 2, "path2", _log2(diag2, E2), max_batch)
+        _check_precision(prob, 2, "path2", _log2(diag2, E2))
     exps = (E, E1[:, None], E2[None, :]) if scaled else None
     out = _normalise(out, diag1[:, None], diag2[None, :], exps=exps)
     return prob.p1.wrap(out.astype(prob.dtype, copy=False).reshape(shape))
