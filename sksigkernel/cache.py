@@ -225,8 +225,8 @@ def gram(A, B, kernel_args, verbose=0, use_cache=True):
 
 def diagonal(A, kernel_args, use_cache=True, checked=None):
     """``k(A[i], A[i])`` for every path, from the cache where possible. checked (a name for
-    the paths, "X"): those computed now, when finite, pass functional.check_precision before
-    they are kept, so that a path is checked once."""
+    the paths, "X"): those computed now pass functional.check_precision first, so that a
+    path is checked once."""
     dtype = A.data.dtype
     digests = _digests(A) if use_cache else None
     with _lock:
@@ -239,9 +239,9 @@ def diagonal(A, kernel_args, use_cache=True, checked=None):
         _counters["evaluations"] += todo.size
     if todo.size:
         P = A.take(todo)
+        if checked is not None:
+            functional.check_precision(P, checked, todo, **kernel_args)
         diag[todo] = functional.sig_kernel(P, P, **kernel_args)
-        if checked is not None and np.isfinite(diag[todo]).all():
-            functional.check_precision(P, checked, diag[todo], todo, **kernel_args)
         if store is not None:
             with _lock:
                 store.K[ids[todo], ids[todo]] = diag[todo]

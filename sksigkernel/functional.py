@@ -78,7 +78,8 @@ or list of (length_i, channels) arrays
     the bounds hold for) this divides their pairs' tolerance. Each path is measured
     once, by two rough sweeps (kept until :func:`sksigkernel.cache.clear`). The tolerance
     bounds the scheme's error, not rounding: about 1e-16 (float64) of the largest value on
-    the grid, which such paths can make far above the kernel itself.""",
+    the grid, which such paths can make far above the kernel itself; where that exceeds the
+    tolerance, a ``ValueError`` names the path.""",
     "static_kernel": """static_kernel : StaticKernel or None, default=None
     Kernel on points; ``None`` is the linear kernel ``<x, y>``.""",
     "time_aug": """time_aug : bool, default=False
@@ -631,6 +632,10 @@ def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=
         for pa, pb in _paired_chunks(n, max_batch):
             prob.forward(pa, pb, grid[pa[0]:pa[-1] + 1])
         return prob.p1.wrap(grid.reshape(shape + prob.grid_shape))
+    if normalize or prob.auto:
+        _check_precision(prob, 1, "path1")
+        if prob.p2 is not prob.p1:
+            _check_precision(prob, 2, "path2")
 
     def kernels(scaled):
         """The kernels, and with ``scaled`` their exponents (mantissas: never overflow)."""
@@ -652,8 +657,6 @@ def sig_kernel(path1, path2, dyadic_order, *, method="finite_difference", order=
         diag2 = _diagonal(prob, 2, max_batch, E2)
         if scaled or _finite(out, diag1, diag2):
             break
-    _check_precision(prob, 1, "path1", _log2(diag1, E1))
-    _check_precision(prob, 2, "path2", _log2(diag2, E2))
     out = _normalise(out, diag1, diag2, exps=(E, E1, E2) if scaled else None)
     return prob.p1.wrap(out.astype(prob.dtype, copy=False).reshape(shape))
 
@@ -694,12 +697,6 @@ def _reversed(X, lengths):
     return R
 
 
-def _log2(values, exps=None):
-    """log2 |values 2^exps| (mantissas and scale exponents)."""
-    with np.errstate(divide="ignore"):
-        return np.log2(np.abs(values)) + (0 if exps is None else exps)
-
-
 def forget_magnitudes():
     """Forget the paths' magnitudes kept for "auto" (sksigkernel.cache.clear)."""
     with _magnitudes_lock:
@@ -712,16 +709,16 @@ def _digest(x):
                                                  digest_size=16).digest()
 
 
-def _check_precision(prob, side, name, whole, numbers=None):
-    """For the polynomial method: raises where a path x of side 1 or 2, whose k(x, x) is
-    2^whole, has a kernel that double precision cannot hold: where its grid's rounding,
-    about 2^-52 of its peak (_Problem.magnitudes), exceeds ``tolerance`` (1e-8 when not
-    'auto') of k(x, x). A normalised kernel's rounding is at most that of its two diagonals'
-    (Cauchy-Schwarz on the grids). numbers: the paths' numbers in the error (default 0, 1,
-    ...)."""
+def _check_precision(prob, side, name, numbers=None):
+    """For the polynomial method: raises where a path x of side 1 or 2 has a kernel that
+    double precision cannot hold: where its grid's rounding, about 2^-52 of its peak
+    (_Problem.magnitudes), exceeds ``tolerance`` (1e-8 when not 'auto') of k(x, x). A pair's
+    rounding is at most that of its two paths' (Cauchy-Schwarz on the grids), so this
+    covers every kernel the path takes part in. numbers: the paths' numbers in the error
+    (default 0, 1, ...)."""
     if not prob.order:
         return
-    peak = prob.magnitudes(side)[0]
+    peak, whole = prob.magnitudes(side)
     tolerance = prob.tolerance if prob.auto else 1e-8
     for i, bits in enumerate(peak - whole):
         if not bits <= 52 + math.log2(tolerance):
@@ -733,11 +730,10 @@ def _check_precision(prob, side, name, whole, numbers=None):
                 f"scale the paths down (ChannelScaler, a smaller static-kernel scale)")
 
 
-def check_precision(paths, name, diagonal, numbers=None, **args):
-    """_check_precision for a batch or list of paths, whose kernels with themselves are
-    ``diagonal``, under sig_kernel_gram's keyword arguments ``args`` (SigKernel's normalised
-    grams, whose diagonals the cache computes: cache.diagonal)."""
-    _check_precision(_Problem(paths, paths, **args), 1, name, _log2(diagonal), numbers)
+def check_precision(paths, name, numbers=None, **args):
+    """_check_precision for a batch or list of paths under sig_kernel_gram's keyword
+    arguments ``args`` (SigKernel, whose errors name its own arguments: "X", "Y")."""
+    _check_precision(_Problem(paths, paths, **args), 1, name, numbers)
 
 
 def _diagonal(prob, side, max_batch, exps=None):
@@ -802,6 +798,10 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
         for pa, pb in _gram_chunks(B1, B2, False, max_batch):
             prob.forward(pa, pb, grid[pa[0] * B2:(pa[-1] + 1) * B2])
         return prob.p1.wrap(grid.reshape(shape + prob.grid_shape))
+    if normalize or prob.auto or symmetric:
+        _check_precision(prob, 1, "path1")
+        if not symmetric:
+            _check_precision(prob, 2, "path2")
 
     def kernels(scaled):
         """The gram, and with ``scaled`` its exponents (mantissas: never overflow)."""
@@ -819,10 +819,7 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
         return out, E
 
     if not normalize:
-        out = _overflowed(kernels(False)[0])
-        if symmetric and np.isfinite(np.diag(out)).all():     # its diagonal is at hand
-            _check_precision(prob, 1, "path1", _log2(np.diag(out)))
-        return prob.p1.wrap(out.reshape(shape))
+        return prob.p1.wrap(_overflowed(kernels(False)[0]).reshape(shape))
     for scaled in _scalings(prob):
         out, E = kernels(scaled)
         if symmetric:
@@ -834,9 +831,6 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, method="finite_difference", o
             diag2 = _diagonal(prob, 2, max_batch, E2)
         if scaled or _finite(out, diag1, diag2):
             break
-    _check_precision(prob, 1, "path1", _log2(diag1, E1))
-    if not symmetric:
-        _check_precision(prob, 2, "path2", _log2(diag2, E2))
     exps = (E, E1[:, None], E2[None, :]) if scaled else None
     out = _normalise(out, diag1[:, None], diag2[None, :], exps=exps)
     return prob.p1.wrap(out.astype(prob.dtype, copy=False).reshape(shape))

@@ -253,13 +253,17 @@ class SigKernel(KernelParams, BaseEstimator):
                 # k(x, x) at order (d1, d1), k(y, y) at (d2, d2), as sig_kernel_gram takes
                 # them; |k(x, y)| <= sqrt(k(x, x) k(y, y)), so only where a diagonal
                 # overflows can the gram: then it is normalised at once, not computed twice
-                # (checked for precision as they are computed; where they overflow,
-                # sig_kernel_gram below checks)
+                # (their paths checked for precision as they are computed)
                 dA = cache.diagonal(A, {**args, "dyadic_order": d1}, self.cache, "X")
                 dB = dA if B is None and d1 == d2 else cache.diagonal(
                     A if B is None else B, {**args, "dyadic_order": d2}, self.cache,
                     "X" if B is None else "Y")
                 overflows = not (np.isfinite(dA).all() and np.isfinite(dB).all())
+            elif args["method"] == "polynomial" and (d1 == "auto" or B is None):
+                # checked here, as the engine checks them, for errors that name X and Y
+                functional.check_precision(A, "X", **args)
+                if B is not None:
+                    functional.check_precision(B, "Y", **args)
             K = None if self.normalize and overflows else \
                 cache.gram(A, B, args, self.verbose, self.cache)
         if K is None or not np.isfinite(K).all():

@@ -453,25 +453,34 @@ def test_prefixes_are_the_kernels_of_the_heads(rng):
             np.testing.assert_allclose(heads[i, :len(x)], alone, rtol=1e-14, atol=1e-14)
 
 
-def test_every_normalised_entry_point_checks_precision():
+def test_every_entry_point_checks_precision():
+    # normalised kernels, symmetric grams and every call under 'auto' (whose plans measure
+    # the paths anyway) check their paths, before computing, and name the one beyond
     x = np.array([[0.0], [250.0], [-10.0]])
     y = np.array([[0.0], [1.0], [0.5]])
+    z = np.array([[0.0], [40.0], [-1.0]])
     auto = dict(dyadic_order="auto", method="polynomial", normalize=True)
     with pytest.raises(ValueError, match=r"path2\[1\] with itself is beyond double"):
         sk.sig_kernel(np.stack([y, y]), np.stack([y, x]), **auto)
-    # (x's kernel overflows unnormalised: SigKernel hands the gram to sig_kernel_gram)
-    with pytest.raises(ValueError, match=r"path2\[0\] with itself is beyond double"):
+    with pytest.raises(ValueError, match=r"Y\[0\] with itself is beyond double"):
         sk.SigKernel(**auto)(y[None], x[None])
-    z = np.array([[0.0], [40.0], [-1.0]])
     with pytest.raises(ValueError, match=r"Y\[0\] with itself is beyond double"):
         sk.SigKernel(**auto)(y[None], z[None])
     with pytest.raises(ValueError, match="beyond double"):       # a fixed order too
         sk.sig_kernel_gram(x[None], None, 7, method="polynomial", order=16, normalize=True)
-    # an unnormalised symmetric gram too (its diagonal is at hand); other unnormalised
-    # kernels are not checked (that would take k(x, x) of every path)
+    unnormalised = dict(auto, normalize=False)
     with pytest.raises(ValueError, match=r"path1\[1\] with itself is beyond double"):
-        sk.sig_kernel_gram(np.stack([y, z]), None, "auto", method="polynomial")
-    assert np.isfinite(sk.sig_kernel_gram(y[None], z[None], "auto", method="polynomial")).all()
+        sk.sig_kernel_gram(np.stack([y, z]), None, **unnormalised)
+    with pytest.raises(ValueError, match=r"path2\[0\] with itself is beyond double"):
+        sk.sig_kernel_gram(y[None], z[None], **unnormalised)
+    with pytest.raises(ValueError, match=r"path1\[1\] with itself is beyond double"):
+        sk.sig_kernel(np.stack([y, z]), np.stack([y, y]), **unnormalised)
+    with pytest.raises(ValueError, match=r"X\[1\] with itself is beyond double"):
+        sk.SigKernel(**unnormalised)(np.stack([y, z]), y[None])
+    # a fixed order checks only where k(x, x) is at hand: normalised kernels and
+    # symmetric grams (elsewhere it would cost two sweeps a path)
+    assert np.isfinite(sk.sig_kernel_gram(y[None], z[None], 7, method="polynomial",
+                                          order=16)).all()
 
 
 def test_the_cache_checks_a_path_once(monkeypatch):
