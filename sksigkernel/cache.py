@@ -19,6 +19,9 @@ cache keeps every entry ``k(x, y)`` it has computed, so each is computed once pe
   is computed without caching.
 - **Processes.** The cache is per process: run ``GridSearchCV(..., n_jobs=1)`` and let the
   kernel use the threads (its own ``n_jobs``), or each worker process fills its own cache.
+- **Magnitudes.** ``dyadic_order="auto"`` also keeps, for every path it has planned, two
+  numbers from its rough sweeps (its magnification and the precision check's: see
+  ``tolerance``), in every call, not only through this cache; :func:`clear` forgets them.
 
 Examples
 --------
