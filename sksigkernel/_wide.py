@@ -4,8 +4,9 @@ With d channels, G of a pair of paths of L1 and L2 points costs about L1 L2 d mu
 (inner products of increments for the linear kernel, squared distances or inner products
 of points for the others), which outweigh the PDE itself once d is in the tens. The
 solver's own loops compute them lane by lane; for wide paths it instead computes each
-pair's G by BLAS products (``scipy.linalg.cython_blas``) inside its threads, and the
-backward's chain rule by more. The solver is given the paths' increments (linear kernel)
+pair's G by matrix products inside its threads (the engine's own up to 256 channels,
+``_cython/gemm_nt.h``; BLAS, ``scipy.linalg.cython_blas``, beyond), and the backward's
+chain rule by more (BLAS). The solver is given the paths' increments (linear kernel)
 or points (:func:`data`). Which way runs depends on the channels and lengths alone, never
 on ``n_jobs``, and a pair's products have the pair's own shape, so results do not depend on
 the threads or on the other pairs either.

@@ -158,3 +158,36 @@ def test_solver_refuses_wide_data_of_the_wrong_shape():
         with pytest.raises(ValueError, match="wide1 and wide2 must be"):
             _solver.forward(X, X, pa, pa, kind, 1.0, 0.0, 0.0, 0, 0, np.empty(1), None, 1,
                             None, None, 1, wrong, wrong)
+
+
+@pytest.mark.parametrize("channels", [_wide.CHANNELS, 64, 300])
+def test_a_pairs_product_is_the_matrix_product_whatever_its_batch(rng, channels):
+    # G of the linear kernel from the wide data (the engine's own products up to 256
+    # channels, BLAS beyond): the increments' products to rounding, for lengths whose
+    # products leave partial blocks of rows and of vectors; each pair's G bitwise the same
+    # alone and in a batch of other lengths
+    X = brownian(rng, [2, 9, 23, 40], channels)
+    Y = brownian(rng, [3, 17, 34], channels)
+    pad = [np.concatenate([p, np.repeat(p[-1:], 40 - len(p), axis=0)]) for p in X + Y]
+    P = np.stack(pad)
+    lengths = np.array([len(p) for p in X + Y], dtype=np.intp)
+    wide = _wide.data(P, sk.LinearKernel(), np.float64)
+    pa, pb = (np.array(v, dtype=np.intp) for v in zip(*[(a, 4 + b) for a in range(4)
+                                                           for b in range(3)]))
+
+    def G(pa, pb):
+        out = np.zeros((len(pa), 39, 39))
+        _solver.poly_plans(P, P, pa, pb, 0, 1.0, 0.0, 0.0, np.full(len(pa), 1e-8), 0,
+                           np.empty(len(pa), np.int64), np.empty(len(pa), np.int64),
+                           np.empty((len(pa), 3)), 2, lengths, lengths, wide1=wide,
+                           wide2=wide, G=out)
+        return out
+    batch = G(pa, pb)
+    for n, (a, b) in enumerate(zip(pa, pb)):
+        m, k = lengths[a] - 1, lengths[b] - 1
+        expected = np.diff(P[a, :m + 1], axis=0) @ np.diff(P[b, :k + 1], axis=0).T
+        got = batch[n].ravel()[:m * k].reshape(m, k)          # a pair's G: rows of its own
+        np.testing.assert_allclose(got, expected, rtol=1e-12,
+                                   atol=1e-14 * np.abs(expected).max())
+        alone = G(pa[n:n + 1], pb[n:n + 1])[0].ravel()[:m * k].reshape(m, k)
+        np.testing.assert_array_equal(alone, got)
