@@ -172,8 +172,8 @@ def test_a_pairs_product_is_the_matrix_product_whatever_its_batch(rng, channels)
     P = np.stack(pad)
     lengths = np.array([len(p) for p in X + Y], dtype=np.intp)
     wide = _wide.data(P, sk.LinearKernel(), np.float64)
-    pa, pb = (np.array(v, dtype=np.intp) for v in zip(*[(a, 4 + b) for a in range(4)
-                                                           for b in range(3)]))
+    pa = np.repeat(np.arange(4, dtype=np.intp), 3)          # each x against each y
+    pb = np.tile(np.arange(4, 7, dtype=np.intp), 4)
 
     def G(pa, pb):
         out = np.zeros((len(pa), 39, 39))
