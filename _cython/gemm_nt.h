@@ -42,7 +42,7 @@ static int sk_gemm_nt_##S(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const 
     const ptrdiff_t V = SK_VL_##S, np = (n + 2 * V - 1) / (2 * V) * (2 * V);                 \
     ptrdiff_t i, j, p, r, rows;                                                              \
     size_t size = (size_t)(k > 0 ? k : 1) * (size_t)np * sizeof(T);                          \
-    T *Bt = (T *)sk_gemm_scratch(size);                                                      \
+    T *Bt = (T *)malloc(size);                                                               \
     T last[8][2 * SK_VL_##S];                                                                \
     if (Bt == NULL)                                                                          \
         return -1;                                                                           \
@@ -93,23 +93,8 @@ static int sk_gemm_nt_##S(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const 
             }                                                                                \
         }                                                                                    \
     }                                                                                        \
+    free(Bt);                                                                                \
     return 0;                                                                                \
-}
-
-/* The transposed copy's memory: one buffer a thread, grown as needed and kept (a fresh one
- * of more than 128 KiB a call is an mmap, whose page faults cost more than the product). */
-static void *sk_gemm_scratch(size_t size)
-{
-    static __thread void *buffer = NULL;
-    static __thread size_t capacity = 0;
-    if (size > capacity) {
-        void *grown = realloc(buffer, size);
-        if (grown == NULL)
-            return NULL;
-        buffer = grown;
-        capacity = size;
-    }
-    return buffer;
 }
 
 SK_GEMM_NT(double, d)
