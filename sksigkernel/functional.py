@@ -257,10 +257,9 @@ class _Problem:
         tolerance = np.full(len(pa), self.tolerance)
         if self.magnifies:
             (p1, w1), (p2, w2) = (self.magnitudes(s) for s in sides)
-            excess = np.nan_to_num(((p1 - w1)[pa] + (p2 - w2)[pb]) / 2 - FREE_BITS,
-                                   nan=np.inf)
-            tolerance = np.maximum(tolerance * np.exp2(-np.maximum(excess, 0)),
-                                   FINEST_TOLERANCE)
+            excess = np.maximum(((p1 - w1)[pa] + (p2 - w2)[pb]) / 2 - FREE_BITS, 0)
+            # (fmax: an unknown magnification, NaN, takes the finest)
+            tolerance = np.fmax(tolerance * np.exp2(-excess), FINEST_TOLERANCE)
         cells = max(1, (X1.shape[1] - 1) * (X2.shape[1] - 1))
         step = min(len(pa), PLANNED_G_BYTES // (8 * cells))
         kept = step >= min(len(pa), PLANNED_PAIRS * self.nthreads) and step > 0
@@ -300,7 +299,7 @@ class _Problem:
             (self.p2, self.X2, self.len2)
         n, L = X.shape[:2]
         lengths = np.full(n, L) if lengths is None else lengths
-        rough = copy.copy(self)
+        rough = copy.copy(self)          # the sweeps: "auto" at 1e-3, or the fixed order
         rough.magnifies, rough._magnitudes = False, {}
         if self.auto:
             rough.tolerance = max(self.tolerance, 1e-3)
@@ -310,10 +309,9 @@ class _Problem:
                    (rough.tolerance, self.auto_order) if self.auto
                    else ((self.d1, self.d2)[side - 1], self.order))
         keys = [(setting, _digest(paths.series(i))) for i in range(n)]
-        peak, whole = np.empty(n), np.empty(n)
         with _magnitudes_lock:
-            for i, key in enumerate(keys):
-                peak[i], whole[i] = _magnitudes.get(key, (np.nan, np.nan))
+            known = [_magnitudes.get(key, (np.nan, np.nan)) for key in keys]
+        peak, whole = np.array(known, dtype=np.float64).reshape(n, 2).T.copy()
         todo = np.flatnonzero(np.isnan(peak))
         step = max(1, min(_PAIRS_PER_CALL, (32 << 20) // (16 * L)))    # heads, tails: 32 MB
         for start in range(0, len(todo), step):
