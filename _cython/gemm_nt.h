@@ -19,22 +19,6 @@
 
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(SK_PLAIN_LOOPS)
 
-/* A broadcast as a brace list: one instruction (x + a zero vector is an add, for -0). */
-#define SK_X2(x) x, x
-#define SK_X4(x) SK_X2(x), SK_X2(x)
-#define SK_X8(x) SK_X4(x), SK_X4(x)
-#define SK_X16(x) SK_X8(x), SK_X8(x)
-#if SK_VBYTES == 64
-#define SK_BCAST_d(x) ((sk_vd){SK_X8(x)})
-#define SK_BCAST_f(x) ((sk_vf){SK_X16(x)})
-#elif SK_VBYTES == 32
-#define SK_BCAST_d(x) ((sk_vd){SK_X4(x)})
-#define SK_BCAST_f(x) ((sk_vf){SK_X8(x)})
-#else
-#define SK_BCAST_d(x) ((sk_vd){SK_X2(x)})
-#define SK_BCAST_f(x) ((sk_vf){SK_X4(x)})
-#endif
-
 #define SK_GEMM_NT(T, S)                                                                     \
 static int sk_gemm_nt_##S(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const T *A,        \
                           ptrdiff_t lda, const T *B, ptrdiff_t ldb, T *C, ptrdiff_t ldc)     \
@@ -57,13 +41,13 @@ static int sk_gemm_nt_##S(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const 
             sk_v##S c[8][2];                                                                 \
             rows = m - i < 8 ? m - i : 8;                                                    \
             for (r = 0; r < 8; r++)                                                          \
-                c[r][0] = c[r][1] = SK_BCAST_##S((T)0);                                         \
+                c[r][0] = c[r][1] = sk_splat_##S(0);                                         \
             if (rows == 8) {                                                                 \
                 for (p = 0; p < k; p++) {                                                    \
                     sk_v##S b0 = sk_load_##S(Bt + p * np + j);                               \
                     sk_v##S b1 = sk_load_##S(Bt + p * np + j + V);                           \
                     for (r = 0; r < 8; r++) {                                                \
-                        sk_v##S a = SK_BCAST_##S(A[(i + r) * lda + p]);                      \
+                        sk_v##S a = sk_splat_##S(A[(i + r) * lda + p]);                      \
                         c[r][0] += a * b0;                                                   \
                         c[r][1] += a * b1;                                                   \
                     }                                                                        \
@@ -73,7 +57,7 @@ static int sk_gemm_nt_##S(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const 
                     sk_v##S b0 = sk_load_##S(Bt + p * np + j);                               \
                     sk_v##S b1 = sk_load_##S(Bt + p * np + j + V);                           \
                     for (r = 0; r < rows; r++) {                                             \
-                        sk_v##S a = SK_BCAST_##S(A[(i + r) * lda + p]);                      \
+                        sk_v##S a = sk_splat_##S(A[(i + r) * lda + p]);                      \
                         c[r][0] += a * b0;                                                   \
                         c[r][1] += a * b1;                                                   \
                     }                                                                        \

@@ -51,8 +51,22 @@ static inline sk_vd sk_load_d(const double *p) { sk_vd v; memcpy(&v, p, sizeof v
 static inline sk_vf sk_load_f(const float *p) { sk_vf v; memcpy(&v, p, sizeof v); return v; }
 static inline void sk_store_d(double *p, sk_vd v) { memcpy(p, &v, sizeof v); }
 static inline void sk_store_f(float *p, sk_vf v) { memcpy(p, &v, sizeof v); }
-static inline sk_vd sk_splat_d(double x) { sk_vd v = {0}; return v + x; }
-static inline sk_vf sk_splat_f(float x) { sk_vf v = {0}; return v + x; }
+/* A number in every lane, as a brace list: one broadcast (x plus a zero vector is an add
+ * more, kept for x = -0; gemm_nt.h broadcasts in its inner loop). */
+#define SK_X2(x) x, x
+#define SK_X4(x) SK_X2(x), SK_X2(x)
+#define SK_X8(x) SK_X4(x), SK_X4(x)
+#define SK_X16(x) SK_X8(x), SK_X8(x)
+#if SK_VBYTES == 64
+static inline sk_vd sk_splat_d(double x) { return (sk_vd){SK_X8(x)}; }
+static inline sk_vf sk_splat_f(float x) { return (sk_vf){SK_X16(x)}; }
+#elif SK_VBYTES == 32
+static inline sk_vd sk_splat_d(double x) { return (sk_vd){SK_X4(x)}; }
+static inline sk_vf sk_splat_f(float x) { return (sk_vf){SK_X8(x)}; }
+#else
+static inline sk_vd sk_splat_d(double x) { return (sk_vd){SK_X2(x)}; }
+static inline sk_vf sk_splat_f(float x) { return (sk_vf){SK_X4(x)}; }
+#endif
 /* Lanes moved down by one: SK_NEXT(a, b) holds a's lanes 1 .. and then b's lane 0;
  * SK_NEXT<g>(a, z) moves the lanes within each group of g lanes of a and takes z's lane 0
  * (a zero) into the group's last lane (g up to a vector's lanes; the wider ones, never

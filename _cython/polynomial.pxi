@@ -980,9 +980,8 @@ def poly_plans(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                double[:, :, ::1] G=None):
     """dyadic_order="auto"'s refinement of each pair (X[pa[n]], Y[pb[n]]) within its
     tolerance[n]: dyadic[n] and degree[n] (order when not 0) from sums[n] = (a, largest,
-    total) of its G (Plan); a
-    pair without cells gets (0, 2). G (not None): each pair's G kept there, (pairs,
-    L1 - 1, L2 - 1), for poly_forward's and poly_backward's given."""
+    total) of its G (Plan); a pair without cells gets (0, 2). G (not None): each pair's G
+    kept there, (pairs, L1 - 1, L2 - 1), for poly_forward's and poly_backward's given."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Py_ssize_t n, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef Py_ssize_t n1, n2, wd1, wd2
