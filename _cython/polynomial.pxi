@@ -626,6 +626,41 @@ cdef Plan plan(Sums sums, Py_ssize_t n1, Py_ssize_t n2, double tolerance,
     return best
 
 
+cdef int check_blocks(const Py_ssize_t[:, ::1] blocks, Py_ssize_t N, Py_ssize_t L1,
+                      Py_ssize_t L2, double* invfact, bint grid, int d1, int d2,
+                      bint backward, double band_at) except -1:
+    """The blocks of poly_forward's or poly_backward's N pairs, rows (start, count, d1, d2,
+    degree): pairs start .. start + count - 1 (count at most SK_PL) on cells split
+    2^d1 x 2^d2, edges of that degree, each pair in one block. Checks each (and fills
+    invfact); with grid, their dyadic orders must be d1 and d2 (the grid's)."""
+    cdef Py_ssize_t b, e1, e2, held = 0
+    cdef int deg
+    if blocks.shape[1] != 5:
+        raise ValueError("blocks must have rows (start, count, d1, d2, degree)")
+    for b in range(blocks.shape[0]):
+        if not (0 <= blocks[b, 0] and 1 <= blocks[b, 1] <= SK_PL
+                and blocks[b, 0] + blocks[b, 1] <= N):
+            raise ValueError(f"blocks[{b}] must hold 1 to {SK_PL} of the {N} pairs")
+        held += blocks[b, 1]
+        if not (0 <= blocks[b, 2] <= 30 and 0 <= blocks[b, 3] <= 30):
+            raise ValueError(f"blocks[{b}]: dyadic orders must be between 0 and 30")
+        if grid and (blocks[b, 2] != d1 or blocks[b, 3] != d2):
+            raise ValueError(f"blocks[{b}]: a grid's pairs must all be of dyadic orders "
+                             f"({d1}, {d2})")
+        if not 1 <= blocks[b, 4] <= 64:
+            raise ValueError(f"order must be between 1 and 64, got {blocks[b, 4]}")
+        deg = <int>blocks[b, 4]
+        inverse_factorials(invfact, deg)
+        e1, e2 = (L1 - 1) << blocks[b, 2], (L2 - 1) << blocks[b, 3]
+        checked_size(sizeof(double), backward_edges(
+            e1, e2, deg, band_rows(L1, L2, <int>blocks[b, 2], <int>blocks[b, 3], deg, band_at),
+            grid) if backward else forward_edges(e1, e2, deg, grid))
+    starts = sorted((blocks[b, 0], blocks[b, 1]) for b in range(blocks.shape[0]))
+    if held != N or any(a + c != a2 for (a, c), (a2, _) in zip(starts, starts[1:])):
+        raise ValueError(f"blocks must hold each of the {N} pairs once")
+    return 0
+
+
 cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py_ssize_t L1,
                              Py_ssize_t L2, Py_ssize_t d, const Py_ssize_t* pa,
                              const Py_ssize_t* pb, Py_ssize_t start, Py_ssize_t count,
@@ -703,7 +738,8 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                  long[::1] exponents=None, const double[:, :, ::1] wide1=None,
                  const double[:, :, ::1] wide2=None, floating[:, :, ::1] grid=None,
                  const double[:, :, ::1] given=None,
-                 const Py_ssize_t[::1] given_rows=None, double[:, ::1] prefixes=None):
+                 const Py_ssize_t[::1] given_rows=None, double[:, ::1] prefixes=None,
+                 const Py_ssize_t[:, ::1] blocks=None):
     """out[n] = k(X[pa[n]], Y[pb[n]]) by the polynomial scheme of degree ``order`` on cells
     split 2^d1 x 2^d2, SK_PL pairs a block (the lanes of a vector); len1/len2: the paths'
     true lengths (None: all of them). With mantissas and exponents (both or neither), also
@@ -713,13 +749,16 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     at v = 1). given (not None): the pairs' G from poly_plans, not computed again, pair n's
     at row given_rows[n] (None: row n). prefixes (not None; N x L1): log2 |k| of the pairs'
     first s + 1 points, at [n, s] for s up to the shorter path's last point (the rest left as
-    it is; with exponents, beyond the floating range too). Each pair's value is its own
-    alone: lanes do not mix."""
+    it is; with exponents, beyond the floating range too). blocks (not None): the pairs'
+    blocks, rows (start, count, d1, d2, degree) of up to SK_PL pairs of one refinement each,
+    taken by the threads in this order, instead of d1, d2 and order for all (then only grid's
+    shape reads them). Each pair's value is its own alone: lanes do not mix."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Py_ssize_t blk, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef bint wide = wide1 is not None
     cdef double invfact[INVFACT]
-    inverse_factorials(invfact, order)
+    if blocks is None:
+        inverse_factorials(invfact, order)
     if wide:
         check_wide(kind, wide1, wide2, X, Y)
     if (mantissas is None) != (exponents is None):
@@ -731,8 +770,15 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef const double* gv = &given[0, 0, 0] if given is not None and N else NULL
     cdef const Py_ssize_t* gr = &given_rows[0] if given_rows is not None and N else NULL
     cdef size_t nwork = checked_size(sizeof(double), lanes_work(L1, L2, d, wide, False))
-    checked_size(sizeof(double), forward_edges((L1 - 1) << d1, (L2 - 1) << d2, order,
-                                               grid is not None))
+    if blocks is None:
+        checked_size(sizeof(double), forward_edges((L1 - 1) << d1, (L2 - 1) << d2, order,
+                                                   grid is not None))
+    else:
+        check_blocks(blocks, N, L1, L2, invfact, grid is not None, d1, d2, False, 0)
+    cdef Py_ssize_t nb = (N + SK_PL - 1) // SK_PL if blocks is None else blocks.shape[0]
+    cdef const Py_ssize_t* bp = &blocks[0, 0] if blocks is not None and nb else NULL
+    cdef Py_ssize_t bs, bc
+    cdef int bd1, bd2, bn
     cdef int failed = 0
     cdef double* ws
     cdef Edges* ed
@@ -753,12 +799,16 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     with nogil, parallel(num_threads=nthreads):
         ws = <double*>workspace(nwork * sizeof(double), &failed)
         ed = new_edges(&failed)
-        for blk in prange((N + SK_PL - 1) // SK_PL, schedule='dynamic'):
+        for blk in prange(nb, schedule='dynamic'):
+            if bp != NULL:
+                bs, bc = bp[5 * blk], bp[5 * blk + 1]
+                bd1, bd2, bn = <int>bp[5 * blk + 2], <int>bp[5 * blk + 3], <int>bp[5 * blk + 4]
+            else:
+                bs, bc, bd1, bd2, bn = blk * SK_PL, min(SK_PL, N - blk * SK_PL), d1, d2, order
             if ws != NULL and ed != NULL:
                 poly_forward_block(sk, &X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, &pa[0], &pb[0],
-                                   blk * SK_PL, min(SK_PL, N - blk * SK_PL), l1p, l2p, w1p,
-                                   w2p, wd1, wd2, d1, d2, order, gv, gr, invfact, ws, ed,
-                                   &failed, &out[0], mp, ep, gridp, prep)
+                                   bs, bc, l1p, l2p, w1p, w2p, wd1, wd2, bd1, bd2, bn, gv, gr,
+                                   invfact, ws, ed, &failed, &out[0], mp, ep, gridp, prep)
         free(ws)
         free_edges(ed)
     allocated(failed, 0)
@@ -900,20 +950,22 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
                   double[:, :, :, ::1] dW1=None, double[:, :, :, ::1] dW2=None,
                   const floating[:, :, ::1] grid_seeds=None, double band_at=BAND_AT,
                   const double[:, :, ::1] given=None,
-                  const Py_ssize_t[::1] given_rows=None):
+                  const Py_ssize_t[::1] given_rows=None,
+                  const Py_ssize_t[:, ::1] blocks=None):
     """Adds seeds[n] * dk(X[pa[n]], Y[pb[n]]) to dX[thread] and dY[thread] (one slice per
     thread, both needed), the exact reverse mode of poly_forward, a block of pairs at a
     time. wide1, wide2: as for poly_forward, the gradients then going to dW1 and dW2
     (float64, one slice per thread, either None: not wanted) instead. grid_seeds (not None):
     seeds at every node of each pair's grid (poly_forward's grid) instead of seeds. band_at:
     the numbers of edges kept at once, beyond which the rows go in bands (band_rows).
-    given, given_rows: as for poly_forward."""
+    given, given_rows, blocks: as for poly_forward."""
     cdef Static sk = static_kernel(kind, p0, p1, p2)
     cdef Py_ssize_t blk, tid, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1]
     cdef Py_ssize_t d = X.shape[2]
     cdef bint wide = wide1 is not None
     cdef double invfact[INVFACT]
-    inverse_factorials(invfact, order)
+    if blocks is None:
+        inverse_factorials(invfact, order)
     if wide:
         check_wide(kind, wide1, wide2, X, Y)
         if (dW1 is not None and (dW1.shape[1] != X.shape[0] or dW1.shape[2] != L1)) or \
@@ -925,9 +977,17 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef const double* gv = &given[0, 0, 0] if given is not None and N else NULL
     cdef const Py_ssize_t* gr = &given_rows[0] if given_rows is not None and N else NULL
     cdef size_t nwork = checked_size(sizeof(double), lanes_work(L1, L2, d, wide, True))
-    checked_size(sizeof(double), backward_edges(
-        (L1 - 1) << d1, (L2 - 1) << d2, order, band_rows(L1, L2, d1, d2, order, band_at),
-        grid_seeds is not None))
+    if blocks is None:
+        checked_size(sizeof(double), backward_edges(
+            (L1 - 1) << d1, (L2 - 1) << d2, order, band_rows(L1, L2, d1, d2, order, band_at),
+            grid_seeds is not None))
+    else:
+        check_blocks(blocks, N, L1, L2, invfact, grid_seeds is not None, d1, d2, True,
+                     band_at)
+    cdef Py_ssize_t nb = (N + SK_PL - 1) // SK_PL if blocks is None else blocks.shape[0]
+    cdef const Py_ssize_t* bp = &blocks[0, 0] if blocks is not None and nb else NULL
+    cdef Py_ssize_t bs, bc
+    cdef int bd1, bd2, bn
     cdef int failed = 0
     cdef double* ws
     cdef Edges* ed
@@ -955,13 +1015,18 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     with nogil, parallel(num_threads=nthreads):
         ws = <double*>workspace(nwork * sizeof(double), &failed)
         ed = new_edges(&failed)
-        for blk in prange((N + SK_PL - 1) // SK_PL, schedule='dynamic'):
+        for blk in prange(nb, schedule='dynamic'):
             if ws == NULL or ed == NULL:
                 continue
+            if bp != NULL:
+                bs, bc = bp[5 * blk], bp[5 * blk + 1]
+                bd1, bd2, bn = <int>bp[5 * blk + 2], <int>bp[5 * blk + 3], <int>bp[5 * blk + 4]
+            else:
+                bs, bc, bd1, bd2, bn = blk * SK_PL, min(SK_PL, N - blk * SK_PL), d1, d2, order
             tid = threadid()
             poly_backward_block(sk, &X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, &pa[0], &pb[0],
-                                blk * SK_PL, min(SK_PL, N - blk * SK_PL), l1p, l2p, w1p, w2p,
-                                wd1, wd2, d1, d2, order, gv, gr, invfact, &seeds[0], ws, ed,
+                                bs, bc, l1p, l2p, w1p, w2p, wd1, wd2, bd1, bd2, bn, gv, gr,
+                                invfact, &seeds[0], ws, ed,
                                 &failed, dxp + tid * sx if dxp != NULL else NULL,
                                 dyp + tid * sy if dyp != NULL else NULL,
                                 w1g + tid * sw1 if w1g != NULL else NULL,

@@ -28,9 +28,9 @@ def plans(X, kernel):
                                method="polynomial")
     pa, pb = (np.ascontiguousarray(a, dtype=np.intp) for a in np.triu_indices(len(X)))
     counts = collections.Counter()
-    for idx, (d, _, N), _ in prob._plans(prob.X1, prob.X1, None, None, pa, pb, 0, 0, {},
-                                         (1, 1)):
-        counts[d, N] += len(idx)
+    for _, blocks, _ in prob._plans(prob.X1, prob.X1, None, None, pa, pb, {}, (1, 1)):
+        for _, count, d, _, N in blocks:
+            counts[int(d), int(N)] += int(count)
     return dict(sorted(counts.items()))
 
 

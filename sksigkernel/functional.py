@@ -195,17 +195,16 @@ class _Problem:
         if len(pa) and self.order:
             wide = self._wide(X1, X2)
             sides = (1, 2) if side is None else (side, side)
-            for idx, (d1, d2, N), given in self._plans(X1, X2, n1, n2, pa, pb, d1, d2, wide,
-                                                       sides):
+            for idx, blocks, given in self._plans(X1, X2, n1, n2, pa, pb, wide, sides):
                 sub = np.empty(len(idx), dtype=self.dtype)
                 scaled = (None, None) if exps is None else \
                     (np.empty(len(idx)), np.empty(len(idx), dtype=np.int64))
                 heads = None if prefixes is None else np.empty((len(idx), X1.shape[1]))
                 with _wide.serial_blas(wide):
                     _solver.poly_forward(X1, X2, pa[idx], pb[idx], self.static._code,
-                                         *self.static._params(), d1, d2, N, sub,
-                                         self.nthreads, n1, n2, *scaled, **wide, grid=grid,
-                                         prefixes=heads, **given)
+                                         *self.static._params(), *self._refinement(d1, d2),
+                                         sub, self.nthreads, n1, n2, *scaled, **wide,
+                                         grid=grid, prefixes=heads, blocks=blocks, **given)
                 if exps is None:
                     out[idx] = sub
                 else:
@@ -242,17 +241,22 @@ class _Problem:
         return {"wide1": self._wide_data[id(X1), dtype],
                 "wide2": self._wide_data[id(X2), dtype]}
 
-    def _plans(self, X1, X2, n1, n2, pa, pb, d1, d2, wide, sides):
-        """The polynomial method's groups of pairs: (indices into pa, (d1, d2, degree), the
-        solver's given and given_rows, or nothing). One group unless dyadic_order="auto",
-        whose refinement of each pair (the solver's poly_plans) groups pairs of one
-        refinement into the solver's blocks: a chunk of pairs at a time, their G kept from
-        the planning for the solver (one buffer, reused: a fresh one costs page faults),
-        or all pairs at once, the solver computing G again (PLANNED_PAIRS). The pairs'
-        paths are of ``sides`` (1 or 2 each), whose magnification tightens their tolerance
-        (FREE_BITS) when ``magnifies``."""
+    def _refinement(self, d1, d2):
+        """The solver's d1, d2 and order: under "auto" its blocks give them instead."""
+        return (0, 0, 1) if self.auto else (d1, d2, self.order)
+
+    def _plans(self, X1, X2, n1, n2, pa, pb, wide, sides):
+        """The polynomial method's pairs for the solver, a chunk at a time: (indices into pa,
+        the solver's blocks, its given and given_rows or nothing). At a fixed order one chunk
+        whose blocks the solver makes (None). Under dyadic_order="auto" the refinement of
+        each pair (the solver's poly_plans) sorts the pairs into blocks of one refinement
+        (_blocks): a chunk of pairs at a time, their G kept from the planning for the
+        solver (one buffer, reused: a fresh one costs page faults), or all pairs at once,
+        the solver computing G again (PLANNED_PAIRS). The pairs' paths are of ``sides`` (1
+        or 2 each), whose magnification tightens their tolerance (FREE_BITS) when
+        ``magnifies``."""
         if not self.auto:
-            yield np.arange(len(pa)), (d1, d2, self.order), {}
+            yield np.arange(len(pa)), None, {}
             return
         tolerance = np.full(len(pa), self.tolerance)
         if self.magnifies:
@@ -276,11 +280,9 @@ class _Problem:
                                    self.auto_order or 0, d, N, np.empty((len(chunk), 3)),
                                    self.nthreads, n1, n2, **wide,
                                    G=G[:len(chunk)] if kept else None)
-            key = d * 100 + N
-            for k in np.unique(key):
-                part = np.flatnonzero(key == k)
-                yield chunk[part], (int(k // 100),) * 2 + (int(k % 100),), \
-                    {"given": G, "given_rows": part} if kept else {}
+            order = np.lexsort((N, d))
+            yield chunk[order], _blocks(d[order], N[order]), \
+                {"given": G, "given_rows": order} if kept else {}
 
     def magnitudes(self, side):
         """Of each path x of side 1 or 2 (the polynomial method): log2 of max_s
@@ -354,17 +356,17 @@ class _Problem:
             # wide paths: float64 gradients of the points, a slice a thread
             grads = {name: np.zeros((self.nthreads,) + X.shape) for name, X, acc in
                      (("dW1", self.X1, dX), ("dW2", self.X2, dY)) if wide and acc is not None}
-            for idx, (d1, d2, N), given in self._plans(self.X1, self.X2, self.len1,
-                                                       self.len2, pa, pb, self.d1, self.d2,
-                                                       wide, (1, 2)):
+            for idx, blocks, given in self._plans(self.X1, self.X2, self.len1, self.len2, pa,
+                                                  pb, wide, (1, 2)):
                 with _wide.serial_blas(wide):
                     _solver.poly_backward(self.X1, self.X2, pa[idx], pb[idx],
                                           np.ascontiguousarray(seeds[idx]), self.static._code,
-                                          *self.static._params(), d1, d2, N,
+                                          *self.static._params(),
+                                          *self._refinement(self.d1, self.d2),
                                           both[0] if dX is None else dX,
                                           both[1] if dY is None else dY,
                                           self.nthreads, self.len1, self.len2, **wide, **grads,
-                                          **given)
+                                          blocks=blocks, **given)
             for acc, name in ((dX, "dW1"), (dY, "dW2")):
                 if name in grads:
                     acc[0] += grads[name].sum(axis=0)
@@ -516,6 +518,23 @@ def _check_grid(k_grid, shape, dtype):
         raise ValueError(f"k_grid must have shape {tuple(shape)} (from return_grid=True with the "
                          f"same paths and options), got {arr.shape}")
     return np.ascontiguousarray(arr, dtype=dtype).reshape((-1,) + arr.shape[-2:])
+
+
+def _blocks(dyadic, degree):
+    """The solver's blocks (rows start, count, d, d, degree) of pairs sorted by refinement
+    (dyadic orders and degrees, arrays): up to POLY_LANES pairs of one refinement a block,
+    the costliest blocks first. All go to the solver in one call, so that several
+    refinements of a few pairs each still keep every thread busy."""
+    lanes = _solver.POLY_LANES
+    cuts = np.flatnonzero((np.diff(dyadic) != 0) | (np.diff(degree) != 0)) + 1
+    runs = np.split(np.arange(len(dyadic)), cuts)
+    starts = np.concatenate([run[::lanes] for run in runs if len(run)]).astype(np.intp)
+    ends = np.concatenate([np.minimum(run[::lanes] + lanes, run[-1] + 1)
+                           for run in runs if len(run)])
+    d, N = dyadic[starts], degree[starts]
+    blocks = np.column_stack([starts, ends - starts, d, d, N]).astype(np.intp)
+    cost = np.exp2(2.0 * d) * (N + 1.0) ** 2       # of a cell split 2^d x 2^d, per pair
+    return np.ascontiguousarray(blocks[np.argsort(-cost, kind="stable")])
 
 
 def _allocate(shape, dtype, what):

@@ -378,8 +378,9 @@ def test_a_pair_is_planned_by_its_paths_alone(rng):
     for x, y, gx, gy, k in zip(X, Y, dX, dY, paired):
         prob = sk.functional._Problem(x, y, "auto", None, False, False, 1.0, 1,
                                       method="polynomial")
-        [(_, (d, _, N), _)] = prob._plans(prob.X1, prob.X2, None, None, np.zeros(1, np.intp),
-                                          np.zeros(1, np.intp), 0, 0, {}, (1, 2))
+        [(_, [(_, _, d, _, N)], _)] = prob._plans(prob.X1, prob.X2, None, None,
+                                                  np.zeros(1, np.intp), np.zeros(1, np.intp),
+                                                  {}, (1, 2))
         tightened += (d, N) != plans(x, y)[:2]
         assert float(sk.sig_kernel(x, y, d, method="polynomial", order=N)) == k
         ex, ey = sk.sig_kernel_backprop(1.0, x, y, d, method="polynomial", order=N,

@@ -236,3 +236,63 @@ def test_grids_hold_the_kernels_of_the_paths_prefixes(rng):
                 want = [[float(sk.sig_kernel(x[:i + 1], y[:j + 1], (d1, d2), method="polynomial",
                                              order=7)) for j in range(1, 4)] for i in range(1, 5)]
                 np.testing.assert_array_equal(G[a, b, 1 << d1::1 << d1, 1 << d2::1 << d2], want)
+
+
+def test_blocks_of_several_refinements_are_each_pair_alone(rng):
+    """One call of several refinements (the blocks "auto" hands the solver, in any order,
+    ragged, partly filled): each pair's value bit for bit that of its refinement in a call
+    of its own, the gradients the sums of its own, whatever the threads; bad blocks raise."""
+    lanes = _solver.POLY_LANES
+    X = np.cumsum(rng.normal(size=(4, 8, 3)) / 3, axis=1)
+    Y = np.cumsum(rng.normal(size=(3, 6, 3)) / 3, axis=1)
+    len1, len2 = np.array([8, 3, 6, 2], dtype=np.intp), np.array([6, 4, 1], dtype=np.intp)
+    for _ in range(3):
+        pa = rng.integers(0, 4, size=3 * lanes + 5).astype(np.intp)
+        pb = rng.integers(0, 3, size=len(pa)).astype(np.intp)
+        seeds = rng.normal(size=len(pa))
+        cuts = np.sort(rng.choice(np.arange(1, len(pa)), size=4, replace=False))
+        runs = np.split(np.arange(len(pa)), cuts)
+        plans = [(int(rng.integers(0, 3)), int(rng.choice([1, 2, 5, 8, 13]))) for _ in runs]
+        blocks = np.array([(run[0] + s, min(lanes, len(run) - s), d, d, N)
+                           for run, (d, N) in zip(runs, plans) for s in range(0, len(run), lanes)],
+                          dtype=np.intp)[rng.permutation(sum(-(-len(r) // lanes) for r in runs))]
+        want = np.empty(len(pa))
+        want_x, want_y = np.zeros(X.shape), np.zeros(Y.shape)
+        for run, (d, N) in zip(runs, plans):
+            for n in run:
+                out = np.empty(1)
+                one = (pa[n:n + 1], pb[n:n + 1])
+                _solver.poly_forward(X, Y, *one, 0, 1.0, 0, 0, d, d, N, out, 1, len1, len2)
+                want[n] = out[0]
+                dX, dY = np.zeros((1,) + X.shape), np.zeros((1,) + Y.shape)
+                _solver.poly_backward(X, Y, *one, seeds[n:n + 1], 0, 1.0, 0, 0, d, d, N, dX, dY,
+                                      1, len1, len2)
+                want_x += dX[0]
+                want_y += dY[0]
+        for threads in (1, 2, 3):
+            got = np.empty(len(pa))
+            _solver.poly_forward(X, Y, pa, pb, 0, 1.0, 0, 0, 0, 0, 1, got, threads, len1, len2,
+                                 blocks=blocks)
+            np.testing.assert_array_equal(got, want)
+            dX, dY = np.zeros((threads,) + X.shape), np.zeros((threads,) + Y.shape)
+            _solver.poly_backward(X, Y, pa, pb, seeds, 0, 1.0, 0, 0, 0, 0, 1, dX, dY, threads,
+                                  len1, len2, blocks=blocks)
+            for got_grad, want_grad in ((dX.sum(axis=0), want_x), (dY.sum(axis=0), want_y)):
+                np.testing.assert_allclose(got_grad, want_grad, rtol=0,
+                                           atol=1e-13 * np.abs(want_grad).max())
+    out = np.empty(len(pa))
+    for bad, match in (([[0, lanes + 1, 0, 0, 2]], "must hold 1 to"),
+                       ([[len(pa) - 1, 2, 0, 0, 2]], "must hold 1 to"),
+                       ([[0, 1, 31, 0, 2]], "dyadic orders"),
+                       ([[0, 1, 0, 0, 65]], "order must be between 1 and 64"),
+                       ([[0, 1, 0, 0]], "rows"),
+                       ([[0, 1, 0, 0, 2]], "each of the"),
+                       ([[0, 2, 0, 0, 2], [1, 1, 0, 0, 2]] + [[s, 1, 0, 0, 2] for s in
+                                                             range(3, len(pa))], "each of the")):
+        with pytest.raises(ValueError, match=match):
+            _solver.poly_forward(X, Y, pa, pb, 0, 1.0, 0, 0, 0, 0, 1, out, 1, len1, len2,
+                                 blocks=np.array(bad, dtype=np.intp))
+    grid = np.empty((len(pa), 8, 6))
+    with pytest.raises(ValueError, match="a grid's pairs"):
+        _solver.poly_forward(X, Y, pa, pb, 0, 1.0, 0, 0, 0, 0, 1, out, 1, len1, len2, grid=grid,
+                             blocks=np.array([[0, 1, 1, 1, 2]], dtype=np.intp))
