@@ -233,12 +233,13 @@ cdef Lanes load_lanes(Static sk, const floating* X, const floating* Y, Py_ssize_
                       const Py_ssize_t* len2, const double* wide1, const double* wide2,
                       Py_ssize_t wd1, Py_ssize_t wd2, double* g, double* gp,
                       double* work, bint full, const double* given,
-                      const Py_ssize_t* rows) noexcept nogil:
+                      const Py_ssize_t* rows, bint own=False) noexcept nogil:
     """The lanes of pairs start .. start + count - 1 (count <= SK_PL), G at g; gp: SK_PL
     (L1 - 1) (L2 - 1) numbers (each lane's G), work: pair_g_work. wd1, wd2: the wide data's
     numbers a path. full: the block as large as the batch's paths (whole grids), not only
     its own. given (not NULL): the pairs' G already computed (poly_plans), (L1 - 1) (L2 - 1)
-    numbers a pair, pair n's at row rows[n] (rows NULL: row n)."""
+    numbers a pair, pair n's at row rows[n] (rows NULL: row n). own: each lane's G left at
+    src[lane] (n1[lane] x n2[lane]), not interleaved (strips_forward reads it so)."""
     cdef Lanes ln
     cdef Py_ssize_t lane, n, i, j, n1, n2, c
     cdef const double* src[SK_PL]
@@ -270,6 +271,10 @@ cdef Lanes load_lanes(Static sk, const floating* X, const floating* Y, Py_ssize_
             pair_g(sk, X + pa[n] * L1 * d, Y + pb[n] * L2 * d, n1 + 1, n2 + 1, d,
                    wide1 + pa[n] * wd1 if wide1 != NULL else NULL,
                    wide2 + pb[n] * wd2 if wide2 != NULL else NULL, <double*>src[lane], work)
+    if own:
+        for lane in range(count):
+            ln.src[lane] = src[lane]
+        return ln
     if whole:       # every lane of the block's shape: its rows interleaved as they are
         ln.by_rows = True                  # needed, in cache, not all of G at once through
         for lane in range(SK_PL):          # memory (11% of a long-series fit)
@@ -398,6 +403,64 @@ cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double
                 exps[lane] += SCALE_BY
             if r == (ln.n1[lane] << d1) - 1:
                 value[lane] = edge_at_one(Lr + end * E, lane, N, H)
+
+
+cdef inline Py_ssize_t lane_strips(Lanes ln, Py_ssize_t count) noexcept nogil:
+    """Strips a pair for poly_forward_block's count pairs: as many as fill the lanes left
+    idle (a power of two, at most the columns); 1: a lane each."""
+    cdef Py_ssize_t S = 1
+    while count * S * 2 <= SK_PL and S * 2 <= ln.n2max:
+        S *= 2
+    return S
+
+
+cdef void strips_forward(Lanes ln, Py_ssize_t count, Py_ssize_t S, int d1, int d2, int N,
+                         const double* H, double* Bs, double* Ls, double* gs,
+                         double* value) noexcept nogil:
+    """lanes_forward's kernels (no exponents, prefixes or nodes) of a block of count pairs
+    (load_lanes' own G), each pair's columns cut into S >= 1 strips of
+    w coarse columns, one lane each: lane p S + s holds strip s of pair p, on fine row t - s
+    at step t, its left edge the right edge of lane p S + s - 1 a step before (the same
+    row); before its first row it sees G = 0 and unit left edges, which leave its bottom
+    edges as they are, bit for bit. Every cell is computed from the same edges and rho as in
+    one lane, so each value is bit for bit lanes_forward's. Bs: (w << d2) E numbers, Ls:
+    (w << d2) + 1 times E, gs: w SK_PL."""
+    cdef Py_ssize_t w = (ln.n2max + S - 1) // S, C = w << d2, E = sk_pl_edge(N)
+    cdef Py_ssize_t t, steps = 0, lane, p, s, r, jc, J, m, last
+    cdef double h = 1.0 / (1 << (d1 + d2))
+    cdef Py_ssize_t rows[SK_PL]
+    cdef Py_ssize_t done_at[SK_PL]        # the step at which a pair's last cell is done
+    cdef Py_ssize_t end_lane[SK_PL]
+    cdef Py_ssize_t end_col[SK_PL]
+    for p in range(count):
+        rows[p] = ln.n1[p] << d1
+        last = (ln.n2[p] - 1) // w if ln.n1[p] else 0
+        end_lane[p] = p * S + last
+        end_col[p] = (ln.n2[p] - last * w) << d2
+        done_at[p] = rows[p] - 1 + last
+        steps = max(steps, done_at[p] + 1)
+    lanes_bottom(Bs, C, N)
+    memset(Ls + C * E, 0, E * sizeof(double))
+    for lane in range(SK_PL):
+        Ls[C * E + lane] = 1
+    for t in range(steps):
+        # the left edges: lane s's the right end of lane s - 1's a step before (read
+        # before this step's row writes it), lane 0's the grid's
+        for m in range(N + 1):
+            for lane in range(SK_PL):
+                Ls[m * SK_PL + lane] = Ls[C * E + m * SK_PL + lane - 1] \
+                    if lane % S else (1 if m == 0 else 0)
+        for lane in range(SK_PL):
+            p, s = lane // S, lane % S
+            r = t - s
+            for jc in range(w):
+                J = s * w + jc
+                gs[jc * SK_PL + lane] = ln.src[p][(r >> d1) * ln.n2[p] + J] \
+                    if p < count and 0 <= r < rows[p] and J < ln.n2[p] else 0
+        sk_pl_row(gs, h, Bs, Bs, Ls, H, N, C, d2)
+        for p in range(count):
+            if ln.n1[p] and t == done_at[p]:
+                value[p] = edge_at_one(Ls + end_col[p] * E, end_lane[p], N, H)
 
 
 cdef void lanes_adjoint(Lanes ln, int d1, int d2, int N, const double* H, const double* Bs, const double* Ls, const double* seeds, double* tb,
@@ -671,15 +734,18 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
                              int* failed, floating* out, double* mantissas, long* exponents,
                              floating* grid, double* prefixes) noexcept nogil:
     """poly_forward's pairs start .. start + count - 1, a block; ws: lanes_work."""
-    cdef Py_ssize_t lane, n, c, R, C, nodes
+    cdef Py_ssize_t lane, n, c, R, C, nodes, S, w
     cdef double* gp = ws + (L1 - 1) * (L2 - 1) * SK_PL
     cdef double* work = gp + (L1 - 1) * (L2 - 1) * SK_PL
     cdef double* Bs = NULL
     cdef double value[SK_PL]
     cdef long exps[SK_PL]
+    # few pairs: their columns in strips fill the idle lanes (strips_forward)
+    cdef bint strips = count * 2 <= SK_PL and grid == NULL and exponents == NULL \
+        and prefixes == NULL
     cdef Lanes ln = load_lanes(sk, X, Y, L1, L2, d, pa, pb, start, count, len1, len2, wide1,
                                wide2, wd1, wd2, ws, gp, work, grid != NULL, given,
-                               rows)
+                               rows, strips)
     R, C = ln.n1max << d1, ln.n2max << d2
     nodes = (R + 1) * (C + 1)
     for lane in range(SK_PL):
@@ -688,7 +754,15 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
     if prefixes != NULL:
         for lane in range(count):
             prefixes[(start + lane) * L1] = 0          # k = 1 at the first point
-    if ln.n1max:
+    if ln.n1max and strips:
+        S = lane_strips(ln, count)
+        w = (ln.n2max + S - 1) // S
+        Bs = edges(ed, forward_edges(R, w << d2, N, False) + w * SK_PL, failed)
+        if Bs == NULL:
+            return
+        strips_forward(ln, count, S, d1, d2, N, H, Bs, Bs + (w << d2) * sk_pl_edge(N),
+                       Bs + (2 * (w << d2) + 1) * sk_pl_edge(N), value)
+    elif ln.n1max:
         Bs = edges(ed, forward_edges(R, C, N, grid != NULL), failed)
         if Bs == NULL:
             return

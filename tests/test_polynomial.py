@@ -296,3 +296,35 @@ def test_blocks_of_several_refinements_are_each_pair_alone(rng):
     with pytest.raises(ValueError, match="a grid's pairs"):
         _solver.poly_forward(X, Y, pa, pb, 0, 1.0, 0, 0, 0, 0, 1, out, 1, len1, len2, grid=grid,
                              blocks=np.array([[0, 1, 1, 1, 2]], dtype=np.intp))
+
+
+@pytest.mark.parametrize("static", [sk.LinearKernel(), sk.RBFKernel(0.7)])
+def test_few_pairs_in_strips_are_each_pair_in_a_full_block(rng, static):
+    """A block of fewer pairs than half the lanes cuts each pair's columns into strips, a
+    lane each (a pair alone: all the lanes): bit for bit the pair in a full block, with any
+    split, degree (the unrolled ones and the general one), ragged lengths, the planning's G."""
+    lanes = _solver.POLY_LANES
+    code, params = static._code, static._params()
+    for _ in range(40):
+        d1, d2 = (int(v) for v in rng.integers(0, 3, size=2))
+        N = int(rng.choice([1, 3, 8, 13, 20]))
+        L1, L2 = (int(v) for v in rng.integers(2, 30, size=2))
+        X = np.cumsum(rng.normal(size=(3, L1, 3)) / 3, axis=1)
+        Y = np.cumsum(rng.normal(size=(4, L2, 3)) / 3, axis=1)
+        len1 = rng.integers(1, L1 + 1, size=3).astype(np.intp)
+        len2 = rng.integers(1, L2 + 1, size=4).astype(np.intp)
+        few = int(rng.integers(1, lanes // 2 + 1))
+        pa = rng.integers(0, 3, size=few).astype(np.intp)
+        pb = rng.integers(0, 4, size=few).astype(np.intp)
+        full = np.tile(np.arange(few), lanes)[:lanes]       # the same pairs, lanes of them
+        got, want = np.empty(few), np.empty(lanes)
+        _solver.poly_forward(X, Y, pa, pb, code, *params, d1, d2, N, got, 1, len1, len2)
+        _solver.poly_forward(X, Y, pa[full], pb[full], code, *params, d1, d2, N, want, 1,
+                             len1, len2)
+        np.testing.assert_array_equal(got, want[:few])
+    # "auto": the pairs' G from the planning, a degree a block
+    x, y = np.cumsum(rng.normal(size=(2, 40, 2)), axis=1)
+    k = sk.sig_kernel(x, y, "auto", method="polynomial", static_kernel=static)
+    K = sk.sig_kernel_gram(np.stack([x] * lanes), np.stack([y] * lanes), "auto",
+                           method="polynomial", static_kernel=static)
+    np.testing.assert_array_equal(K, k)
