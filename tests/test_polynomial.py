@@ -281,14 +281,14 @@ def test_blocks_of_several_refinements_are_each_pair_alone(rng):
                 np.testing.assert_allclose(got_grad, want_grad, rtol=0,
                                            atol=1e-13 * np.abs(want_grad).max())
     out = np.empty(len(pa))
+    gap = [[0, 2, 0, 0, 2], [1, 1, 0, 0, 2]] + [[s, 1, 0, 0, 2] for s in range(3, len(pa))]
     for bad, match in (([[0, lanes + 1, 0, 0, 2]], "must hold 1 to"),
                        ([[len(pa) - 1, 2, 0, 0, 2]], "must hold 1 to"),
                        ([[0, 1, 31, 0, 2]], "dyadic orders"),
                        ([[0, 1, 0, 0, 65]], "order must be between 1 and 64"),
                        ([[0, 1, 0, 0]], "rows"),
                        ([[0, 1, 0, 0, 2]], "each of the"),
-                       ([[0, 2, 0, 0, 2], [1, 1, 0, 0, 2]] + [[s, 1, 0, 0, 2] for s in
-                                                             range(3, len(pa))], "each of the")):
+                       (gap, "each of the")):
         with pytest.raises(ValueError, match=match):
             _solver.poly_forward(X, Y, pa, pb, 0, 1.0, 0, 0, 0, 0, 1, out, 1, len1, len2,
                                  blocks=np.array(bad, dtype=np.intp))
