@@ -405,62 +405,144 @@ cdef void lanes_forward(Lanes ln, int d1, int d2, int N, const double* H, double
                 value[lane] = edge_at_one(Lr + end * E, lane, N, H)
 
 
-cdef inline Py_ssize_t lane_strips(Lanes ln, Py_ssize_t count) noexcept nogil:
-    """Strips a pair for poly_forward_block's count pairs: as many as fill the lanes left
-    idle (a power of two, at most the columns); 1: a lane each."""
-    cdef Py_ssize_t S = 1
-    while count * S * 2 <= SK_PL and S * 2 <= ln.n2max:
-        S *= 2
-    return S
+ctypedef struct Strips:
+    # a block of few pairs with each pair's columns cut into S strips of w coarse columns
+    # (C fine ones), a lane each: lane p S + s holds strip s of pair p, on fine row t - s
+    # at step t of steps; pair p (rows: its fine rows) has its last cell at step done_at,
+    # in lane end_lane, its right edge at column end_col of the lane's strip
+    Py_ssize_t S, w, C, steps
+    Py_ssize_t rows[SK_PL]
+    Py_ssize_t done_at[SK_PL]
+    Py_ssize_t end_lane[SK_PL]
+    Py_ssize_t end_col[SK_PL]
 
 
-cdef void strips_forward(Lanes ln, Py_ssize_t count, Py_ssize_t S, int d1, int d2, int N,
-                         const double* H, double* Bs, double* Ls, double* gs,
+cdef Strips strips_of(Lanes ln, Py_ssize_t count, int d1, int d2) noexcept nogil:
+    """The strips of a block of count pairs: as many a pair as fill the lanes left idle
+    (a power of two, at most its columns; 1: a lane each)."""
+    cdef Strips st
+    cdef Py_ssize_t p, last
+    st.S = 1
+    while count * st.S * 2 <= SK_PL and st.S * 2 <= ln.n2max:
+        st.S *= 2
+    st.w = (ln.n2max + st.S - 1) // st.S
+    st.C = st.w << d2
+    st.steps = 0
+    for p in range(count):
+        st.rows[p] = ln.n1[p] << d1
+        last = (ln.n2[p] - 1) // st.w if ln.n1[p] else 0
+        st.end_lane[p] = p * st.S + last
+        st.end_col[p] = (ln.n2[p] - last * st.w) << d2
+        st.done_at[p] = st.rows[p] - 1 + last
+        st.steps = max(st.steps, st.done_at[p] + 1)
+    return st
+
+
+cdef inline double strips_edges(Strips st, int N, bint keep) noexcept nogil:
+    """strips_forward's edges (with strips_adjoint's when keep), in numbers."""
+    cdef double E = sk_pl_edge(N)
+    if not keep:
+        return (2. * st.C + 1) * E + st.w * SK_PL
+    return ((st.steps + 1.) * st.C + st.steps * (st.C + 1.) + 2 * st.C + 1) * E \
+        + 2. * st.w * SK_PL
+
+
+cdef inline void strips_g(Lanes ln, Strips* st, Py_ssize_t count, int d1, Py_ssize_t t,
+                          double* gs, double* Gb, int way) noexcept nogil:
+    """Step t's cells of each lane: way 0, their G from the pairs' own (load_lanes' src)
+    into gs (w SK_PL numbers, zero outside a pair's cells); way 1, their dF/dG from Gb
+    (laid out as Lanes.g) into gs; way 2, gs back into Gb."""
+    cdef Py_ssize_t lane, p, s, r, jc, J, at
+    for lane in range(SK_PL):
+        p, s = lane // st.S, lane % st.S
+        r = t - s
+        for jc in range(st.w):
+            J = s * st.w + jc
+            if not (p < count and 0 <= r < st.rows[p] and J < ln.n2[p]):
+                if way < 2:
+                    gs[jc * SK_PL + lane] = 0
+                continue
+            at = ((r >> d1) * ln.n2max + J) * SK_PL + p
+            if way == 0:
+                gs[jc * SK_PL + lane] = ln.src[p][(r >> d1) * ln.n2[p] + J]
+            elif way == 1:
+                gs[jc * SK_PL + lane] = Gb[at]
+            else:
+                Gb[at] = gs[jc * SK_PL + lane]
+
+
+cdef void strips_forward(Lanes ln, Strips st, Py_ssize_t count, int d1, int d2, int N,
+                         const double* H, double* Bs, double* Ls, double* gs, bint keep,
                          double* value) noexcept nogil:
     """lanes_forward's kernels (no exponents, prefixes or nodes) of a block of count pairs
-    (load_lanes' own G), each pair's columns cut into S >= 1 strips of
-    w coarse columns, one lane each: lane p S + s holds strip s of pair p, on fine row t - s
-    at step t, its left edge the right edge of lane p S + s - 1 a step before (the same
-    row); before its first row it sees G = 0 and unit left edges, which leave its bottom
-    edges as they are, bit for bit. Every cell is computed from the same edges and rho as in
-    one lane, so each value is bit for bit lanes_forward's. Bs: (w << d2) E numbers, Ls:
-    (w << d2) + 1 times E, gs: w SK_PL."""
-    cdef Py_ssize_t w = (ln.n2max + S - 1) // S, C = w << d2, E = sk_pl_edge(N)
-    cdef Py_ssize_t t, steps = 0, lane, p, s, r, jc, J, m, last
+    (load_lanes' own G) in strips (Strips): each lane's left edge is the right end of the
+    lane before it a step before (the same row), or the grid's. Before its first row a lane
+    sees G = 0 and unit left edges, which leave its bottom edges as they are, bit for bit, so
+    every cell is computed from the same edges and rho as in one lane: each value is bit for
+    bit lanes_forward's. keep: step t's bottom edges at Bs + t C E, its left and right edges
+    at Ls + t (C + 1) E (E = sk_pl_edge(N)), for strips_adjoint; else Bs: C E numbers, Ls:
+    (C + 1) E. gs: w SK_PL numbers."""
+    cdef Py_ssize_t C = st.C, E = sk_pl_edge(N)
+    cdef Py_ssize_t t, lane, p, m
     cdef double h = 1.0 / (1 << (d1 + d2))
-    cdef Py_ssize_t rows[SK_PL]
-    cdef Py_ssize_t done_at[SK_PL]        # the step at which a pair's last cell is done
-    cdef Py_ssize_t end_lane[SK_PL]
-    cdef Py_ssize_t end_col[SK_PL]
-    for p in range(count):
-        rows[p] = ln.n1[p] << d1
-        last = (ln.n2[p] - 1) // w if ln.n1[p] else 0
-        end_lane[p] = p * S + last
-        end_col[p] = (ln.n2[p] - last * w) << d2
-        done_at[p] = rows[p] - 1 + last
-        steps = max(steps, done_at[p] + 1)
+    cdef double* B
+    cdef double* L
+    cdef const double* before
     lanes_bottom(Bs, C, N)
-    memset(Ls + C * E, 0, E * sizeof(double))
-    for lane in range(SK_PL):
-        Ls[C * E + lane] = 1
-    for t in range(steps):
-        # the left edges: lane s's the right end of lane s - 1's a step before (read
-        # before this step's row writes it), lane 0's the grid's
+    for t in range(st.steps):
+        B = Bs + t * C * E if keep else Bs
+        L = Ls + t * (C + 1) * E if keep else Ls
+        # the right ends a step before (read before this step's row writes them)
+        before = (Ls + (t - 1) * (C + 1) * E if keep else Ls) + C * E
         for m in range(N + 1):
             for lane in range(SK_PL):
-                Ls[m * SK_PL + lane] = Ls[C * E + m * SK_PL + lane - 1] \
-                    if lane % S else (1 if m == 0 else 0)
-        for lane in range(SK_PL):
-            p, s = lane // S, lane % S
-            r = t - s
-            for jc in range(w):
-                J = s * w + jc
-                gs[jc * SK_PL + lane] = ln.src[p][(r >> d1) * ln.n2[p] + J] \
-                    if p < count and 0 <= r < rows[p] and J < ln.n2[p] else 0
-        sk_pl_row(gs, h, Bs, Bs, Ls, H, N, C, d2)
+                L[m * SK_PL + lane] = before[m * SK_PL + lane - 1] \
+                    if t and lane % st.S else (1 if m == 0 else 0)
+        strips_g(ln, &st, count, d1, t, gs, NULL, 0)
+        sk_pl_row(gs, h, B, B + C * E if keep else B, L, H, N, C, d2)
         for p in range(count):
-            if ln.n1[p] and t == done_at[p]:
-                value[p] = edge_at_one(Ls + end_col[p] * E, end_lane[p], N, H)
+            if ln.n1[p] and t == st.done_at[p]:
+                value[p] = edge_at_one(L + st.end_col[p] * E, st.end_lane[p], N, H)
+
+
+cdef void strips_adjoint(Lanes ln, Strips st, Py_ssize_t count, int d1, int d2, int N,
+                         const double* H, const double* Bs, const double* Ls,
+                         const double* seeds, double* tb, double* rb, double* gs,
+                         double* gbs, double* Gb) noexcept nogil:
+    """The reverse of strips_forward (keep), lanes_adjoint's in strips: seeds[p] dk/dG of
+    each pair's cells into Gb (laid out as Lanes.g, zeroed first). Each lane's right end is
+    the left edge's adjoint of the lane after it a step later, or zero; the cells of a
+    coarse cell are reached in lanes_adjoint's order, its dF/dG carried from step to step
+    through gbs, so that Gb is bit for bit lanes_adjoint's. tb: C E numbers, rb: (C + 1) E,
+    gs, gbs: w SK_PL."""
+    cdef Py_ssize_t C = st.C, E = sk_pl_edge(N)
+    cdef Py_ssize_t t, lane, p, m
+    cdef double h = 1.0 / (1 << (d1 + d2))
+    cdef Py_ssize_t seed_at[SK_PL]
+    cdef double sd[SK_PL]
+    memset(Gb, 0, ln.n1max * ln.n2max * SK_PL * sizeof(double))
+    memset(tb, 0, C * E * sizeof(double))
+    for t in range(st.steps - 1, -1, -1):
+        for m in range(N + 1):
+            for lane in range(SK_PL):
+                rb[C * E + m * SK_PL + lane] = rb[m * SK_PL + lane + 1] \
+                    if t < st.steps - 1 and lane % st.S != st.S - 1 else 0
+        for lane in range(SK_PL):
+            seed_at[lane] = -1
+            sd[lane] = 0
+        for p in range(count):
+            if ln.n1[p] and t == st.done_at[p]:
+                lane = st.end_lane[p]
+                seed_at[lane] = st.end_col[p]
+                sd[lane] = seeds[p]
+                if seed_at[lane] == C:
+                    for m in range(N + 1):
+                        rb[C * E + m * SK_PL + lane] = seeds[p] * H[m]
+        strips_g(ln, &st, count, d1, t, gs, NULL, 0)
+        strips_g(ln, &st, count, d1, t, gbs, Gb, 1)
+        sk_pl_adjoint_row(gs, Bs + t * C * E, Ls + t * (C + 1) * E, tb, rb, H, N, C, d2, h,
+                          gbs, seed_at, sd, 0)
+        strips_g(ln, &st, count, d1, t, gbs, Gb, 2)
 
 
 cdef void lanes_adjoint(Lanes ln, int d1, int d2, int N, const double* H, const double* Bs, const double* Ls, const double* seeds, double* tb,
@@ -734,7 +816,8 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
                              int* failed, floating* out, double* mantissas, long* exponents,
                              floating* grid, double* prefixes) noexcept nogil:
     """poly_forward's pairs start .. start + count - 1, a block; ws: lanes_work."""
-    cdef Py_ssize_t lane, n, c, R, C, nodes, S, w
+    cdef Py_ssize_t lane, n, c, R, C, nodes
+    cdef Strips st
     cdef double* gp = ws + (L1 - 1) * (L2 - 1) * SK_PL
     cdef double* work = gp + (L1 - 1) * (L2 - 1) * SK_PL
     cdef double* Bs = NULL
@@ -755,13 +838,12 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
         for lane in range(count):
             prefixes[(start + lane) * L1] = 0          # k = 1 at the first point
     if ln.n1max and strips:
-        S = lane_strips(ln, count)
-        w = (ln.n2max + S - 1) // S
-        Bs = edges(ed, forward_edges(R, w << d2, N, False) + w * SK_PL, failed)
+        st = strips_of(ln, count, d1, d2)
+        Bs = edges(ed, strips_edges(st, N, False), failed)
         if Bs == NULL:
             return
-        strips_forward(ln, count, S, d1, d2, N, H, Bs, Bs + (w << d2) * sk_pl_edge(N),
-                       Bs + (2 * (w << d2) + 1) * sk_pl_edge(N), value)
+        strips_forward(ln, st, count, d1, d2, N, H, Bs, Bs + st.C * sk_pl_edge(N),
+                       Bs + (2 * st.C + 1) * sk_pl_edge(N), False, value)
     elif ln.n1max:
         Bs = edges(ed, forward_edges(R, C, N, grid != NULL), failed)
         if Bs == NULL:
@@ -960,40 +1042,65 @@ cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, P
     cdef double* node
     cdef double value[SK_PL]
     cdef double sd[SK_PL]
+    cdef Strips st
+    # few pairs: their columns in strips fill the idle lanes, when all their edges fit in
+    # ``at`` (else the rows go in bands)
+    cdef bint strips = count * 2 <= SK_PL and grid == NULL
     cdef Lanes ln = load_lanes(sk, X, Y, L1, L2, d, pa, pb, start, count, len1, len2, wide1,
                                wide2, wd1, wd2, ws, gp, work, grid != NULL, given,
-                               rows)
+                               rows, strips)
     if not ln.n1max:
         return
-    R, C = ln.n1max << d1, ln.n2max << d2
-    k = band_rows(ln.n1max + 1, ln.n2max + 1, d1, d2, N, at)
-    Bs = edges(ed, backward_edges(R, C, N, k, grid != NULL), failed)
-    if Bs == NULL:
-        return
-    Ls = Bs + (k + 1) * C * E
-    first = Ls + k * (C + 1) * E                  # the bands' first bottom edges
-    tb = first + ((R + k - 1) // k) * C * E
-    rb = tb + C * E
-    node = rb + (C + 1) * E
-    nodes = (R + 1) * (C + 1)
     for lane in range(SK_PL):
         sd[lane] = seeds[start + lane] if lane < count else 0
+    if strips:
+        st = strips_of(ln, count, d1, d2)
+        if strips_edges(st, N, True) <= at:
+            Bs = edges(ed, strips_edges(st, N, True), failed)
+            if Bs == NULL:
+                return
+            Ls = Bs + (st.steps + 1) * st.C * E
+            tb = Ls + st.steps * (st.C + 1) * E
+            rb = tb + st.C * E
+            strips_forward(ln, st, count, d1, d2, N, H, Bs, Ls, rb + (st.C + 1) * E, True,
+                           value)
+            strips_adjoint(ln, st, count, d1, d2, N, H, Bs, Ls, sd, tb, rb,
+                           rb + (st.C + 1) * E, rb + (st.C + 1) * E + st.w * SK_PL, Gb)
+        else:           # the lanes' G interleaved after all, for the rows in bands
+            ln = load_lanes(sk, X, Y, L1, L2, d, pa, pb, start, count, len1, len2, wide1,
+                            wide2, wd1, wd2, ws, gp, work, False, given, rows)
+            strips = False
+    if not strips:
+        R, C = ln.n1max << d1, ln.n2max << d2
+        k = band_rows(ln.n1max + 1, ln.n2max + 1, d1, d2, N, at)
+        Bs = edges(ed, backward_edges(R, C, N, k, grid != NULL), failed)
+        if Bs == NULL:
+            return
+        Ls = Bs + (k + 1) * C * E
+        first = Ls + k * (C + 1) * E                  # the bands' first bottom edges
+        tb = first + ((R + k - 1) // k) * C * E
+        rb = tb + C * E
+        node = rb + (C + 1) * E
+        nodes = (R + 1) * (C + 1)
         if grid != NULL:
-            for i in range(nodes):
-                node[i * SK_PL + lane] = grid[(start + lane) * nodes + i] if lane < count else 0
-    lanes_bottom(Bs, C, N)
-    if k < R:            # the bands' first bottom edges, for each band's edges again below
-        for band in range((R + k - 1) // k):
-            memcpy(first + band * C * E, Bs, C * E * sizeof(double))
-            lanes_forward(ln, d1, d2, N, H, Bs, Ls, False, value, NULL, NULL, band * k,
-                          min(R, band * k + k))
-    for band in range((R + k - 1) // k - 1, -1, -1):
-        r0 = band * k
-        if k < R:
-            memcpy(Bs, first + band * C * E, C * E * sizeof(double))
-        lanes_forward(ln, d1, d2, N, H, Bs, Ls, True, value, NULL, NULL, r0, min(R, r0 + k))
-        lanes_adjoint(ln, d1, d2, N, H, Bs, Ls, sd, tb, rb, Gb,
-                      node if grid != NULL else NULL, r0, min(R, r0 + k))
+            for lane in range(SK_PL):
+                for i in range(nodes):
+                    node[i * SK_PL + lane] = \
+                        grid[(start + lane) * nodes + i] if lane < count else 0
+        lanes_bottom(Bs, C, N)
+        if k < R:        # the bands' first bottom edges, for each band's edges again below
+            for band in range((R + k - 1) // k):
+                memcpy(first + band * C * E, Bs, C * E * sizeof(double))
+                lanes_forward(ln, d1, d2, N, H, Bs, Ls, False, value, NULL, NULL, band * k,
+                              min(R, band * k + k))
+        for band in range((R + k - 1) // k - 1, -1, -1):
+            r0 = band * k
+            if k < R:
+                memcpy(Bs, first + band * C * E, C * E * sizeof(double))
+            lanes_forward(ln, d1, d2, N, H, Bs, Ls, True, value, NULL, NULL, r0,
+                          min(R, r0 + k))
+            lanes_adjoint(ln, d1, d2, N, H, Bs, Ls, sd, tb, rb, Gb,
+                          node if grid != NULL else NULL, r0, min(R, r0 + k))
     if sk.kind == LINEAR and wide1 == NULL:
         lanes_linear_chain_rule(sk, X, Y, L1, L2, d, pa, pb, start, count, ln, Gb,
                                 Gb + (L1 - 1) * (L2 - 1) * SK_PL, dX, dY)

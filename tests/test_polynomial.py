@@ -301,8 +301,9 @@ def test_blocks_of_several_refinements_are_each_pair_alone(rng):
 @pytest.mark.parametrize("static", [sk.LinearKernel(), sk.RBFKernel(0.7)])
 def test_few_pairs_in_strips_are_each_pair_in_a_full_block(rng, static):
     """A block of fewer pairs than half the lanes cuts each pair's columns into strips, a
-    lane each (a pair alone: all the lanes): bit for bit the pair in a full block, with any
-    split, degree (the unrolled ones and the general one), ragged lengths, the planning's G."""
+    lane each (a pair alone: all the lanes): values and gradients bit for bit the pair's in
+    a full block, with any split, degree (the unrolled ones and the general one), ragged
+    lengths, the planning's G."""
     lanes = _solver.POLY_LANES
     code, params = static._code, static._params()
     for _ in range(40):
@@ -322,6 +323,18 @@ def test_few_pairs_in_strips_are_each_pair_in_a_full_block(rng, static):
         _solver.poly_forward(X, Y, pa[full], pb[full], code, *params, d1, d2, N, want, 1,
                              len1, len2)
         np.testing.assert_array_equal(got, want[:few])
+        # the backward: each pair's gradients, bit for bit, those of the pair in a full
+        # block whose other lanes have zero seeds (their gradients are exact zeros)
+        seeds = np.zeros(lanes)
+        seeds[:few] = rng.normal(size=few)
+        # (band_at=0: edges too many for strips, the rows in bands instead)
+        grads = []
+        for take, at in ((np.arange(few), 2.0 ** 23), (np.arange(few), 0.0), (full, 2.0 ** 23)):
+            dX, dY = np.zeros((1,) + X.shape), np.zeros((1,) + Y.shape)
+            _solver.poly_backward(X, Y, pa[take], pb[take], seeds[:len(take)], code, *params,
+                                  d1, d2, N, dX, dY, 1, len1, len2, band_at=at)
+            grads.append(dX.tolist() + dY.tolist())
+        assert grads[0] == grads[2] and grads[1] == grads[2]
     # "auto": the pairs' G from the planning, a degree a block
     x, y = np.cumsum(rng.normal(size=(2, 40, 2)), axis=1)
     k = sk.sig_kernel(x, y, "auto", method="polynomial", static_kernel=static)
