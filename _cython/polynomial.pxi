@@ -438,13 +438,22 @@ cdef Strips strips_of(Lanes ln, Py_ssize_t count, int d1, int d2) noexcept nogil
     return st
 
 
-cdef inline double strips_edges(Strips st, int N, bint keep) noexcept nogil:
-    """strips_forward's edges (with strips_adjoint's when keep), in numbers."""
+cdef inline Py_ssize_t strips_band(Strips st, int N, double at) noexcept nogil:
+    """The backward's steps a band (as band_rows): all of them while their edges fit in
+    ``at`` numbers, else about sqrt(steps / 2)."""
+    if (2. * st.steps + 1) * (st.C + 1) * sk_pl_edge(N) <= at:
+        return max(st.steps, 1)
+    return max(<Py_ssize_t>sqrt(st.steps / 2.), 1)
+
+
+cdef inline double strips_edges(Strips st, int N, Py_ssize_t k) noexcept nogil:
+    """strips_forward's edges, in numbers: with k > 0 strips_backward's, k steps a band
+    (its bands' first bottom edges and right ends too)."""
     cdef double E = sk_pl_edge(N)
-    if not keep:
+    if not k:
         return (2. * st.C + 1) * E + st.w * SK_PL
-    return ((st.steps + 1.) * st.C + st.steps * (st.C + 1.) + 2 * st.C + 1) * E \
-        + 2. * st.w * SK_PL
+    return ((k + 1.) * st.C + k * (st.C + 1.) + ceil(st.steps / <double>k) * (st.C + 1.)
+            + 2 * st.C + 1) * E + 2. * st.w * SK_PL
 
 
 cdef inline void strips_g(Lanes ln, Strips* st, Py_ssize_t count, int d1, Py_ssize_t t,
@@ -473,56 +482,63 @@ cdef inline void strips_g(Lanes ln, Strips* st, Py_ssize_t count, int d1, Py_ssi
 
 cdef void strips_forward(Lanes ln, Strips st, Py_ssize_t count, int d1, int d2, int N,
                          const double* H, double* Bs, double* Ls, double* gs, bint keep,
-                         double* value) noexcept nogil:
+                         double* value, Py_ssize_t t0, Py_ssize_t t1, const double* ends,
+                         double* ends_after) noexcept nogil:
     """lanes_forward's kernels (no exponents, prefixes or nodes) of a block of count pairs
-    (load_lanes' own G) in strips (Strips): each lane's left edge is the right end of the
+    (load_lanes' own G) in strips (Strips), steps t0 .. t1 - 1 from the bottom edges at Bs
+    (the grid's, lanes_bottom, at t0 = 0): each lane's left edge is the right end of the
     lane before it a step before (the same row), or the grid's. Before its first row a lane
     sees G = 0 and unit left edges, which leave its bottom edges as they are, bit for bit, so
     every cell is computed from the same edges and rho as in one lane: each value is bit for
-    bit lanes_forward's. keep: step t's bottom edges at Bs + t C E, its left and right edges
-    at Ls + t (C + 1) E (E = sk_pl_edge(N)), for strips_adjoint; else Bs: C E numbers, Ls:
-    (C + 1) E. gs: w SK_PL numbers."""
+    bit lanes_forward's. keep: step t's bottom edges at Bs + (t - t0) C E, its left and right
+    edges at Ls + (t - t0) (C + 1) E (E = sk_pl_edge(N)), for strips_adjoint; else Bs: C E
+    numbers, Ls: (C + 1) E. ends: the right ends of step t0 - 1 (E numbers, read when t0 > 0);
+    ends_after (not NULL): those of step t1 - 1 written there. gs: w SK_PL numbers."""
     cdef Py_ssize_t C = st.C, E = sk_pl_edge(N)
     cdef Py_ssize_t t, lane, p, m
     cdef double h = 1.0 / (1 << (d1 + d2))
     cdef double* B
     cdef double* L
-    cdef const double* before
-    lanes_bottom(Bs, C, N)
-    for t in range(st.steps):
-        B = Bs + t * C * E if keep else Bs
-        L = Ls + t * (C + 1) * E if keep else Ls
-        # the right ends a step before (read before this step's row writes them)
-        before = (Ls + (t - 1) * (C + 1) * E if keep else Ls) + C * E
+    cdef const double* before = ends
+    for t in range(t0, t1):
+        B = Bs + (t - t0) * C * E if keep else Bs
+        L = Ls + (t - t0) * (C + 1) * E if keep else Ls
+        # the left edges from the right ends a step before (read before this step's row
+        # writes them, when they are its own)
         for m in range(N + 1):
             for lane in range(SK_PL):
                 L[m * SK_PL + lane] = before[m * SK_PL + lane - 1] \
                     if t and lane % st.S else (1 if m == 0 else 0)
         strips_g(ln, &st, count, d1, t, gs, NULL, 0)
         sk_pl_row(gs, h, B, B + C * E if keep else B, L, H, N, C, d2)
+        before = L + C * E
         for p in range(count):
             if ln.n1[p] and t == st.done_at[p]:
                 value[p] = edge_at_one(L + st.end_col[p] * E, st.end_lane[p], N, H)
+    if ends_after != NULL and t1 > t0:
+        memcpy(ends_after, before, E * sizeof(double))
 
 
 cdef void strips_adjoint(Lanes ln, Strips st, Py_ssize_t count, int d1, int d2, int N,
                          const double* H, const double* Bs, const double* Ls,
                          const double* seeds, double* tb, double* rb, double* gs,
-                         double* gbs, double* Gb) noexcept nogil:
-    """The reverse of strips_forward (keep), lanes_adjoint's in strips: seeds[p] dk/dG of
-    each pair's cells into Gb (laid out as Lanes.g, zeroed first). Each lane's right end is
-    the left edge's adjoint of the lane after it a step later, or zero; the cells of a
-    coarse cell are reached in lanes_adjoint's order, its dF/dG carried from step to step
-    through gbs, so that Gb is bit for bit lanes_adjoint's. tb: C E numbers, rb: (C + 1) E,
-    gs, gbs: w SK_PL."""
+                         double* gbs, double* Gb, Py_ssize_t t0, Py_ssize_t t1) noexcept nogil:
+    """The reverse of strips_forward (keep) over steps t1 - 1 .. t0, the steps after them
+    done (Gb, laid out as Lanes.g, and tb zeroed when t1 is the last): lanes_adjoint's in
+    strips, seeds[p] dk/dG of each pair's cells added to Gb. Each lane's right end is the
+    left edge's adjoint of the lane after it a step later (rb's first E numbers, kept from
+    step to step), or zero; the cells of a coarse cell are reached in lanes_adjoint's
+    order, its dF/dG carried from step to step through gbs, so that Gb is bit for bit
+    lanes_adjoint's. tb: C E numbers, rb: (C + 1) E, gs, gbs: w SK_PL."""
     cdef Py_ssize_t C = st.C, E = sk_pl_edge(N)
     cdef Py_ssize_t t, lane, p, m
     cdef double h = 1.0 / (1 << (d1 + d2))
     cdef Py_ssize_t seed_at[SK_PL]
     cdef double sd[SK_PL]
-    memset(Gb, 0, ln.n1max * ln.n2max * SK_PL * sizeof(double))
-    memset(tb, 0, C * E * sizeof(double))
-    for t in range(st.steps - 1, -1, -1):
+    if t1 == st.steps:
+        memset(Gb, 0, ln.n1max * ln.n2max * SK_PL * sizeof(double))
+        memset(tb, 0, C * E * sizeof(double))
+    for t in range(t1 - 1, t0 - 1, -1):
         for m in range(N + 1):
             for lane in range(SK_PL):
                 rb[C * E + m * SK_PL + lane] = rb[m * SK_PL + lane + 1] \
@@ -540,8 +556,8 @@ cdef void strips_adjoint(Lanes ln, Strips st, Py_ssize_t count, int d1, int d2, 
                         rb[C * E + m * SK_PL + lane] = seeds[p] * H[m]
         strips_g(ln, &st, count, d1, t, gs, NULL, 0)
         strips_g(ln, &st, count, d1, t, gbs, Gb, 1)
-        sk_pl_adjoint_row(gs, Bs + t * C * E, Ls + t * (C + 1) * E, tb, rb, H, N, C, d2, h,
-                          gbs, seed_at, sd, 0)
+        sk_pl_adjoint_row(gs, Bs + (t - t0) * C * E, Ls + (t - t0) * (C + 1) * E, tb, rb, H,
+                          N, C, d2, h, gbs, seed_at, sd, 0)
         strips_g(ln, &st, count, d1, t, gbs, Gb, 2)
 
 
@@ -839,11 +855,13 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
             prefixes[(start + lane) * L1] = 0          # k = 1 at the first point
     if ln.n1max and strips:
         st = strips_of(ln, count, d1, d2)
-        Bs = edges(ed, strips_edges(st, N, False), failed)
+        Bs = edges(ed, strips_edges(st, N, 0), failed)
         if Bs == NULL:
             return
+        lanes_bottom(Bs, st.C, N)
         strips_forward(ln, st, count, d1, d2, N, H, Bs, Bs + st.C * sk_pl_edge(N),
-                       Bs + (2 * st.C + 1) * sk_pl_edge(N), False, value)
+                       Bs + (2 * st.C + 1) * sk_pl_edge(N), False, value, 0, st.steps, NULL,
+                       NULL)
     elif ln.n1max:
         Bs = edges(ed, forward_edges(R, C, N, grid != NULL), failed)
         if Bs == NULL:
@@ -1040,6 +1058,7 @@ cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, P
     cdef double* tb
     cdef double* rb
     cdef double* node
+    cdef double* gs
     cdef double value[SK_PL]
     cdef double sd[SK_PL]
     cdef Strips st
@@ -1055,22 +1074,34 @@ cdef void poly_backward_block(Static sk, const floating* X, const floating* Y, P
         sd[lane] = seeds[start + lane] if lane < count else 0
     if strips:
         st = strips_of(ln, count, d1, d2)
-        if strips_edges(st, N, True) <= at:
-            Bs = edges(ed, strips_edges(st, N, True), failed)
-            if Bs == NULL:
-                return
-            Ls = Bs + (st.steps + 1) * st.C * E
-            tb = Ls + st.steps * (st.C + 1) * E
-            rb = tb + st.C * E
-            strips_forward(ln, st, count, d1, d2, N, H, Bs, Ls, rb + (st.C + 1) * E, True,
-                           value)
-            strips_adjoint(ln, st, count, d1, d2, N, H, Bs, Ls, sd, tb, rb,
-                           rb + (st.C + 1) * E, rb + (st.C + 1) * E + st.w * SK_PL, Gb)
-        else:           # the lanes' G interleaved after all, for the rows in bands
-            ln = load_lanes(sk, X, Y, L1, L2, d, pa, pb, start, count, len1, len2, wide1,
-                            wide2, wd1, wd2, ws, gp, work, False, given, rows)
-            strips = False
-    if not strips:
+        k = strips_band(st, N, at)
+        Bs = edges(ed, strips_edges(st, N, k), failed)
+        if Bs == NULL:
+            return
+        Ls = Bs + (k + 1) * st.C * E
+        first = Ls + k * (st.C + 1) * E      # each band's first bottom edges, right ends
+        tb = first + ((st.steps + k - 1) // k) * (st.C + 1) * E
+        rb = tb + st.C * E
+        gs = rb + (st.C + 1) * E
+        lanes_bottom(Bs, st.C, N)
+        if k < st.steps:        # the bands' first edges, for each band's edges again below
+            for band in range((st.steps + k - 1) // k):
+                memcpy(first + band * (st.C + 1) * E, Bs, st.C * E * sizeof(double))
+                strips_forward(ln, st, count, d1, d2, N, H, Bs, Ls, gs, False, value,
+                               band * k, min(st.steps, band * k + k),
+                               first + (band + 1) * (st.C + 1) * E - E,
+                               first + (band + 2) * (st.C + 1) * E - E
+                               if band * k + k < st.steps else NULL)
+        for band in range((st.steps + k - 1) // k - 1, -1, -1):
+            r0 = band * k
+            if k < st.steps:
+                memcpy(Bs, first + band * (st.C + 1) * E, st.C * E * sizeof(double))
+            strips_forward(ln, st, count, d1, d2, N, H, Bs, Ls, gs, True, value, r0,
+                           min(st.steps, r0 + k), first + (band + 1) * (st.C + 1) * E - E,
+                           NULL)
+            strips_adjoint(ln, st, count, d1, d2, N, H, Bs, Ls, sd, tb, rb, gs,
+                           gs + st.w * SK_PL, Gb, r0, min(st.steps, r0 + k))
+    else:
         R, C = ln.n1max << d1, ln.n2max << d2
         k = band_rows(ln.n1max + 1, ln.n2max + 1, d1, d2, N, at)
         Bs = edges(ed, backward_edges(R, C, N, k, grid != NULL), failed)
