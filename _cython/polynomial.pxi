@@ -480,11 +480,12 @@ cdef inline void strips_g(Lanes ln, Strips* st, Py_ssize_t count, int d1, Py_ssi
                 Gb[at] = gs[jc * SK_PL + lane]
 
 
-cdef void strips_forward(Lanes ln, Strips st, Py_ssize_t count, int d1, int d2, int N,
-                         const double* H, double* Bs, double* Ls, double* gs, bint keep,
-                         double* value, Py_ssize_t t0, Py_ssize_t t1, const double* ends,
-                         double* ends_after) noexcept nogil:
-    """lanes_forward's kernels (no exponents, prefixes or nodes) of a block of count pairs
+cdef int strips_forward(Lanes ln, Strips st, Py_ssize_t count, int d1, int d2, int N,
+                        const double* H, double* Bs, double* Ls, double* gs, bint keep,
+                        double* value, Py_ssize_t t0, Py_ssize_t t1, const double* ends,
+                        double* ends_after, double* prefixes=NULL, Py_ssize_t P=0,
+                        bint check=False) noexcept nogil:
+    """lanes_forward's kernels (no nodes) of a block of count pairs
     (load_lanes' own G) in strips (Strips), steps t0 .. t1 - 1 from the bottom edges at Bs
     (the grid's, lanes_bottom, at t0 = 0): each lane's left edge is the right end of the
     lane before it a step before (the same row), or the grid's. Before its first row a lane
@@ -493,13 +494,18 @@ cdef void strips_forward(Lanes ln, Strips st, Py_ssize_t count, int d1, int d2, 
     bit lanes_forward's. keep: step t's bottom edges at Bs + (t - t0) C E, its left and right
     edges at Ls + (t - t0) (C + 1) E (E = sk_pl_edge(N)), for strips_adjoint; else Bs: C E
     numbers, Ls: (C + 1) E. ends: the right ends of step t0 - 1 (E numbers, read when t0 > 0);
-    ends_after (not NULL): those of step t1 - 1 written there. gs: w SK_PL numbers."""
+    ends_after (not NULL): those of step t1 - 1 written there. gs: w SK_PL numbers.
+    prefixes (not NULL): as lanes_forward's, pair p's at prefixes[p P + s]. check: returns 1
+    (and stops) where a pair's cells reach 2^SCALE_AT, where lanes_forward with exponents
+    would scale its row; else 0, and the values are lanes_forward's with exponents zero."""
     cdef Py_ssize_t C = st.C, E = sk_pl_edge(N)
-    cdef Py_ssize_t t, lane, p, m
+    cdef Py_ssize_t t, lane, p, m, r, s, sc, local, c
     cdef double h = 1.0 / (1 << (d1 + d2))
+    cdef double v
     cdef double* B
     cdef double* L
     cdef const double* before = ends
+    cdef Py_ssize_t valid[SK_PL]      # numbers of a lane's top edges in its pair's cells
     for t in range(t0, t1):
         B = Bs + (t - t0) * C * E if keep else Bs
         L = Ls + (t - t0) * (C + 1) * E if keep else Ls
@@ -515,8 +521,28 @@ cdef void strips_forward(Lanes ln, Strips st, Py_ssize_t count, int d1, int d2, 
         for p in range(count):
             if ln.n1[p] and t == st.done_at[p]:
                 value[p] = edge_at_one(L + st.end_col[p] * E, st.end_lane[p], N, H)
+        for lane in range(SK_PL if prefixes != NULL or check else 0):
+            p, s = lane // st.S, lane % st.S
+            r = t - s
+            valid[lane] = 0
+            if p >= count or not 0 <= r < st.rows[p]:
+                continue
+            valid[lane] = max(0, min(C, (ln.n2[p] << d2) - s * C)) * (N + 1)
+            if prefixes != NULL and ((r + 1) & ((1 << d1) - 1)) == 0:
+                sc = (r + 1) >> d1              # the diagonal node (sc, sc), in this strip?
+                local = (sc << d2) - s * C
+                if sc <= min(ln.n1[p], ln.n2[p]) and 0 < local <= C:
+                    v = edge_at_one(L + local * E, lane, N, H)
+                    prefixes[p * P + sc] = log2(fabs(v))
+        if check:
+            for c in range(C * (N + 1)):      # the top edges: E = (N + 1) SK_PL
+                for lane in range(SK_PL):
+                    if c < valid[lane] and fabs((B + C * E if keep else B)[c * SK_PL + lane]) \
+                            > ldexp(1.0, SCALE_AT):
+                        return 1
     if ends_after != NULL and t1 > t0:
         memcpy(ends_after, before, E * sizeof(double))
+    return 0
 
 
 cdef void strips_adjoint(Lanes ln, Strips st, Py_ssize_t count, int d1, int d2, int N,
@@ -839,9 +865,9 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
     cdef double* Bs = NULL
     cdef double value[SK_PL]
     cdef long exps[SK_PL]
-    # few pairs: their columns in strips fill the idle lanes (strips_forward)
-    cdef bint strips = count * 2 <= SK_PL and grid == NULL and exponents == NULL \
-        and prefixes == NULL
+    # few pairs: their columns in strips fill the idle lanes (strips_forward), unless a row
+    # would be scaled (exponents)
+    cdef bint strips = count * 2 <= SK_PL and grid == NULL
     cdef Lanes ln = load_lanes(sk, X, Y, L1, L2, d, pa, pb, start, count, len1, len2, wide1,
                                wide2, wd1, wd2, ws, gp, work, grid != NULL, given,
                                rows, strips)
@@ -859,10 +885,16 @@ cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py
         if Bs == NULL:
             return
         lanes_bottom(Bs, st.C, N)
-        strips_forward(ln, st, count, d1, d2, N, H, Bs, Bs + st.C * sk_pl_edge(N),
-                       Bs + (2 * st.C + 1) * sk_pl_edge(N), False, value, 0, st.steps, NULL,
-                       NULL)
-    elif ln.n1max:
+        if strips_forward(ln, st, count, d1, d2, N, H, Bs, Bs + st.C * sk_pl_edge(N),
+                          Bs + (2 * st.C + 1) * sk_pl_edge(N), False, value, 0, st.steps,
+                          NULL, NULL, prefixes + start * L1 if prefixes != NULL else NULL,
+                          L1, exponents != NULL):
+            strips = False      # the lanes' G interleaved after all, for lanes_forward
+            for lane in range(SK_PL):
+                value[lane] = 1
+            ln = load_lanes(sk, X, Y, L1, L2, d, pa, pb, start, count, len1, len2, wide1,
+                            wide2, wd1, wd2, ws, gp, work, False, given, rows)
+    if ln.n1max and not strips:
         Bs = edges(ed, forward_edges(R, C, N, grid != NULL), failed)
         if Bs == NULL:
             return

@@ -303,7 +303,7 @@ def test_few_pairs_in_strips_are_each_pair_in_a_full_block(rng, static):
     """A block of fewer pairs than half the lanes cuts each pair's columns into strips, a
     lane each (a pair alone: all the lanes): values and gradients bit for bit the pair's in
     a full block, with any split, degree (the unrolled ones and the general one), ragged
-    lengths, the planning's G."""
+    lengths, the planning's G, scale exponents and the heads' kernels."""
     lanes = _solver.POLY_LANES
     code, params = static._code, static._params()
     for _ in range(40):
@@ -335,6 +335,18 @@ def test_few_pairs_in_strips_are_each_pair_in_a_full_block(rng, static):
                                   d1, d2, N, dX, dY, 1, len1, len2, band_at=at)
             grads.append(dX.tolist() + dY.tolist())
         assert grads[0] == grads[2] and grads[1] == grads[2]
+        # with scale exponents and the kernels of the heads (auto's rough sweeps): strips
+        # unless a row would be scaled (paths of large steps), then the rows in one lane each
+        Z = X * (1.0 if rng.random() < 0.5 else 60.0)
+        swept = []
+        for take in (np.arange(few), full):
+            out, mant = np.empty(len(take)), np.empty(len(take))
+            exps, heads = np.empty(len(take), dtype=np.int64), np.zeros((len(take), L1))
+            _solver.poly_forward(Z, Z, pa[take], pa[take], code, *params, d1, d1, N, out, 1,
+                                 len1, len1, mant, exps, prefixes=heads)
+            swept.append([out[:few], mant[:few], exps[:few], heads[:few]])
+        for got, want in zip(*swept):
+            np.testing.assert_array_equal(got, want)
     # "auto": the pairs' G from the planning, a degree a block
     x, y = np.cumsum(rng.normal(size=(2, 40, 2)), axis=1)
     k = sk.sig_kernel(x, y, "auto", method="polynomial", static_kernel=static)
