@@ -500,10 +500,11 @@ cdef int strips_forward(Lanes ln, Strips st, Py_ssize_t count, int d1, int d2, i
     would scale its row; else 0, and the values are lanes_forward's with exponents zero."""
     cdef Py_ssize_t C = st.C, E = sk_pl_edge(N)
     cdef Py_ssize_t t, lane, p, m, r, s, sc, local, c
-    cdef double h = 1.0 / (1 << (d1 + d2))
+    cdef double h = 1.0 / (1 << (d1 + d2)), scaled_at = ldexp(1.0, SCALE_AT)
     cdef double v
     cdef double* B
     cdef double* L
+    cdef const double* T
     cdef const double* before = ends
     cdef Py_ssize_t valid[SK_PL]      # numbers of a lane's top edges in its pair's cells
     for t in range(t0, t1):
@@ -535,10 +536,10 @@ cdef int strips_forward(Lanes ln, Strips st, Py_ssize_t count, int d1, int d2, i
                     v = edge_at_one(L + local * E, lane, N, H)
                     prefixes[p * P + sc] = log2(fabs(v))
         if check:
+            T = B + C * E if keep else B
             for c in range(C * (N + 1)):      # the top edges: E = (N + 1) SK_PL
                 for lane in range(SK_PL):
-                    if c < valid[lane] and fabs((B + C * E if keep else B)[c * SK_PL + lane]) \
-                            > ldexp(1.0, SCALE_AT):
+                    if c < valid[lane] and fabs(T[c * SK_PL + lane]) > scaled_at:
                         return 1
     if ends_after != NULL and t1 > t0:
         memcpy(ends_after, before, E * sizeof(double))
