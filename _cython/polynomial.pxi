@@ -447,8 +447,9 @@ cdef inline Py_ssize_t strips_band(Strips st, int N, double at) noexcept nogil:
 
 
 cdef inline double strips_edges(Strips st, int N, Py_ssize_t k) noexcept nogil:
-    """strips_forward's edges, in numbers: with k > 0 strips_backward's, k steps a band
-    (its bands' first bottom edges and right ends too)."""
+    """strips_forward's edges, in numbers; with k > 0 the backward's, k steps a band
+    (strips_forward with keep, each band's first bottom edges and right ends before it, and
+    strips_adjoint's)."""
     cdef double E = sk_pl_edge(N)
     if not k:
         return (2. * st.C + 1) * E + st.w * SK_PL
