@@ -3,7 +3,8 @@
 Brownian paths in float64, n_jobs=-1. Prints the best of ``--repeat`` timings, the ratio
 (pysiglib time / sksigkernel time), fine cells per second, and backprop / forward: for
 grams of many pairs, then for the kernels of a few pairs of long paths (sig_kernel and
-sig_kernel_backprop, both sides), where each pair's grid is cut into strips. With
+sig_kernel_backprop, both sides), where each pair's grid is cut into strips, by finite
+differences at a dyadic order and by the polynomial method of a degree (``N=``). With
 ``--memory`` it also measures the peak resident memory of a 2000 x 2000 gram of length-100,
 8-channel paths at dyadic order 0, in a fresh process.
 
@@ -21,6 +22,8 @@ from _timing import best
 
 CASES = [(128, 64, 4, 0), (128, 64, 4, 1), (128, 64, 4, 2), (32, 256, 8, 1)]
 FEW_PAIRS = [(1, 1000, 4, 0), (1, 1000, 4, 2), (4, 1000, 4, 1), (16, 500, 4, 1)]
+# (pairs, length, channels, degree) at dyadic order 0
+FEW_POLYNOMIAL = [(1, 200, 4, 8), (1, 1000, 4, 8), (2, 500, 4, 6)]
 
 
 def brownian(rng, n, length, channels):
@@ -46,7 +49,8 @@ def run(repeat):
     header = f"{'case':<34}{'sksigkernel':>12}{'pysiglib':>11}{'ratio':>8}{'cells/s':>11}"
     print(header)
     print("-" * len(header))
-    for gram, cases in ((True, CASES), (False, FEW_PAIRS)):
+    for gram, cases, poly in ((True, CASES, False), (False, FEW_PAIRS, False),
+                              (False, FEW_POLYNOMIAL, True)):
         # the same names and parameters in both libraries
         forward, backprop = ("sig_kernel_gram", "sig_kernel_gram_backprop") if gram else \
             ("sig_kernel", "sig_kernel_backprop")
@@ -57,14 +61,20 @@ def run(repeat):
             def times(lib):
                 if lib is None:
                     return None, None
-                return (best(lambda: getattr(lib, forward)(X, Y, dyadic_order=order, n_jobs=-1),
-                             repeat),
+                kw = dict(dyadic_order=order)
+                if poly:    # (pysiglib's polynomial method takes no dyadic order: unsplit)
+                    kw = dict(method="polynomial", order=order)
+                    if lib is sk:
+                        kw["dyadic_order"] = 0
+                return (best(lambda: getattr(lib, forward)(X, Y, n_jobs=-1, **kw), repeat),
                         best(lambda: getattr(lib, backprop)(
-                            derivs, X, Y, dyadic_order=order, left_deriv=True, right_deriv=True,
-                            n_jobs=-1), repeat))
+                            derivs, X, Y, left_deriv=True, right_deriv=True, n_jobs=-1, **kw),
+                            repeat))
             name = f"gram {B}x{B}" if gram else f"{B} pair{'s' * (B > 1)}"
-            report(f"{name} L={L} d={d} order={order}",
-                   (B * B if gram else B) * ((L - 1) << order) ** 2, times(sk), times(pysiglib))
+            setting = f"N={order}" if poly else f"order={order}"
+            report(f"{name} L={L} d={d} {setting}",
+                   (B * B if gram else B) * ((L - 1) << (0 if poly else order)) ** 2, times(sk),
+                   times(pysiglib))
 
 
 MEMORY_SCRIPT = """
