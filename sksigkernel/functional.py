@@ -528,9 +528,8 @@ def _blocks(dyadic, degree):
     lanes = _solver.POLY_LANES
     cuts = np.flatnonzero((np.diff(dyadic) != 0) | (np.diff(degree) != 0)) + 1
     runs = np.split(np.arange(len(dyadic)), cuts)
-    starts = np.concatenate([run[::lanes] for run in runs if len(run)]).astype(np.intp)
-    ends = np.concatenate([np.minimum(run[::lanes] + lanes, run[-1] + 1)
-                           for run in runs if len(run)])
+    starts = np.concatenate([run[::lanes] for run in runs]).astype(np.intp)
+    ends = np.concatenate([np.minimum(run[::lanes] + lanes, run[-1] + 1) for run in runs])
     d, N = dyadic[starts], degree[starts]
     blocks = np.column_stack([starts, ends - starts, d, d, N]).astype(np.intp)
     cost = np.exp2(2.0 * d) * (N + 1.0) ** 2       # of a cell split 2^d x 2^d, per pair
