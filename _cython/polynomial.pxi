@@ -818,15 +818,31 @@ cdef Plan plan(Sums sums, Py_ssize_t n1, Py_ssize_t n2, double tolerance,
     return best
 
 
-cdef int check_blocks(const Py_ssize_t[:, ::1] blocks, Py_ssize_t N, Py_ssize_t L1,
-                      Py_ssize_t L2, double* invfact, bint grid, int d1, int d2,
-                      bint backward, double band_at) except -1:
-    """The blocks of poly_forward's or poly_backward's N pairs, rows (start, count, d1, d2,
-    degree): pairs start .. start + count - 1 (count at most SK_PL) on cells split
-    2^d1 x 2^d2, edges of that degree, each pair in one block. Checks each (and fills
-    invfact); with grid, their dyadic orders must be d1 and d2 (the grid's)."""
-    cdef Py_ssize_t b, e1, e2, held = 0
+cdef inline double block_edges(Py_ssize_t L1, Py_ssize_t L2, int d1, int d2, int N,
+                               bint grid, bint backward, double band_at) noexcept nogil:
+    """The edges a block of paths of up to L1 and L2 points needs, in numbers: forward's or
+    (backward) backward's, bands as band_at gives them."""
+    cdef Py_ssize_t R = (L1 - 1) << d1, C = (L2 - 1) << d2
+    if backward:
+        return backward_edges(R, C, N, band_rows(L1, L2, d1, d2, N, band_at), grid)
+    return forward_edges(R, C, N, grid)
+
+
+cdef int check_refinements(const Py_ssize_t[:, ::1] blocks, Py_ssize_t N, Py_ssize_t L1,
+                           Py_ssize_t L2, double* invfact, bint grid, int d1, int d2,
+                           int order, bint backward, double band_at) except -1:
+    """Checks the refinements of poly_forward's or poly_backward's N pairs (and fills
+    invfact): ``blocks`` (None: cells split 2^d1 x 2^d2, edges of degree ``order``, for
+    all), rows (start, count, d1, d2, degree): pairs start .. start + count - 1 (count at
+    most SK_PL) on cells split 2^d1 x 2^d2, edges of that degree, each pair in one block;
+    with grid, their dyadic orders must be d1 and d2 (the grid's)."""
+    cdef Py_ssize_t b, held = 0
     cdef int deg
+    if blocks is None:
+        inverse_factorials(invfact, order)
+        checked_size(sizeof(double), block_edges(L1, L2, d1, d2, order, grid, backward,
+                                                 band_at))
+        return 0
     if blocks.shape[1] != 5:
         raise ValueError("blocks must have rows (start, count, d1, d2, degree)")
     for b in range(blocks.shape[0]):
@@ -843,14 +859,34 @@ cdef int check_blocks(const Py_ssize_t[:, ::1] blocks, Py_ssize_t N, Py_ssize_t 
             raise ValueError(f"order must be between 1 and 64, got {blocks[b, 4]}")
         deg = <int>blocks[b, 4]
         inverse_factorials(invfact, deg)
-        e1, e2 = (L1 - 1) << blocks[b, 2], (L2 - 1) << blocks[b, 3]
-        checked_size(sizeof(double), backward_edges(
-            e1, e2, deg, band_rows(L1, L2, <int>blocks[b, 2], <int>blocks[b, 3], deg, band_at),
-            grid) if backward else forward_edges(e1, e2, deg, grid))
+        checked_size(sizeof(double), block_edges(L1, L2, <int>blocks[b, 2],
+                                                 <int>blocks[b, 3], deg, grid, backward,
+                                                 band_at))
     starts = sorted((blocks[b, 0], blocks[b, 1]) for b in range(blocks.shape[0]))
     if held != N or any(a + c != a2 for (a, c), (a2, _) in zip(starts, starts[1:])):
         raise ValueError(f"blocks must hold each of the {N} pairs once")
     return 0
+
+
+ctypedef struct Block:
+    # pairs start .. start + count - 1 on cells split 2^d1 x 2^d2, edges of degree N
+    Py_ssize_t start, count
+    int d1, d2, N
+
+
+cdef inline Block block_at(const Py_ssize_t* blocks, Py_ssize_t blk, Py_ssize_t N, int d1,
+                           int d2, int order) noexcept nogil:
+    """Block blk of N pairs: row blk of blocks (check_refinements), or with blocks NULL
+    the blk-th SK_PL pairs, of d1, d2 and order."""
+    cdef Block b
+    if blocks != NULL:
+        b.start, b.count = blocks[5 * blk], blocks[5 * blk + 1]
+        b.d1, b.d2, b.N = <int>blocks[5 * blk + 2], <int>blocks[5 * blk + 3], \
+            <int>blocks[5 * blk + 4]
+    else:
+        b.start, b.count = blk * SK_PL, min(SK_PL, N - blk * SK_PL)
+        b.d1, b.d2, b.N = d1, d2, order
+    return b
 
 
 cdef void poly_forward_block(Static sk, const floating* X, const floating* Y, Py_ssize_t L1,
@@ -968,8 +1004,7 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t blk, N = pa.shape[0], L1 = X.shape[1], L2 = Y.shape[1], d = X.shape[2]
     cdef bint wide = wide1 is not None
     cdef double invfact[INVFACT]
-    if blocks is None:
-        inverse_factorials(invfact, order)
+    check_refinements(blocks, N, L1, L2, invfact, grid is not None, d1, d2, order, False, 0)
     if wide:
         check_wide(kind, wide1, wide2, X, Y)
     if (mantissas is None) != (exponents is None):
@@ -981,15 +1016,9 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef const double* gv = &given[0, 0, 0] if given is not None and N else NULL
     cdef const Py_ssize_t* gr = &given_rows[0] if given_rows is not None and N else NULL
     cdef size_t nwork = checked_size(sizeof(double), lanes_work(L1, L2, d, wide, False))
-    if blocks is None:
-        checked_size(sizeof(double), forward_edges((L1 - 1) << d1, (L2 - 1) << d2, order,
-                                                   grid is not None))
-    else:
-        check_blocks(blocks, N, L1, L2, invfact, grid is not None, d1, d2, False, 0)
     cdef Py_ssize_t nb = (N + SK_PL - 1) // SK_PL if blocks is None else blocks.shape[0]
     cdef const Py_ssize_t* bp = &blocks[0, 0] if blocks is not None and nb else NULL
-    cdef Py_ssize_t bs, bc
-    cdef int bd1, bd2, bn
+    cdef Block bk
     cdef int failed = 0
     cdef double* ws
     cdef Edges* ed
@@ -1011,15 +1040,12 @@ def poly_forward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         ws = <double*>workspace(nwork * sizeof(double), &failed)
         ed = new_edges(&failed)
         for blk in prange(nb, schedule='dynamic'):
-            if bp != NULL:
-                bs, bc = bp[5 * blk], bp[5 * blk + 1]
-                bd1, bd2, bn = <int>bp[5 * blk + 2], <int>bp[5 * blk + 3], <int>bp[5 * blk + 4]
-            else:
-                bs, bc, bd1, bd2, bn = blk * SK_PL, min(SK_PL, N - blk * SK_PL), d1, d2, order
+            bk = block_at(bp, blk, N, d1, d2, order)
             if ws != NULL and ed != NULL:
                 poly_forward_block(sk, &X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, &pa[0], &pb[0],
-                                   bs, bc, l1p, l2p, w1p, w2p, wd1, wd2, bd1, bd2, bn, gv, gr,
-                                   invfact, ws, ed, &failed, &out[0], mp, ep, gridp, prep)
+                                   bk.start, bk.count, l1p, l2p, w1p, w2p, wd1, wd2, bk.d1,
+                                   bk.d2, bk.N, gv, gr, invfact, ws, ed, &failed, &out[0], mp,
+                                   ep, gridp, prep)
         free(ws)
         free_edges(ed)
     allocated(failed, 0)
@@ -1213,8 +1239,8 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef Py_ssize_t d = X.shape[2]
     cdef bint wide = wide1 is not None
     cdef double invfact[INVFACT]
-    if blocks is None:
-        inverse_factorials(invfact, order)
+    check_refinements(blocks, N, L1, L2, invfact, grid_seeds is not None, d1, d2, order, True,
+                      band_at)
     if wide:
         check_wide(kind, wide1, wide2, X, Y)
         if (dW1 is not None and (dW1.shape[1] != X.shape[0] or dW1.shape[2] != L1)) or \
@@ -1226,17 +1252,9 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
     cdef const double* gv = &given[0, 0, 0] if given is not None and N else NULL
     cdef const Py_ssize_t* gr = &given_rows[0] if given_rows is not None and N else NULL
     cdef size_t nwork = checked_size(sizeof(double), lanes_work(L1, L2, d, wide, True))
-    if blocks is None:
-        checked_size(sizeof(double), backward_edges(
-            (L1 - 1) << d1, (L2 - 1) << d2, order, band_rows(L1, L2, d1, d2, order, band_at),
-            grid_seeds is not None))
-    else:
-        check_blocks(blocks, N, L1, L2, invfact, grid_seeds is not None, d1, d2, True,
-                     band_at)
     cdef Py_ssize_t nb = (N + SK_PL - 1) // SK_PL if blocks is None else blocks.shape[0]
     cdef const Py_ssize_t* bp = &blocks[0, 0] if blocks is not None and nb else NULL
-    cdef Py_ssize_t bs, bc
-    cdef int bd1, bd2, bn
+    cdef Block bk
     cdef int failed = 0
     cdef double* ws
     cdef Edges* ed
@@ -1267,15 +1285,11 @@ def poly_backward(const floating[:, :, ::1] X, const floating[:, :, ::1] Y,
         for blk in prange(nb, schedule='dynamic'):
             if ws == NULL or ed == NULL:
                 continue
-            if bp != NULL:
-                bs, bc = bp[5 * blk], bp[5 * blk + 1]
-                bd1, bd2, bn = <int>bp[5 * blk + 2], <int>bp[5 * blk + 3], <int>bp[5 * blk + 4]
-            else:
-                bs, bc, bd1, bd2, bn = blk * SK_PL, min(SK_PL, N - blk * SK_PL), d1, d2, order
+            bk = block_at(bp, blk, N, d1, d2, order)
             tid = threadid()
             poly_backward_block(sk, &X[0, 0, 0], &Y[0, 0, 0], L1, L2, d, &pa[0], &pb[0],
-                                bs, bc, l1p, l2p, w1p, w2p, wd1, wd2, bd1, bd2, bn, gv, gr,
-                                invfact, &seeds[0], ws, ed,
+                                bk.start, bk.count, l1p, l2p, w1p, w2p, wd1, wd2, bk.d1, bk.d2,
+                                bk.N, gv, gr, invfact, &seeds[0], ws, ed,
                                 &failed, dxp + tid * sx if dxp != NULL else NULL,
                                 dyp + tid * sy if dyp != NULL else NULL,
                                 w1g + tid * sw1 if w1g != NULL else NULL,
